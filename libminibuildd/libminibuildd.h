@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#define __LIBMINIBUILDD_INSIDE__
+
+#include <libminibuildd/mbd-version-macros.h>
+#include <libminibuildd/mbd-version.h>
+#include <libminibuildd/mbd-enums.h>
+#include <libminibuildd/mbd-error.h>
+#include <libminibuildd/mbd-control.h>
+#include <libminibuildd/mbd-deb-version.h>
+#include <libminibuildd/mbd-file-entry.h>
+#include <libminibuildd/mbd-dsc.h>
+#include <libminibuildd/mbd-changes.h>
+#include <libminibuildd/mbd-deb.h>
+#include <libminibuildd/mbd-gnupg.h>
+#include <libminibuildd/mbd-status.h>
+#include <libminibuildd/mbd-instance.h>
+
+#undef __LIBMINIBUILDD_INSIDE__

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mbd-error.h"
+
+G_BEGIN_DECLS
+
+/* Sets @error to %MBD_ERROR / @code with a formatted message and returns FALSE, so that a
+ * failing check reads `return mbd_throw (error, MBD_ERROR_PARSE, "...", ...);`. */
+gboolean mbd_throw (GError **error, MbdError code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+/* Prefixes an already set @error with a formatted context and returns FALSE. */
+gboolean mbd_prefix_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+G_END_DECLS
