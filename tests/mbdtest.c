@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "mbdtest.h"
+
+#include <glib/gstdio.h>
+
+char *
+mbd_test_make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_mkdtemp (g_build_filename ("/tmp", "mbdt-XXXXXX", NULL));
+
+  g_assert_no_error (error);
+  g_assert_nonnull (dir);
+  return dir;
+}
+
+void
+mbd_test_rm_rf (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { "rm", "-rf", "--", path, NULL };
+
+  if (path == NULL)
+    return;
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_check (proc, NULL, &error);
+  g_assert_no_error (error);
+}
+
+char *
+mbd_test_gpg (const char *homedir, const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_mkdir_with_parents (homedir, 0700);
+  g_ptr_array_add (args, (char *) "gpg");
+  g_ptr_array_add (args, (char *) "--homedir");
+  g_ptr_array_add (args, (char *) homedir);
+  g_ptr_array_add (args, (char *) "--batch");
+  g_ptr_array_add (args, (char *) "--quiet");
+  g_ptr_array_add (args, (char *) "--pinentry-mode");
+  g_ptr_array_add (args, (char *) "loopback");
+  g_ptr_array_add (args, (char *) "--passphrase");
+  g_ptr_array_add (args, (char *) "");
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (char *) argv[i]);
+  g_ptr_array_add (args, NULL);
+
+  g_autoptr (GSubprocess) proc = g_subprocess_newv ((const char *const *) args->pdata,
+                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                        G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                                    &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (proc))
+    g_error ("gpg failed: %s", err);
+  return out;
+}
+
+char *
+mbd_test_make_key (const char *homedir, const char *uid, const char *faked_time, const char *expire)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (faked_time != NULL)
+    {
+      g_strv_builder_add_many (builder, "--faked-system-time", faked_time, NULL);
+    }
+  g_strv_builder_add_many (builder, "--quick-gen-key", uid, "ed25519", "sign",
+                           expire != NULL ? expire : "never", NULL);
+  g_auto (GStrv) argv = g_strv_builder_end (builder);
+  g_free (mbd_test_gpg (homedir, (const char *const *) argv));
+
+  const char *list_argv[] = { "--with-colons", "--list-secret-keys", uid, NULL };
+  g_autofree char *listing = mbd_test_gpg (homedir, list_argv);
+  g_auto (GStrv) lines = g_strsplit (listing, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "fpr:"))
+        {
+          g_auto (GStrv) fields = g_strsplit (lines[i], ":", -1);
+          g_assert_cmpuint (g_strv_length (fields), >, 9);
+          return g_strdup (fields[9]);
+        }
+    }
+  g_error ("no fingerprint for new key %s", uid);
+}
+
+void
+mbd_test_kill_agent (const char *homedir)
+{
+  const char *argv[] = { "gpgconf", "--homedir", homedir, "--kill", "gpg-agent", NULL };
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDERR_SILENCE, NULL);
+
+  if (proc != NULL)
+    g_subprocess_wait (proc, NULL, NULL);
+}
+
+char *
+mbd_test_read_data (const char *name, gsize *length)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", name, NULL);
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, length, &error);
+  g_assert_no_error (error);
+  return contents;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <libminibuildd/libminibuildd.h>
+
+G_BEGIN_DECLS
+
+/* A temporary directory, removed with everything below it by mbd_test_dir_free(). Kept short
+ * (under /tmp) because gpg-agent's socket path has a length limit. */
+char *mbd_test_make_tmpdir (void);
+void mbd_test_rm_rf (const char *path);
+
+/* Runs gpg with --homedir @homedir and the given arguments; asserts it exited 0 and returns its
+ * standard output. */
+char *mbd_test_gpg (const char *homedir, const char *const *argv);
+
+/* Creates a throw-away Ed25519 signing key in @homedir (created if missing) and returns its
+ * fingerprint. With @faked_time (gpg's --faked-system-time format) the key is made at that time,
+ * and @expire is a gpg expiry such as "1d" or "never". */
+char *mbd_test_make_key (const char *homedir, const char *uid, const char *faked_time, const char *expire);
+
+/* Kills the gpg-agent of @homedir so none outlives a test. */
+void mbd_test_kill_agent (const char *homedir);
+
+/* Reads a file of the tests' source tree (tests/data/...) */
+char *mbd_test_read_data (const char *name, gsize *length);
+
+G_END_DECLS
