@@ -206,7 +206,6 @@ test_long_line (void)
   g_autoptr (GString) text = g_string_new ("Source: a\nDescription: ");
 
   g_test_summary ("A line over the limit is refused, one at the limit is accepted");
-  g_string_append_len (text, g_strnfill (n, 'x'), 0);
   for (gsize i = 0; i < n; i++)
     g_string_append_c (text, 'x');
   g_string_append (text, "\n");
