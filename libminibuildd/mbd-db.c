@@ -211,6 +211,8 @@ mbd_db_open (const char *path, GError **error)
       mbd_throw (error, MBD_ERROR_DATABASE, "%s: the file system does not allow WAL mode", path);
       return NULL;
     }
+  /* a statement still in progress would keep the migration's COMMIT from succeeding */
+  g_clear_pointer (&wal, sqlite3_finalize);
   if (!mbd_db_exec (db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", error))
     return NULL;
   if (!migrate (db, error))

@@ -393,6 +393,27 @@ setup_identity (MbdInstance *self, GError **error)
 }
 
 static gboolean
+setup_url (MbdInstance *self, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *url = mbd_db_get_setting (self->db, "url", &local_error);
+
+  if (url == NULL)
+    {
+      if (!g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (!mbd_db_set_setting (self->db, "url", MBD_INSTANCE_DEFAULT_URL, error))
+        return FALSE;
+      url = g_strdup (MBD_INSTANCE_DEFAULT_URL);
+    }
+  mbd_instance_set_url (self, url);
+  return TRUE;
+}
+
+static gboolean
 open_locked (MbdInstance *self, gboolean create, GCancellable *cancellable, GError **error)
 {
   g_autofree char *db_path = g_build_filename (self->home, "mbd.sqlite", NULL);
@@ -417,29 +438,14 @@ open_locked (MbdInstance *self, gboolean create, GCancellable *cancellable, GErr
   self->db = mbd_db_open (db_path, error);
   if (self->db == NULL)
     return FALSE;
-  if (!setup_identity (self, error) || !setup_key (self, create, cancellable, error))
-    goto fail;
-
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *url = mbd_db_get_setting (self->db, "url", &local_error);
-  if (url == NULL)
+  if (!setup_identity (self, error) || !setup_key (self, create, cancellable, error) ||
+      !setup_url (self, error))
     {
-      if (!g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          goto fail;
-        }
-      if (!mbd_db_set_setting (self->db, "url", MBD_INSTANCE_DEFAULT_URL, error))
-        goto fail;
-      url = g_strdup (MBD_INSTANCE_DEFAULT_URL);
+      g_clear_pointer (&self->db, mbd_db_close);
+      g_clear_object (&self->gnupg);
+      return FALSE;
     }
-  mbd_instance_set_url (self, url);
   return TRUE;
-
-fail:
-  g_clear_pointer (&self->db, mbd_db_close);
-  g_clear_object (&self->gnupg);
-  return FALSE;
 }
 
 /**

@@ -129,6 +129,7 @@ test_invalid_identity (Fixture *fx, gconstpointer data)
   g_assert_false (mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "bad_id/x"));
+  g_clear_error (&error);
   g_autofree char *gnupg = g_build_filename (fx->home, "gnupg", NULL);
   g_autoptr (MbdGnupg) gpg = mbd_gnupg_new (gnupg, &error);
   g_assert_no_error (error);
