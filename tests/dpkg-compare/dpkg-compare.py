@@ -419,6 +419,8 @@ def main():
 
     # Every real version must be valid for libminibuildd (dpkg checks it silently below).
     real = list(dict.fromkeys(real))
+    log('dpkg-compare: %d distinct versions from the %s, each in at least one pair' %
+        (len(real), source))
     real_sorted = mbd_sort(helper, real) if real else []
     real_pairs = list(zip(real_sorted, real_sorted[1:]))
     partners = list(real)
