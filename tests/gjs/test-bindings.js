@@ -52,7 +52,7 @@ test('compare two versions', () => {
     assertEqual(Mbd.DebVersion.compare_strings('2:1', '1:9') > 0, true, 'epoch wins');
     const v = Mbd.DebVersion.new('1:2.3-4');
     assertEqual(v.get_upstream(), '2.3', 'upstream');
-    assertEqual(Mbd.DebVersion.compare(v, Mbd.DebVersion.new('1:2.3-4')), 0, 'equal');
+    assertEqual(v.compare(Mbd.DebVersion.new("1:2.3-4")), 0, "equal");
 });
 
 test('an invalid version raises Mbd.Error.INVALID_VERSION', () => {
