@@ -22,6 +22,9 @@
  * keyring into it and verify there: verification only ever trusts the keys of the object's own
  * home.
  *
+ * Create it with [ctor@Mbd.Gnupg.new] or [ctor@Mbd.Gnupg.new_temporary]; it implements
+ * [iface@Gio.Initable], so `g_object_new()` alone leaves it unusable.
+ *
  * Every operation runs gpg in a gpgme context of its own, so one object may be used from several
  * threads at once (for example from [class@Gio.Task] worker threads). Keys are expected to have no
  * passphrase; pinentry is never asked.
@@ -115,6 +118,15 @@ mbd_gnupg_new_context (MbdGnupg *self, GError **error)
       return NULL;
     }
 
+  /* Without a home gpg would use the user's own ~/.gnupg: never do that. */
+  if (self->homedir == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_FAILED,
+                 "MbdGnupg has no home directory: create it with mbd_gnupg_new(), "
+                 "mbd_gnupg_new_temporary() or g_initable_new()");
+      return NULL;
+    }
+
   g_auto (gpgme_ctx_t) ctx = NULL;
   err = gpgme_new (&ctx);
   if (err != 0)
@@ -139,9 +151,17 @@ mbd_gnupg_new_context (MbdGnupg *self, GError **error)
 }
 
 /* Stops the running gpg of a context when a GCancellable fires. Declare it after the context it
- * guards so that it is disconnected before the context is released. */
+ * guards so that it is disconnected before the context is released:
+ *
+ *   g_auto (CancelLink) link = { 0 };
+ *   cancel_link_init (&link, ctx, cancellable);
+ *
+ * gpgme_cancel_async() only marks the context, and gpgme clears that mark when an operation
+ * starts; a cancellation that falls between connecting and the start of the operation is
+ * therefore caught again from gpg's status and progress lines, which run inside it. */
 typedef struct
 {
+  gpgme_ctx_t ctx;
   GCancellable *cancellable;
   gulong handler_id;
 } CancelLink;
@@ -149,19 +169,42 @@ typedef struct
 static void
 on_cancelled (GCancellable *cancellable, gpointer user_data)
 {
+  CancelLink *link = user_data;
+
   /* Thread safe; gpgme notices it in its I/O loop and fails the operation with
    * GPG_ERR_CANCELED. */
-  gpgme_cancel_async ((gpgme_ctx_t) user_data);
+  gpgme_cancel_async (link->ctx);
 }
 
-static CancelLink
-cancel_link (gpgme_ctx_t ctx, GCancellable *cancellable)
+static gpgme_error_t
+on_status (void *user_data, const char *keyword, const char *args)
 {
-  CancelLink link = { cancellable, 0 };
+  CancelLink *link = user_data;
 
-  if (cancellable != NULL)
-    link.handler_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), ctx, NULL);
-  return link;
+  if (g_cancellable_is_cancelled (link->cancellable))
+    return gpg_error (GPG_ERR_CANCELED);
+  return 0;
+}
+
+static void
+on_progress (void *user_data, const char *what, int type, int current, int total)
+{
+  CancelLink *link = user_data;
+
+  if (g_cancellable_is_cancelled (link->cancellable))
+    gpgme_cancel_async (link->ctx);
+}
+
+static void
+cancel_link_init (CancelLink *link, gpgme_ctx_t ctx, GCancellable *cancellable)
+{
+  link->ctx = ctx;
+  link->cancellable = cancellable;
+  if (cancellable == NULL)
+    return;
+  gpgme_set_status_cb (ctx, on_status, link);
+  gpgme_set_progress_cb (ctx, on_progress, link);
+  link->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), link, NULL);
 }
 
 static void
@@ -552,7 +595,8 @@ mbd_gnupg_generate_key (MbdGnupg *self,
   g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
   if (ctx == NULL)
     return NULL;
-  g_auto (CancelLink) link = cancel_link (ctx, cancellable);
+  g_auto (CancelLink) link = { 0 };
+  cancel_link_init (&link, ctx, cancellable);
 
   gpgme_error_t err
       = gpgme_op_createkey (ctx, user_id, algorithm, 0, 0, NULL,
@@ -749,7 +793,8 @@ import_data (MbdGnupg *self,
   g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
   if (ctx == NULL)
     return NULL;
-  g_auto (CancelLink) link = cancel_link (ctx, cancellable);
+  g_auto (CancelLink) link = { 0 };
+  cancel_link_init (&link, ctx, cancellable);
 
   gpgme_error_t err = gpgme_op_import (ctx, keydata);
   gpgme_import_result_t result = gpgme_op_import_result (ctx);
@@ -893,7 +938,8 @@ mbd_gnupg_export_public_key (MbdGnupg *self,
   g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
   if (ctx == NULL)
     return NULL;
-  g_auto (CancelLink) link = cancel_link (ctx, cancellable);
+  g_auto (CancelLink) link = { 0 };
+  cancel_link_init (&link, ctx, cancellable);
 
   /* Resolve to exactly one key first: an export pattern would match any user ID substring. */
   g_auto (gpgme_key_t) key = lookup_key (self, ctx, fingerprint, FALSE, error);
@@ -961,7 +1007,8 @@ sign_data (
   g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
   if (ctx == NULL)
     return NULL;
-  g_auto (CancelLink) link = cancel_link (ctx, cancellable);
+  g_auto (CancelLink) link = { 0 };
+  cancel_link_init (&link, ctx, cancellable);
   if (!add_signer (self, ctx, error))
     return NULL;
 
@@ -1207,7 +1254,8 @@ mbd_gnupg_verify_clear (MbdGnupg *self,
   g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
   if (ctx == NULL)
     return NULL;
-  g_auto (CancelLink) link = cancel_link (ctx, cancellable);
+  g_auto (CancelLink) link = { 0 };
+  cancel_link_init (&link, ctx, cancellable);
 
   g_auto (gpgme_data_t) in = data_from_bytes (signed_data, "the signed data", error);
   if (in == NULL)
@@ -1260,7 +1308,8 @@ mbd_gnupg_verify_detached (MbdGnupg *self,
   g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
   if (ctx == NULL)
     return FALSE;
-  g_auto (CancelLink) link = cancel_link (ctx, cancellable);
+  g_auto (CancelLink) link = { 0 };
+  cancel_link_init (&link, ctx, cancellable);
 
   g_auto (gpgme_data_t) sig = data_from_bytes (signature, "the signature", error);
   if (sig == NULL)
