@@ -84,8 +84,11 @@ invalid (GError **error, const char *version, const char *problem_fmt, ...)
  * warns about (an upstream part not starting with a digit, characters outside the allowed
  * sets), and an epoch that is not plain digits (dpkg's strtol() would also take a sign). */
 static gboolean
-parse_version (
-    const char *version, guint *out_epoch, char **out_upstream, char **out_revision, GError **error)
+parse_version (const char *version,
+               guint *out_epoch,
+               char **out_upstream,
+               char **out_revision,
+               GError **error)
 {
   const char *start = version;
   while (is_blank (*start))

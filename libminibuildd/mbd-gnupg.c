@@ -998,8 +998,11 @@ add_signer (MbdGnupg *self, gpgme_ctx_t ctx, GError **error)
 }
 
 static GBytes *
-sign_data (
-    MbdGnupg *self, GBytes *data, gpgme_sig_mode_t mode, GCancellable *cancellable, GError **error)
+sign_data (MbdGnupg *self,
+           GBytes *data,
+           gpgme_sig_mode_t mode,
+           GCancellable *cancellable,
+           GError **error)
 {
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;

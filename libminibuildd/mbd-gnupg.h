@@ -41,12 +41,11 @@ MBD_AVAILABLE_IN_ALL
 void mbd_gnupg_set_signing_fingerprint (MbdGnupg *self, const char *fingerprint);
 
 MBD_AVAILABLE_IN_ALL
-GBytes *mbd_gnupg_sign_clear (MbdGnupg *self, GBytes *data, GCancellable *cancellable, GError **error);
+GBytes *
+mbd_gnupg_sign_clear (MbdGnupg *self, GBytes *data, GCancellable *cancellable, GError **error);
 MBD_AVAILABLE_IN_ALL
-GBytes *mbd_gnupg_sign_detached (MbdGnupg *self,
-                                 GBytes *data,
-                                 GCancellable *cancellable,
-                                 GError **error);
+GBytes *
+mbd_gnupg_sign_detached (MbdGnupg *self, GBytes *data, GCancellable *cancellable, GError **error);
 
 MBD_AVAILABLE_IN_ALL
 GBytes *mbd_gnupg_verify_clear (MbdGnupg *self,
@@ -63,7 +62,8 @@ gboolean mbd_gnupg_verify_detached (MbdGnupg *self,
                                     GError **error);
 
 MBD_AVAILABLE_IN_ALL
-char **mbd_gnupg_import_keys (MbdGnupg *self, GBytes *keydata, GCancellable *cancellable, GError **error);
+char **
+mbd_gnupg_import_keys (MbdGnupg *self, GBytes *keydata, GCancellable *cancellable, GError **error);
 MBD_AVAILABLE_IN_ALL
 char **mbd_gnupg_import_keyring_file (MbdGnupg *self,
                                       const char *path,

@@ -438,8 +438,8 @@ open_locked (MbdInstance *self, gboolean create, GCancellable *cancellable, GErr
   self->db = mbd_db_open (db_path, error);
   if (self->db == NULL)
     return FALSE;
-  if (!setup_identity (self, error) || !setup_key (self, create, cancellable, error) ||
-      !setup_url (self, error))
+  if (!setup_identity (self, error) || !setup_key (self, create, cancellable, error)
+      || !setup_url (self, error))
     {
       g_clear_pointer (&self->db, mbd_db_close);
       g_clear_object (&self->gnupg);

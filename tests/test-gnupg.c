@@ -6,15 +6,6 @@
 
 #include <glib/gstdio.h>
 
-/* valgrind ships this header; without valgrind there is no valgrind run to adapt to. */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <pthread.h>
-#include <valgrind/valgrind.h>
-#define HAVE_VALGRIND_H 1
-#endif
-#endif
-
 #define DEBIAN_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
 #define APT_LISTS "/var/lib/apt/lists"
 
@@ -229,6 +220,7 @@ test_temporary (Fixture *fx, gconstpointer data)
 
   /* Makes gpg start the home's agent, which finalize must stop. */
   g_autofree char *fingerprint = generate_ed25519 (gnupg, "Temporary <tmp@example.org>");
+  g_assert_nonnull (fingerprint);
   g_autofree char *socket = g_build_filename (home, "S.gpg-agent", NULL);
   g_assert_true (g_file_test (socket, G_FILE_TEST_EXISTS));
 
@@ -304,6 +296,7 @@ test_generate_rsa (Fixture *fx, gconstpointer data)
   g_autofree char *signer = NULL;
   g_autoptr (GBytes) plain = mbd_gnupg_verify_clear (gnupg, signed_data, &signer, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (plain);
   g_assert_cmpstr (signer, ==, fingerprint);
 }
 
@@ -329,6 +322,7 @@ test_generate_errors (Fixture *fx, gconstpointer data)
     }
 
   g_autofree char *first = generate_ed25519 (gnupg, "Twice <twice@example.org>");
+  g_assert_nonnull (first);
   g_autofree char *second
       = mbd_gnupg_generate_key (gnupg, "Twice <twice@example.org>", "ed25519", NULL, &error);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_EXISTS);
@@ -373,6 +367,7 @@ test_signing_key_selection (Fixture *fx, gconstpointer data)
   g_autofree char *signer = NULL;
   g_autoptr (GBytes) plain = mbd_gnupg_verify_clear (gnupg, signed_data, &signer, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (plain);
   g_assert_cmpstr (signer, ==, second);
 
   mbd_gnupg_set_signing_fingerprint (gnupg, "0123456789ABCDEF0123456789ABCDEF01234567");
@@ -476,7 +471,7 @@ test_verify_in_other_home (Fixture *fx, gconstpointer data)
   g_autoptr (GBytes) signed_data = sign_clear (signer_home, release_text);
   g_autofree char *clear_signer = NULL;
   g_autoptr (GBytes) plain
-      = mbd_gnupg_verify_clear (verifier, signed_data, &clear_signer, NULL, &error);
+             = mbd_gnupg_verify_clear (verifier, signed_data, &clear_signer, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (clear_signer, ==, fingerprint);
   g_autofree char *plain_text = bytes_to_string (plain);
@@ -498,6 +493,7 @@ test_verify_unsigned (Fixture *fx, gconstpointer data)
   g_autoptr (MbdGnupg) gnupg = fixture_open (fx, "a");
   const char *home = mbd_gnupg_get_homedir (gnupg);
   g_autofree char *fingerprint = generate_ed25519 (gnupg, "Unsigned <unsigned@example.org>");
+  g_assert_nonnull (fingerprint);
 
   g_test_summary ("Plain text, empty input, OpenPGP data without a signature and garbage "
                   "signatures are all unsigned");
@@ -556,6 +552,7 @@ test_verify_tampered (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (MbdGnupg) gnupg = fixture_open (fx, "a");
   g_autofree char *fingerprint = generate_ed25519 (gnupg, "Tamper <tamper@example.org>");
+  g_assert_nonnull (fingerprint);
 
   g_test_summary ("A clear-signed message whose body changed by one byte has a bad signature");
   g_autoptr (GBytes) signed_data = sign_clear (gnupg, release_text);
@@ -580,6 +577,7 @@ test_verify_unknown_signer (Fixture *fx, gconstpointer data)
   g_autoptr (MbdGnupg) verifier = fixture_open (fx, "verifier");
   g_autofree char *fingerprint = generate_ed25519 (signer_home, "Stranger <s@example.org>");
   g_autofree char *other = generate_ed25519 (verifier, "Other <other@example.org>");
+  g_assert_nonnull (other);
 
   g_test_summary ("A signature by a key that is not in the verifying home names that key");
   g_autoptr (GBytes) signed_data = sign_clear (signer_home, release_text);
@@ -672,7 +670,7 @@ test_verify_revoked (Fixture *fx, gconstpointer data)
   copy_public_key (signer_home, verifier, fingerprint);
 
   g_autoptr (GBytes) revocation
-      = read_revocation (mbd_gnupg_get_homedir (signer_home), fingerprint);
+             = read_revocation (mbd_gnupg_get_homedir (signer_home), fingerprint);
   g_auto (GStrv) imported = mbd_gnupg_import_keys (verifier, revocation, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_strv_length (imported), ==, 0);
@@ -686,6 +684,7 @@ test_verify_revoked (Fixture *fx, gconstpointer data)
 
   g_auto (GStrv) revoked_too = mbd_gnupg_import_keys (signer_home, revocation, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (revoked_too);
   g_autoptr (GBytes) text = bytes_new (release_text);
   g_autoptr (GBytes) signature = mbd_gnupg_sign_detached (signer_home, text, NULL, &error);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_KEY_REVOKED);
@@ -708,6 +707,7 @@ test_verify_subkey (Fixture *fx, gconstpointer data)
   g_autofree char *signer = NULL;
   g_autoptr (GBytes) plain = mbd_gnupg_verify_clear (gnupg, signed_data, &signer, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (plain);
   g_assert_cmpstr (signer, ==, primary);
 
   /* Make sure the subkey made the signature: gpg's VALIDSIG names the signing key first and
@@ -755,6 +755,7 @@ test_verify_several_signatures (Fixture *fx, gconstpointer data)
   g_autofree char *signer = NULL;
   g_autoptr (GBytes) plain = mbd_gnupg_verify_clear (verifier, signed_data, &signer, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (plain);
 
   /* The first signature in the message, as gpg itself reports it. */
   g_autofree char *signed_file = fixture_write (fx, "InRelease", armored, -1);
@@ -803,6 +804,7 @@ test_export_unknown (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (MbdGnupg) gnupg = fixture_open (fx, "a");
   g_autofree char *fingerprint = generate_ed25519 (gnupg, "Known <known@example.org>");
+  g_assert_nonnull (fingerprint);
 
   g_test_summary ("Exporting a key the home does not have is not found");
   const char *unknown = "0123456789ABCDEF0123456789ABCDEF01234567";
@@ -920,7 +922,7 @@ sign_and_verify_thread (gpointer user_data)
       g_autoptr (GBytes) signed_data = sign_clear (td->gnupg, text);
       g_autofree char *signer = NULL;
       g_autoptr (GBytes) plain
-          = mbd_gnupg_verify_clear (td->gnupg, signed_data, &signer, NULL, &error);
+                 = mbd_gnupg_verify_clear (td->gnupg, signed_data, &signer, NULL, &error);
       g_assert_no_error (error);
       g_autofree char *plain_text = bytes_to_string (plain);
       g_assert_cmpstr (plain_text, ==, text);
@@ -977,27 +979,9 @@ test_cancel (Fixture *fx, gconstpointer data)
   g_assert_null (fingerprint);
 }
 
-#ifdef HAVE_VALGRIND_H
-/* gpgme starts gpg through an intermediate child that forks again and exits at once. Under
- * valgrind that child runs the leak check at its exit, where whatever other threads held (GLib's
- * worker thread, the test's own threads) looks definitely lost because their stacks are gone
- * after fork(); the child then exits with valgrind's error code and gpgme fails the operation.
- * The child allocates nothing itself, so its leak check is switched off; the test process itself
- * is still checked in full. */
-static void
-no_leak_check_in_forked_child (void)
-{
-  if (RUNNING_ON_VALGRIND)
-    VALGRIND_MONITOR_COMMAND ("v.clo --leak-check=no");
-}
-#endif
-
 int
 main (int argc, char **argv)
 {
-#ifdef HAVE_VALGRIND_H
-  pthread_atfork (NULL, NULL, no_leak_check_in_forked_child);
-#endif
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
