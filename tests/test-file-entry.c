@@ -55,6 +55,7 @@ static void
 assert_message_contains (const GError *error, const char *needle)
 {
   g_assert_nonnull (error);
+  g_test_message ("error message: %s", error->message);
   if (strstr (error->message, needle) == NULL)
     g_error ("error message “%s” does not contain “%s”", error->message, needle);
 }
