@@ -361,7 +361,7 @@ struct _MbdControl
 {
   GObject parent_instance;
 
-  char *name;           /* (owned) (nullable) */
+  char *name;            /* (owned) (nullable) */
   GPtrArray *paragraphs; /* (owned) (element-type MbdParagraph) */
   gboolean is_signed;
 };
@@ -428,9 +428,9 @@ next_line (Reader *reader, char **out_line, GError **error)
   reader->lineno++;
 
   if (len > MBD_CONTROL_MAX_LINE_LENGTH)
-    return mbd_throw (error, MBD_ERROR_PARSE, "%s:%u: line is %" G_GSIZE_FORMAT
-                      " bytes long, more than the %u allowed", reader->name, reader->lineno, len,
-                      (guint) MBD_CONTROL_MAX_LINE_LENGTH);
+    return mbd_throw (error, MBD_ERROR_PARSE,
+                      "%s:%u: line is %" G_GSIZE_FORMAT " bytes long, more than the %u allowed",
+                      reader->name, reader->lineno, len, (guint) MBD_CONTROL_MAX_LINE_LENGTH);
   const char *nul = memchr (start, '\0', len);
   if (nul != NULL)
     return mbd_throw (error, MBD_ERROR_PARSE, "%s:%u: NUL byte at column %u", reader->name,
@@ -470,7 +470,8 @@ valid_field_name (const char *name, gsize len)
 #define SIGNATURE_BEGIN "-----BEGIN PGP SIGNATURE-----"
 #define SIGNATURE_END "-----END PGP SIGNATURE-----"
 
-typedef enum {
+typedef enum
+{
   STATE_PLAIN,          /* unsigned input */
   STATE_ARMOR_HEADERS,  /* "Hash: ..." lines after the signed-message header */
   STATE_SIGNED_BODY,    /* the signed text */
@@ -515,8 +516,8 @@ parse (MbdControl *self, const char *data, gsize length, GError **error)
             state = STATE_SIGNED_BODY;
           else if (strchr (line, ':') == NULL)
             return mbd_throw (error, MBD_ERROR_PARSE,
-                              "%s:%u: malformed armor header in clear-signed message",
-                              reader.name, reader.lineno);
+                              "%s:%u: malformed armor header in clear-signed message", reader.name,
+                              reader.lineno);
           continue;
         case STATE_SIGNED_BODY:
           if (strcmp (line, SIGNATURE_BEGIN) == 0)
@@ -577,8 +578,8 @@ parse (MbdControl *self, const char *data, gsize length, GError **error)
                           reader.name, reader.lineno);
       gsize name_len = colon - line;
       if (!valid_field_name (line, name_len))
-        return mbd_throw (error, MBD_ERROR_PARSE, "%s:%u: invalid field name '%.*s'",
-                          reader.name, reader.lineno, (int) MIN (name_len, 80), line);
+        return mbd_throw (error, MBD_ERROR_PARSE, "%s:%u: invalid field name '%.*s'", reader.name,
+                          reader.lineno, (int) MIN (name_len, 80), line);
 
       if (current == NULL)
         {

@@ -1,2 +1,283 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
+
+#include "mbd-db-private.h"
+#include "mbd-util-private.h"
+
+struct _MbdDb
+{
+  sqlite3 *handle;
+  char *path;
+};
+
+/* Schema migrations, applied in order; migration N (1-based) brings user_version from N-1 to N.
+ * Never edit a released migration: append a new one.
+ *
+ * Object status columns follow mini-buildd: 0 removed, 1 prepared, 2 active. */
+static const char *const migrations[] = {
+  /* 1: the instance's settings, and the chroots and remotes its status reports. */
+  "CREATE TABLE settings ("
+  "  key TEXT PRIMARY KEY NOT NULL,"
+  "  value TEXT NOT NULL"
+  ");"
+  "CREATE TABLE chroots ("
+  "  id INTEGER PRIMARY KEY,"
+  "  codename TEXT NOT NULL,"
+  "  architecture TEXT NOT NULL,"
+  "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),"
+  "  UNIQUE (codename, architecture)"
+  ");"
+  "CREATE TABLE remotes ("
+  "  id INTEGER PRIMARY KEY,"
+  "  url TEXT NOT NULL UNIQUE,"
+  "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2))"
+  ");",
+};
+
+int
+mbd_db_latest_schema_version (void)
+{
+  return G_N_ELEMENTS (migrations);
+}
+
+gboolean
+mbd_db_throw (MbdDb *db, int rc, const char *what, GError **error)
+{
+  int primary = rc & 0xff;
+  MbdError code = MBD_ERROR_DATABASE;
+
+  if (primary == SQLITE_CONSTRAINT)
+    code = MBD_ERROR_EXISTS;
+  else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    code = MBD_ERROR_BUSY;
+  return mbd_throw (error, code, "%s: %s (%s)", db->path, what, sqlite3_errmsg (db->handle));
+}
+
+sqlite3 *
+mbd_db_get_handle (MbdDb *db)
+{
+  return db->handle;
+}
+
+gboolean
+mbd_db_exec (MbdDb *db, const char *sql, GError **error)
+{
+  char *message = NULL;
+  int rc = sqlite3_exec (db->handle, sql, NULL, NULL, &message);
+
+  if (rc != SQLITE_OK)
+    {
+      g_autofree char *what = g_strdup_printf ("cannot run '%.60s'", sql);
+      sqlite3_free (message);
+      return mbd_db_throw (db, rc, what, error);
+    }
+  return TRUE;
+}
+
+sqlite3_stmt *
+mbd_db_prepare (MbdDb *db, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db->handle, sql, -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      g_autofree char *what = g_strdup_printf ("cannot prepare '%.60s'", sql);
+      mbd_db_throw (db, rc, what, error);
+      return NULL;
+    }
+  return stmt;
+}
+
+gboolean
+mbd_db_step_done (MbdDb *db, sqlite3_stmt *stmt, GError **error)
+{
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    ;
+  if (rc != SQLITE_DONE)
+    return mbd_db_throw (db, rc, "statement failed", error);
+  return TRUE;
+}
+
+gboolean
+mbd_db_begin (MbdDb *db, GError **error)
+{
+  return mbd_db_exec (db, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+mbd_db_commit (MbdDb *db, GError **error)
+{
+  return mbd_db_exec (db, "COMMIT", error);
+}
+
+void
+mbd_db_rollback (MbdDb *db)
+{
+  if (!sqlite3_get_autocommit (db->handle))
+    sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+read_user_version (MbdDb *db, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (db, "PRAGMA user_version", error);
+
+  if (stmt == NULL)
+    return -1;
+  int rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      mbd_db_throw (db, rc, "cannot read the schema version", error);
+      return -1;
+    }
+  return sqlite3_column_int (stmt, 0);
+}
+
+int
+mbd_db_get_schema_version (MbdDb *db)
+{
+  return read_user_version (db, NULL);
+}
+
+/* Brings the schema to the newest version. The version is read again inside the write
+ * transaction, so two processes migrating at once apply each step exactly once. */
+static gboolean
+migrate (MbdDb *db, GError **error)
+{
+  int latest = mbd_db_latest_schema_version ();
+  int version = read_user_version (db, error);
+
+  if (version < 0)
+    return FALSE;
+  if (version > latest)
+    return mbd_throw (error, MBD_ERROR_SCHEMA_TOO_NEW,
+                      "%s: database schema version %d is newer than the %d this libminibuildd "
+                      "knows; use a newer mbd",
+                      db->path, version, latest);
+  if (version == latest)
+    return TRUE;
+
+  if (!mbd_db_begin (db, error))
+    return FALSE;
+  version = read_user_version (db, error);
+  for (int v = version; v >= 0 && v < latest; v++)
+    {
+      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", v + 1);
+      if (!mbd_db_exec (db, migrations[v], error) || !mbd_db_exec (db, bump, error))
+        {
+          mbd_db_rollback (db);
+          return mbd_prefix_error (error, "migrating to schema version %d: ", v + 1);
+        }
+    }
+  if (version < 0)
+    {
+      mbd_db_rollback (db);
+      return FALSE;
+    }
+  return mbd_db_commit (db, error);
+}
+
+MbdDb *
+mbd_db_open (const char *path, GError **error)
+{
+  g_autoptr (MbdDb) db = g_new0 (MbdDb, 1);
+
+  db->path = g_strdup (path);
+  int rc = sqlite3_open_v2 (
+      path, &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      mbd_db_throw (db, rc, "cannot open the database", error);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (db->handle, 1);
+  sqlite3_busy_timeout (db->handle, 30000);
+
+  /* journal_mode answers with a row; WAL persists in the file once set. */
+  g_autoptr (sqlite3_stmt) wal = mbd_db_prepare (db, "PRAGMA journal_mode = WAL", error);
+  if (wal == NULL)
+    return NULL;
+  rc = sqlite3_step (wal);
+  if (rc != SQLITE_ROW)
+    {
+      mbd_db_throw (db, rc, "cannot switch to WAL mode", error);
+      return NULL;
+    }
+  if (g_ascii_strcasecmp ((const char *) sqlite3_column_text (wal, 0), "wal") != 0)
+    {
+      mbd_throw (error, MBD_ERROR_DATABASE, "%s: the file system does not allow WAL mode", path);
+      return NULL;
+    }
+  /* a statement still in progress would keep the migration's COMMIT from succeeding */
+  g_clear_pointer (&wal, sqlite3_finalize);
+  if (!mbd_db_exec (db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", error))
+    return NULL;
+  if (!migrate (db, error))
+    return NULL;
+  return g_steal_pointer (&db);
+}
+
+void
+mbd_db_close (MbdDb *db)
+{
+  if (db == NULL)
+    return;
+  sqlite3_close_v2 (db->handle);
+  g_free (db->path);
+  g_free (db);
+}
+
+char *
+mbd_db_get_setting (MbdDb *db, const char *key, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db, "SELECT value FROM settings WHERE key = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  if (rc != SQLITE_DONE)
+    mbd_db_throw (db, rc, "cannot read a setting", error);
+  else
+    mbd_throw (error, MBD_ERROR_NOT_FOUND, "%s: no setting '%s'", db->path, key);
+  return NULL;
+}
+
+gboolean
+mbd_db_set_setting (MbdDb *db, const char *key, const char *value, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db,
+                               "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                               error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT);
+  return mbd_db_step_done (db, stmt, error);
+}
+
+char **
+mbd_db_query_strv (MbdDb *db, const char *sql, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (db, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_strv_builder_add (builder, (const char *) sqlite3_column_text (stmt, 0));
+  if (rc != SQLITE_DONE)
+    {
+      mbd_db_throw (db, rc, "query failed", error);
+      return NULL;
+    }
+  return g_strv_builder_end (builder);
+}

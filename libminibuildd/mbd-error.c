@@ -10,4 +10,7 @@
  *
  * Returns: the error domain quark
  */
+/* The quark name is stringified as written. */
+/* clang-format off */
 G_DEFINE_QUARK (mbd-error-quark, mbd_error)
+/* clang-format on */

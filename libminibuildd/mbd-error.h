@@ -48,7 +48,8 @@ G_BEGIN_DECLS
  * Error codes in the %MBD_ERROR domain. Each names a condition a caller can act on; the
  * message says which input was wrong and how.
  */
-typedef enum {
+typedef enum
+{
   MBD_ERROR_FAILED,
   MBD_ERROR_NOT_FOUND,
   MBD_ERROR_EXISTS,

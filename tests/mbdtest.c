@@ -50,10 +50,9 @@ mbd_test_gpg (const char *homedir, const char *const *argv)
     g_ptr_array_add (args, (char *) argv[i]);
   g_ptr_array_add (args, NULL);
 
-  g_autoptr (GSubprocess) proc = g_subprocess_newv ((const char *const *) args->pdata,
-                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                        G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                    &error);
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (
+      (const char *const *) args->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);

@@ -17,7 +17,10 @@ char *mbd_test_gpg (const char *homedir, const char *const *argv);
 /* Creates a throw-away Ed25519 signing key in @homedir (created if missing) and returns its
  * fingerprint. With @faked_time (gpg's --faked-system-time format) the key is made at that time,
  * and @expire is a gpg expiry such as "1d" or "never". */
-char *mbd_test_make_key (const char *homedir, const char *uid, const char *faked_time, const char *expire);
+char *mbd_test_make_key (const char *homedir,
+                         const char *uid,
+                         const char *faked_time,
+                         const char *expire);
 
 /* Kills the gpg-agent of @homedir so none outlives a test. */
 void mbd_test_kill_agent (const char *homedir);

@@ -3,23 +3,23 @@
 
 #include <string.h>
 
-static const char *changes_text =
-  "Format: 1.8\n"
-  "Date: Mon, 23 Nov 2026 23:27:20 +0000\n"
-  "# a comment is skipped\n"
-  "Source: hello-mbd\n"
-  "Binary: hello-mbd\n"
-  " hello-mbd-doc\n"
-  "Version: 1.0~test12+2\n"
-  "Description:\n"
-  " hello-mbd - greets\n"
-  " .\n"
-  "\tsecond line\n"
-  "Files:\n"
-  " 0123456789abcdef0123456789abcdef 1234 devel optional hello-mbd_1.0.dsc\n"
-  "\n"
-  "Package: second\n"
-  "X-Empty:\n";
+static const char *changes_text
+    = "Format: 1.8\n"
+      "Date: Mon, 23 Nov 2026 23:27:20 +0000\n"
+      "# a comment is skipped\n"
+      "Source: hello-mbd\n"
+      "Binary: hello-mbd\n"
+      " hello-mbd-doc\n"
+      "Version: 1.0~test12+2\n"
+      "Description:\n"
+      " hello-mbd - greets\n"
+      " .\n"
+      "\tsecond line\n"
+      "Files:\n"
+      " 0123456789abcdef0123456789abcdef 1234 devel optional hello-mbd_1.0.dsc\n"
+      "\n"
+      "Package: second\n"
+      "X-Empty:\n";
 
 static void
 test_parse_fields (void)
@@ -34,8 +34,8 @@ test_parse_fields (void)
 
   MbdParagraph *p = mbd_control_get_paragraph (control, 0);
   g_auto (GStrv) fields = mbd_paragraph_get_fields (p);
-  const char *expected[] = { "Format", "Date", "Source", "Binary", "Version", "Description",
-                             "Files", NULL };
+  const char *expected[]
+      = { "Format", "Date", "Source", "Binary", "Version", "Description", "Files", NULL };
   g_assert_cmpstrv (fields, expected);
   g_assert_cmpstr (mbd_paragraph_get (p, "source"), ==, "hello-mbd");
   g_assert_cmpstr (mbd_paragraph_get (p, "SOURCE"), ==, "hello-mbd");
@@ -152,19 +152,21 @@ typedef struct
 } BadCase;
 
 static const BadCase bad_cases[] = {
-  { "nul", "Source: a\nVersion: 1\0.0\n", 22, MBD_ERROR_PARSE, "bad.changes:2: NUL byte at column 11" },
+  { "nul", "Source: a\nVersion: 1\0.0\n", 22, MBD_ERROR_PARSE,
+    "bad.changes:2: NUL byte at column 11" },
   { "no-colon", "Source: a\nthis line has no colon\n", -1, MBD_ERROR_PARSE,
     "bad.changes:2: expected 'Field: value'" },
   { "leading-continuation", " continued\nSource: a\n", -1, MBD_ERROR_PARSE,
     "bad.changes:1: continuation line without a field" },
   { "duplicate", "Source: a\nVersion: 1\nsource: b\n", -1, MBD_ERROR_DUPLICATE_FIELD,
     "bad.changes:3: duplicate field 'source' (first on line 1)" },
-  { "bad-name", "Sou rce: a\n", -1, MBD_ERROR_PARSE, "bad.changes:1: invalid field name 'Sou rce'" },
+  { "bad-name", "Sou rce: a\n", -1, MBD_ERROR_PARSE,
+    "bad.changes:1: invalid field name 'Sou rce'" },
   { "dash-name", "-Source: a\n", -1, MBD_ERROR_PARSE, "bad.changes:1: invalid field name" },
   { "utf8", "Source: a\nMaintainer: J\xe9r\xf4me\n", -1, MBD_ERROR_PARSE,
     "bad.changes:2: invalid UTF-8 at column 14" },
-  { "truncated-body", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSource: a\nVersion: 1", -1,
-    MBD_ERROR_PARSE, "bad.changes: clear-signed message is truncated: no signature block" },
+  { "truncated-body", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSource: a\nVersion: 1",
+    -1, MBD_ERROR_PARSE, "bad.changes: clear-signed message is truncated: no signature block" },
   { "truncated-signature",
     "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSource: a\n"
     "-----BEGIN PGP SIGNATURE-----\n\niHUE\n",
@@ -231,7 +233,8 @@ test_empty_and_blank (void)
   g_assert_no_error (error);
   g_assert_cmpuint (mbd_control_get_n_paragraphs (empty), ==, 0);
 
-  g_autoptr (MbdControl) two = mbd_control_new_from_string ("\n\nA: 1\n \t \nB: 2\n\n\n", NULL, &error);
+  g_autoptr (MbdControl) two
+             = mbd_control_new_from_string ("\n\nA: 1\n \t \nB: 2\n\n\n", NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (mbd_control_get_n_paragraphs (two), ==, 2);
   g_assert_cmpstr (mbd_paragraph_get (mbd_control_get_paragraph (two, 1), "B"), ==, "2");

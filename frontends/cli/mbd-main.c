@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mbd-builtins.h"
+
+typedef struct
+{
+  const char *name;
+  gboolean (*fn) (int argc,
+                  char **argv,
+                  MbdCommandInvocation *invocation,
+                  GCancellable *cancellable,
+                  GError **error);
+  const char *description;
+} MbdCommand;
+
+/* Keep in step with doc/mbd.1.rst and the bash completion. */
+static const MbdCommand commands[] = {
+  { "init", mbd_builtin_init, "Create an instance (home, database, signing key)" },
+  { "status", mbd_builtin_status, "Show the status of an instance" },
+};
+
+static char *opt_home;
+
+static const GOptionEntry global_entries[]
+    = { { "home", 0, 0, G_OPTION_ARG_FILENAME, &opt_home,
+          "Instance home directory (default: $MBD_HOME or ~/.local/share/mbd)", "DIR" },
+        { NULL } };
+
+const char *
+mbd_cli_get_home (void)
+{
+  if (opt_home == NULL)
+    opt_home = mbd_instance_get_default_home ();
+  return opt_home;
+}
+
+gboolean
+mbd_option_context_parse (GOptionContext *context,
+                          const GOptionEntry *entries,
+                          int *argc,
+                          char ***argv,
+                          MbdCommandInvocation *invocation,
+                          MbdBuiltinFlags flags,
+                          MbdInstance **out_instance,
+                          GCancellable *cancellable,
+                          GError **error)
+{
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, global_entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+  if (*argc > 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unexpected argument '%s'",
+                   (*argv)[1]);
+      return FALSE;
+    }
+
+  if ((flags & MBD_BUILTIN_FLAG_NO_INSTANCE) == 0)
+    {
+      g_autoptr (MbdInstance) instance = mbd_instance_new (mbd_cli_get_home ());
+      if (!mbd_instance_open (instance, MBD_INSTANCE_OPEN_NONE, cancellable, error))
+        return FALSE;
+      *out_instance = g_steal_pointer (&instance);
+    }
+  return TRUE;
+}
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: mbd [--home DIR] COMMAND [OPTION...]\n\n"
+                "mbd drives a mini-buildd compatible build daemon and APT repository.\n\n"
+                "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].description);
+  fprintf (out, "\nOptions:\n"
+                "  --home DIR   instance home (default: $MBD_HOME or ~/.local/share/mbd)\n"
+                "  --version    print the version and exit\n"
+                "  --help       show this help; 'mbd COMMAND --help' for a command's options\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("mbd");
+
+  /* Global options may come before the command: move them behind it for the command's parser. */
+  int command_index = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--version") == 0)
+        {
+          printf ("mbd %s\n", MBD_VERSION_S);
+          return 0;
+        }
+      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          if (command_index == 0)
+            {
+              print_usage (stdout);
+              return 0;
+            }
+          continue;
+        }
+      if (strcmp (argv[i], "--home") == 0)
+        {
+          i++;
+          continue;
+        }
+      if (argv[i][0] != '-' && command_index == 0)
+        command_index = i;
+    }
+  if (command_index == 0)
+    {
+      print_usage (stderr);
+      return 2;
+    }
+
+  const MbdCommand *command = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, argv[command_index]) == 0)
+      command = &commands[i];
+  if (command == NULL)
+    {
+      fprintf (stderr, "error: unknown command '%s'; see 'mbd --help'\n", argv[command_index]);
+      return 2;
+    }
+
+  /* argv for the builtin: "mbd COMMAND" as argv[0], then every other argument in order. */
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autofree char *prgname = g_strdup_printf ("mbd %s", command->name);
+  g_ptr_array_add (args, prgname);
+  for (int i = 1; i < argc; i++)
+    if (i != command_index)
+      g_ptr_array_add (args, argv[i]);
+  g_ptr_array_add (args, NULL);
+  int sub_argc = args->len - 1;
+  char **sub_argv = (char **) args->pdata;
+
+  MbdCommandInvocation invocation = { command->name, command->description };
+  if (!command->fn (sub_argc, sub_argv, &invocation, NULL, &error))
+    {
+      fprintf (stderr, "error: %s\n", error->message);
+      return error->domain == G_OPTION_ERROR ? 2 : 1;
+    }
+  return 0;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mbd-server.h"
+
+/* Keep in step with doc/mbd-server.1.rst. */
+static char *opt_home;
+static char *opt_address = NULL;
+static int opt_port = 8066;
+static char *opt_port_file;
+static gboolean opt_version;
+
+static const GOptionEntry entries[]
+    = { { "home", 0, 0, G_OPTION_ARG_FILENAME, &opt_home,
+          "Instance home directory, created if missing (default: $MBD_HOME or ~/.local/share/mbd)",
+          "DIR" },
+        { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address,
+          "Address to listen on (default: 127.0.0.1)", "ADDRESS" },
+        { "port", 0, 0, G_OPTION_ARG_INT, &opt_port,
+          "Port to listen on; 0 picks a free one (default: 8066)", "PORT" },
+        { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file,
+          "Write the port actually listened on into FILE once serving", "FILE" },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+        { NULL } };
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static MbdInstance *
+open_instance (const char *home, GError **error)
+{
+  g_autoptr (MbdInstance) instance = mbd_instance_new (home);
+  g_autoptr (GError) local_error = NULL;
+
+  if (mbd_instance_open (instance, MBD_INSTANCE_OPEN_NONE, NULL, &local_error))
+    return g_steal_pointer (&instance);
+  if (!g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  g_clear_object (&instance);
+  instance = mbd_instance_new (home);
+  fprintf (stderr, "mbd-server: creating a new instance in %s (generating its signing key)...\n",
+           home);
+  if (!mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, error))
+    return NULL;
+  fprintf (stderr, "mbd-server: instance '%s' created, key %s\n",
+           mbd_instance_get_identity (instance), mbd_instance_get_fingerprint (instance));
+  return g_steal_pointer (&instance);
+}
+
+static gboolean
+run (int argc, char **argv, GError **error)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new ("- serve an mbd instance over HTTP");
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, error))
+    return FALSE;
+  if (opt_version)
+    {
+      printf ("mbd-server %s\n", MBD_VERSION_S);
+      return TRUE;
+    }
+  if (argc > 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unexpected argument '%s'",
+                   argv[1]);
+      return FALSE;
+    }
+  if (opt_port < 0 || opt_port > 65535)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--port %d is out of range 0..65535", opt_port);
+      return FALSE;
+    }
+
+  const char *address = opt_address != NULL ? opt_address : "127.0.0.1";
+  g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
+  if (inet == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--address '%s' is not an IP address", address);
+      return FALSE;
+    }
+
+  g_autofree char *home = opt_home != NULL ? g_strdup (opt_home) : mbd_instance_get_default_home ();
+  g_autoptr (MbdInstance) instance = open_instance (home, error);
+  if (instance == NULL)
+    return FALSE;
+
+  g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new (inet, opt_port);
+  g_autofree char *server_header = g_strdup_printf ("mbd-server/%s ", MBD_VERSION_S);
+  g_autoptr (SoupServer) server = soup_server_new ("server-header", server_header, NULL);
+  mbd_server_routes_add (server, instance);
+  if (!soup_server_listen (server, socket_address, 0, error))
+    return FALSE;
+
+  GSList *uris = soup_server_get_uris (server);
+  g_assert (uris != NULL);
+  int port = g_uri_get_port (uris->data);
+  g_autofree char *url = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  gsize url_len = strlen (url);
+  if (url_len > 0 && url[url_len - 1] == '/')
+    url[url_len - 1] = '\0';
+  mbd_instance_set_url (instance, url);
+  mbd_instance_start (instance);
+
+  if (opt_port_file != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("%d\n", port);
+      if (!g_file_set_contents (opt_port_file, text, -1, error))
+        return FALSE;
+    }
+  fprintf (stderr, "mbd-server: serving instance '%s' (%s) on %s\n",
+           mbd_instance_get_identity (instance), home, url);
+
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  guint term = g_unix_signal_add (SIGTERM, on_signal, loop);
+  guint intr = g_unix_signal_add (SIGINT, on_signal, loop);
+  g_main_loop_run (loop);
+  g_source_remove (term);
+  g_source_remove (intr);
+
+  fprintf (stderr, "mbd-server: stopping\n");
+  mbd_instance_stop (instance);
+  soup_server_disconnect (server);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("mbd-server");
+  if (!run (argc, argv, &error))
+    {
+      fprintf (stderr, "mbd-server: error: %s\n", error->message);
+      return error->domain == G_OPTION_ERROR ? 2 : 1;
+    }
+  return 0;
+}

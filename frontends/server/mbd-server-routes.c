@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "mbd-server.h"
+
+/* mini-buildd's API lives under /mini_buildd/api/<call>/; its clients pass output=json. */
+#define API_PREFIX "/mini_buildd/api/"
+
+void
+mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "about:blank");
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_int_value (builder, status);
+  json_builder_set_member_name (builder, "title");
+  json_builder_add_string_value (builder, soup_status_get_phrase (status));
+  json_builder_set_member_name (builder, "detail");
+  json_builder_add_string_value (builder, detail);
+  json_builder_set_member_name (builder, "instance");
+  json_builder_add_string_value (builder, "about:blank");
+  json_builder_end_object (builder);
+
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  char *body = json_to_string (root, FALSE);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/problem+json", SOUP_MEMORY_TAKE, body,
+                                    strlen (body));
+}
+
+static guint
+status_for_error (const GError *error)
+{
+  if (error->domain != MBD_ERROR)
+    return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+  switch (error->code)
+    {
+    case MBD_ERROR_NOT_FOUND:
+      return SOUP_STATUS_NOT_FOUND;
+    case MBD_ERROR_INVALID_ARGUMENT:
+      return SOUP_STATUS_BAD_REQUEST;
+    case MBD_ERROR_BUSY:
+      return SOUP_STATUS_SERVICE_UNAVAILABLE;
+    default:
+      return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static void
+status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SoupServerMessage) msg = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdStatus) status
+             = mbd_instance_get_status_finish (MBD_INSTANCE (source), result, &error);
+
+  if (status == NULL)
+    mbd_server_problem (msg, status_for_error (error), error->message);
+  else
+    {
+      char *json = mbd_status_to_json (status);
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, json,
+                                        strlen (json));
+    }
+  soup_server_message_unpause (msg);
+}
+
+static void
+api_status (SoupServerMessage *msg, MbdInstance *instance)
+{
+  soup_server_message_pause (msg);
+  mbd_instance_get_status_async (instance, NULL, status_ready, g_object_ref (msg));
+}
+
+typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance);
+
+static const struct
+{
+  const char *name;
+  ApiHandler handler;
+} api_calls[] = {
+  { "status", api_status },
+};
+
+static void
+api_handler (SoupServer *server,
+             SoupServerMessage *msg,
+             const char *path,
+             GHashTable *query,
+             gpointer user_data)
+{
+  MbdInstance *instance = user_data;
+  const char *method = soup_server_message_get_method (msg);
+
+  if (strcmp (method, SOUP_METHOD_GET) != 0 && strcmp (method, SOUP_METHOD_HEAD) != 0
+      && strcmp (method, SOUP_METHOD_POST) != 0)
+    {
+      g_autofree char *detail = g_strdup_printf ("Method %s is not allowed on %s", method, path);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                    "GET, HEAD, POST");
+      mbd_server_problem (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, detail);
+      return;
+    }
+
+  /* "/mini_buildd/api/<call>/" with the trailing slash optional */
+  g_autofree char *call = g_strdup (path + strlen (API_PREFIX));
+  char *slash = strchr (call, '/');
+  if (slash != NULL && slash[1] == '\0')
+    *slash = '\0';
+
+  const char *output = query != NULL ? g_hash_table_lookup (query, "output") : NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (api_calls); i++)
+    {
+      if (strcmp (api_calls[i].name, call) != 0)
+        continue;
+      if (output != NULL && strcmp (output, "json") != 0)
+        {
+          g_autofree char *detail = g_strdup_printf (
+              "API call '%s': output '%s' is not supported; use output=json", call, output);
+          mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
+          return;
+        }
+      api_calls[i].handler (msg, instance);
+      return;
+    }
+
+  g_autofree char *detail = g_strdup_printf ("Unknown API call '%s'", call);
+  mbd_server_problem (msg, SOUP_STATUS_NOT_FOUND, detail);
+}
+
+static void
+fallback_handler (SoupServer *server,
+                  SoupServerMessage *msg,
+                  const char *path,
+                  GHashTable *query,
+                  gpointer user_data)
+{
+  g_autofree char *detail = g_strdup_printf ("No such resource: %s", path);
+
+  mbd_server_problem (msg, SOUP_STATUS_NOT_FOUND, detail);
+}
+
+void
+mbd_server_routes_add (SoupServer *server, MbdInstance *instance)
+{
+  soup_server_add_handler (server, API_PREFIX, api_handler, g_object_ref (instance),
+                           g_object_unref);
+  soup_server_add_handler (server, NULL, fallback_handler, NULL, NULL);
+}

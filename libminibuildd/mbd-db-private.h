@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+/* The instance database: one sqlite file in WAL mode with a busy timeout, foreign keys on, and the
+ * schema version in PRAGMA user_version. Opened with SQLITE_OPEN_FULLMUTEX, so one MbdDb may be
+ * used from GTask worker threads. */
+typedef struct _MbdDb MbdDb;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* Opens (creating if missing) and migrates the database at @path to the newest schema. */
+MbdDb *mbd_db_open (const char *path, GError **error);
+void mbd_db_close (MbdDb *db);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbdDb, mbd_db_close)
+
+/* The schema version this library writes, and the one of the open database. */
+int mbd_db_latest_schema_version (void);
+int mbd_db_get_schema_version (MbdDb *db);
+
+sqlite3 *mbd_db_get_handle (MbdDb *db);
+gboolean mbd_db_exec (MbdDb *db, const char *sql, GError **error);
+sqlite3_stmt *mbd_db_prepare (MbdDb *db, const char *sql, GError **error);
+/* Steps a statement that returns no rows (or whose rows are not wanted) to completion. */
+gboolean mbd_db_step_done (MbdDb *db, sqlite3_stmt *stmt, GError **error);
+/* Maps the last sqlite failure to MBD_ERROR_EXISTS (constraints) or MBD_ERROR_DATABASE. */
+gboolean mbd_db_throw (MbdDb *db, int rc, const char *what, GError **error);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK: every multi-row change goes into one transaction. */
+gboolean mbd_db_begin (MbdDb *db, GError **error);
+gboolean mbd_db_commit (MbdDb *db, GError **error);
+void mbd_db_rollback (MbdDb *db);
+
+/* Settings (key/value rows). */
+char *mbd_db_get_setting (MbdDb *db, const char *key, GError **error);
+gboolean mbd_db_set_setting (MbdDb *db, const char *key, const char *value, GError **error);
+
+/* Runs a query and collects the first column of each row as text. */
+char **mbd_db_query_strv (MbdDb *db, const char *sql, GError **error);
+
+G_END_DECLS

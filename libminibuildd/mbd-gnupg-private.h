@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gpgme.h>
+
+#include "mbd-gnupg.h"
+
+G_BEGIN_DECLS
+
+/* g_auto (gpgme_ctx_t), g_auto (gpgme_data_t) and g_auto (gpgme_key_t): gpgme's handles are
+ * pointers already, so they are cleaned up with the "free func" form. */
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_ctx_t, gpgme_release, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_data_t, gpgme_data_release, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_key_t, gpgme_key_unref, NULL)
+
+/* A new gpgme context bound to @self's home: OpenPGP, ASCII armor, loopback pinentry, offline.
+ * Contexts are not shared between threads; make one per operation. */
+gpgme_ctx_t mbd_gnupg_new_context (MbdGnupg *self, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""mbd-server: creates the instance on first start, answers status like mini-buildd, RFC 7807
+errors for anything unknown, clean exit on SIGTERM."""
+
+import http.client
+import os
+import subprocess
+import unittest
+
+from mbdtestlib import MBD_SERVER, HomeTestCase, Server, run_mbd
+
+PROBLEM_KEYS = ["detail", "instance", "status", "title", "type"]
+
+
+class ServerTest(HomeTestCase):
+    def setUp(self):
+        super().setUp()
+        run_mbd("init", "--identity", "srvtest", "--key-type", "ed25519", home=self.home)
+        self.server = Server(self.home)
+
+    def tearDown(self):
+        if self.server.proc.poll() is None:
+            self.server.proc.kill()
+            self.server.proc.communicate()
+        super().tearDown()
+
+    def test_status(self):
+        status, ctype, data = self.server.get_json("/mini_buildd/api/status/?output=json")
+        self.assertEqual(status, 200)
+        self.assertEqual(ctype, "application/json")
+        self.assertEqual(data["identity"], "srvtest")
+        self.assertEqual(data["url"], self.server.base)
+        self.assertEqual(data["incoming_url"], self.server.base + "/upload/")
+        self.assertEqual(data["load"], 0.0)
+        self.assertEqual(data["chroots"], [])
+        self.assertEqual(data["remotes"], [])
+        version = run_mbd("--version").stdout.split()[1]
+        self.assertEqual(data["version"], version)
+
+        # without the trailing slash and without output= too
+        status, _, again = self.server.get_json("/mini_buildd/api/status")
+        self.assertEqual(status, 200)
+        self.assertEqual(again["identity"], "srvtest")
+
+    def test_status_reflects_database(self):
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.home, "mbd.sqlite"))
+        db.execute("INSERT INTO chroots (codename, architecture, status) VALUES "
+                   "('bookworm', 'amd64', 2)")
+        db.commit()
+        db.close()
+        _, _, data = self.server.get_json("/mini_buildd/api/status/?output=json")
+        self.assertEqual(data["chroots"], ["bookworm:amd64"])
+
+    def assert_problem(self, path, code, detail_part, method="GET"):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        self.assertEqual(response.status, code)
+        self.assertEqual(response.getheader("Content-Type"), "application/problem+json")
+        import json
+        problem = json.loads(body)
+        self.assertEqual(sorted(problem), PROBLEM_KEYS)
+        self.assertEqual(problem["status"], code)
+        self.assertEqual(problem["type"], "about:blank")
+        self.assertIn(detail_part, problem["detail"])
+        return problem
+
+    def test_problems(self):
+        p = self.assert_problem("/mini_buildd/api/nosuchcall/?output=json", 404,
+                                "Unknown API call 'nosuchcall'")
+        self.assertEqual(p["title"], "Not Found")
+        self.assert_problem("/nothing/here", 404, "/nothing/here")
+        self.assert_problem("/mini_buildd/api/status/?output=html", 400, "output=json")
+        self.assert_problem("/mini_buildd/api/status/", 405, "DELETE", method="DELETE")
+
+    def test_sigterm(self):
+        code, err = self.server.stop()
+        self.assertEqual(code, 0, err)
+        self.assertIn("stopping", err)
+
+
+class ServerFirstStartTest(HomeTestCase):
+    def test_creates_instance(self):
+        server = Server(self.home)
+        try:
+            status, _, data = server.get_json("/mini_buildd/api/status/?output=json")
+            self.assertEqual(status, 200)
+            self.assertTrue(data["identity"])
+        finally:
+            code, err = server.stop()
+        self.assertEqual(code, 0)
+        self.assertIn("creating a new instance", err)
+        self.assertTrue(os.path.exists(os.path.join(self.home, "mbd.sqlite")))
+
+    def test_bad_options(self):
+        for args in (["--port", "70000"], ["--address", "not-an-ip"], ["extra"]):
+            proc = subprocess.run([MBD_SERVER, "--home", self.home, *args], capture_output=True,
+                                  text=True, timeout=60)
+            self.assertEqual(proc.returncode, 2, args)
+            self.assertIn("error:", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
