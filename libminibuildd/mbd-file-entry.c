@@ -948,10 +948,10 @@ mbd_pkgfile_parse_file_list (MbdParagraph *paragraph,
     return NULL;
 
   g_autoptr (GPtrArray) entries
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) mbd_file_entry_free);
+             = g_ptr_array_new_with_free_func ((GDestroyNotify) mbd_file_entry_free);
   g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GHashTable) files_lines
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+             = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ListParser parser = {
     .control_name = control_name,
     .field = "Files",

@@ -96,7 +96,7 @@ build_with_dpkg_deb (Fixture *fixture, const char *compression)
   g_autofree char *z = g_strdup_printf ("-Z%s", compression);
   const char *argv[] = { "dpkg-deb", "--root-owner-group", z, "--build", root, deb, NULL };
   g_autoptr (GSubprocess) proc
-      = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+             = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
   g_assert_no_error (error);
   g_subprocess_wait_check (proc, NULL, &error);
   g_assert_no_error (error);

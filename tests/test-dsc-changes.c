@@ -297,7 +297,7 @@ test_changes_truncated (Fixture *fixture, gconstpointer user_data)
   const char *cut = strstr (fixture->text, last_md5);
   g_assert_nonnull (cut);
   g_autoptr (MbdChanges) changes
-      = load_changes (fixture, fixture->text, cut - fixture->text + 17, &error);
+             = load_changes (fixture, fixture->text, cut - fixture->text + 17, &error);
   g_assert_null (changes);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
   g_autofree char *where = g_strdup_printf ("%s:%d: field Files:", fixture->path, LINE_FILES_TAR);
@@ -307,7 +307,7 @@ test_changes_truncated (Fixture *fixture, gconstpointer user_data)
   /* Cut before the Files field: a mandatory field is missing */
   const char *files = strstr (fixture->text, "Files:");
   g_autoptr (MbdChanges) no_files
-      = load_changes (fixture, fixture->text, files - fixture->text, &error);
+             = load_changes (fixture, fixture->text, files - fixture->text, &error);
   g_assert_null (no_files);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_MISSING_FIELD);
   assert_message_contains (error, fixture->path);
@@ -762,8 +762,8 @@ static void
 run (const char *cwd, const char *const *argv, char **out_stdout)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher
-      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
@@ -898,7 +898,7 @@ test_dsc_dpkg_source (SourceFixture *fixture, gconstpointer user_data)
     {
       MbdFileEntry *entry = g_ptr_array_index (files, i);
       g_autoptr (MbdFileEntry) actual
-          = mbd_file_entry_new_from_file (fixture->dir, names[i], NULL, &error);
+                 = mbd_file_entry_new_from_file (fixture->dir, names[i], NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (mbd_file_entry_get_name (entry), ==, names[i]);
       g_assert_cmpuint (mbd_file_entry_get_size (entry), ==, mbd_file_entry_get_size (actual));

@@ -187,7 +187,7 @@ test_new_from_file (Fixture *fixture, gconstpointer user_data)
 
   g_test_summary ("mbd_file_entry_new_from_file() computes size and all three checksums");
   g_autoptr (MbdFileEntry) entry
-      = mbd_file_entry_new_from_file (fixture->dir, "hello.txt", NULL, &error);
+             = mbd_file_entry_new_from_file (fixture->dir, "hello.txt", NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (mbd_file_entry_get_name (entry), ==, "hello.txt");
   g_assert_cmpuint (mbd_file_entry_get_size (entry), ==, strlen (CONTENT));
@@ -197,7 +197,7 @@ test_new_from_file (Fixture *fixture, gconstpointer user_data)
                    mbd_file_entry_get_sha256 (fixture->entry));
 
   g_autoptr (MbdFileEntry) missing
-      = mbd_file_entry_new_from_file (fixture->dir, "nope.txt", NULL, &error);
+             = mbd_file_entry_new_from_file (fixture->dir, "nope.txt", NULL, &error);
   g_assert_null (missing);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_MISSING_FILE);
   assert_message_contains (error, "nope.txt");
@@ -218,7 +218,7 @@ test_new_from_large_file (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
 
   g_autoptr (MbdFileEntry) entry
-      = mbd_file_entry_new_from_file (fixture->dir, "large.bin", NULL, &error);
+             = mbd_file_entry_new_from_file (fixture->dir, "large.bin", NULL, &error);
   g_assert_no_error (error);
   g_autofree char *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
   g_autofree char *md5 = g_compute_checksum_for_data (G_CHECKSUM_MD5, data, size);
@@ -241,7 +241,7 @@ test_verify_ok (Fixture *fixture, gconstpointer user_data)
 
   g_autofree char *sha256 = checksum (G_CHECKSUM_SHA256, CONTENT);
   g_autoptr (MbdFileEntry) only_sha256
-      = mbd_file_entry_new ("hello.txt", strlen (CONTENT), NULL, NULL, sha256, &error);
+             = mbd_file_entry_new ("hello.txt", strlen (CONTENT), NULL, NULL, sha256, &error);
   g_assert_no_error (error);
   g_assert_true (mbd_file_entry_verify (only_sha256, fixture->dir, NULL, &error));
   g_assert_no_error (error);
@@ -299,8 +299,8 @@ test_verify_checksum (Fixture *fixture, gconstpointer user_data)
       g_autofree char *expected = checksum (algorithms[i].type, CONTENT);
       g_autofree char *actual = checksum (algorithms[i].type, other);
       g_autoptr (MbdFileEntry) entry
-          = mbd_file_entry_new ("hello.txt", strlen (CONTENT), i == 0 ? expected : NULL,
-                                i == 1 ? expected : NULL, i == 2 ? expected : NULL, &error);
+                 = mbd_file_entry_new ("hello.txt", strlen (CONTENT), i == 0 ? expected : NULL,
+                                       i == 1 ? expected : NULL, i == 2 ? expected : NULL, &error);
       g_assert_no_error (error);
 
       g_assert_false (mbd_file_entry_verify (entry, fixture->dir, NULL, &error));
@@ -336,7 +336,7 @@ test_verify_symlink (Fixture *fixture, gconstpointer user_data)
   g_clear_error (&error);
 
   g_autoptr (MbdFileEntry) entry
-      = mbd_file_entry_new_from_file (fixture->dir, "hello.txt", NULL, &error);
+             = mbd_file_entry_new_from_file (fixture->dir, "hello.txt", NULL, &error);
   g_assert_null (entry);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_MISSING_FILE);
 }
