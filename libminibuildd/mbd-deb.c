@@ -29,7 +29,8 @@
  * `.gz`, `.xz`, `.zst` or `.bz2`); members whose name starts with `_` are skipped. The control
  * archive's `control` file is parsed (exactly one paragraph with `Package`, `Version` and
  * `Architecture`), and the data archive is listed while it streams through, never held in memory
- * as a whole.
+ * as a whole. Reading stops after the data archive; members after it are not looked at, as with
+ * dpkg.
  */
 struct _MbdDeb
 {
