@@ -38,6 +38,8 @@ for line in nm.splitlines():
     if len(parts) == 3 and parts[1] in "TtDdBbRrVvWwi":
         exported.add(parts[2].split("@")[0])
 exported -= {"_init", "_fini", "_edata", "_end", "__bss_start"}
+# section boundaries the linker makes for instrumented builds (libFuzzer's __sancov_* sections)
+exported = {name for name in exported if not name.startswith(("__start___", "__stop___"))}
 
 leaked = sorted(exported - declared)
 missing = sorted(declared - exported)
