@@ -37,6 +37,7 @@ struct _MbdInstance
   MbdDb *db;           /* (owned) (nullable) */
   MbdGnupg *gnupg;     /* (owned) (nullable) */
   gboolean started;
+  int engine_lock_fd; /* (owned): held while started */
 
   GMutex lock; /* guards url, which the server may change while workers read it */
   char *url;   /* (owned) */
@@ -69,6 +70,8 @@ mbd_instance_finalize (GObject *object)
   g_free (self->key_algorithm);
   g_free (self->fingerprint);
   g_free (self->url);
+  if (self->engine_lock_fd >= 0)
+    close (self->engine_lock_fd);
   mbd_db_close (self->db);
   g_clear_object (&self->gnupg);
   g_mutex_clear (&self->lock);
@@ -160,6 +163,7 @@ static void
 mbd_instance_init (MbdInstance *self)
 {
   g_mutex_init (&self->lock);
+  self->engine_lock_fd = -1;
   self->url = g_strdup (MBD_INSTANCE_DEFAULT_URL);
 }
 
@@ -693,29 +697,72 @@ mbd_instance_set_url (MbdInstance *self, const char *url)
   g_mutex_unlock (&self->lock);
 }
 
+static char *
+engine_lock_path (MbdInstance *self)
+{
+  return g_build_filename (self->home, "engine.lock", NULL);
+}
+
 /**
  * mbd_instance_start:
  * @self: an open instance
  *
  * Starts the engine, as mbd-server does: the status then reports a load of 0.0 or more instead
  * of -1.0. Packaging, building and periodic jobs hang off this state as they are added.
+ *
+ * Only one process at a time may run the engine of a home: the engine holds a lock on
+ * `engine.lock` (which records its process id) until [method@Mbd.Instance.stop] or the process
+ * ends, and a second start fails with %MBD_ERROR_BUSY naming the process that runs it.
+ *
+ * Returns: %TRUE if the engine runs (also if it ran already in this object)
  */
-void
-mbd_instance_start (MbdInstance *self)
+gboolean
+mbd_instance_start (MbdInstance *self, GError **error)
 {
-  g_return_if_fail (MBD_IS_INSTANCE (self));
-  g_return_if_fail (self->db != NULL);
+  g_return_val_if_fail (MBD_IS_INSTANCE (self), FALSE);
+  g_return_val_if_fail (self->db != NULL, FALSE);
+
   if (self->started)
-    return;
+    return TRUE;
+
+  g_autofree char *path = engine_lock_path (self);
+  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot open: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      close (fd);
+      int pid = mbd_instance_get_engine_pid (self);
+      return mbd_throw (error, MBD_ERROR_BUSY,
+                        "%s: the engine of this instance runs in another process (pid %d); stop "
+                        "that mbd-server first",
+                        self->home, pid);
+    }
+  g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
+  if (ftruncate (fd, 0) < 0 || write (fd, pid, strlen (pid)) != (ssize_t) strlen (pid))
+    {
+      int saved = errno;
+      close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  self->engine_lock_fd = fd;
   self->started = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STARTED]);
+  return TRUE;
 }
 
 /**
  * mbd_instance_stop:
  * @self: an instance
  *
- * Stops the engine; see [method@Mbd.Instance.start].
+ * Stops the engine and releases its lock; see [method@Mbd.Instance.start].
  */
 void
 mbd_instance_stop (MbdInstance *self)
@@ -723,8 +770,46 @@ mbd_instance_stop (MbdInstance *self)
   g_return_if_fail (MBD_IS_INSTANCE (self));
   if (!self->started)
     return;
+  /* The pid stays in the file; it only counts while the lock is held. */
+  close (self->engine_lock_fd);
+  self->engine_lock_fd = -1;
   self->started = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STARTED]);
+}
+
+/**
+ * mbd_instance_get_engine_pid:
+ * @self: an instance
+ *
+ * Finds the process that runs the engine of this home, such as an mbd-server serving it, so that
+ * a tool working on the home in-process can tell whether a server is up.
+ *
+ * Returns: the process id, this process's own if this object started the engine, or 0 if no
+ *   process runs it
+ */
+int
+mbd_instance_get_engine_pid (MbdInstance *self)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (self), 0);
+
+  if (self->started)
+    return (int) getpid ();
+  g_autofree char *path = engine_lock_path (self);
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  int pid = 0;
+  if (flock (fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+    {
+      char buf[32] = { 0 };
+      ssize_t n = read (fd, buf, sizeof buf - 1);
+      pid = n > 0 ? (int) g_ascii_strtoll (buf, NULL, 10) : 0;
+      /* locked by a process that has not written its pid yet: still running */
+      if (pid <= 0)
+        pid = -1;
+    }
+  close (fd);
+  return pid;
 }
 
 /**

@@ -78,11 +78,13 @@ MBD_AVAILABLE_IN_ALL
 void mbd_instance_set_url (MbdInstance *self, const char *url);
 
 MBD_AVAILABLE_IN_ALL
-void mbd_instance_start (MbdInstance *self);
+gboolean mbd_instance_start (MbdInstance *self, GError **error);
 MBD_AVAILABLE_IN_ALL
 void mbd_instance_stop (MbdInstance *self);
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_instance_is_started (MbdInstance *self);
+MBD_AVAILABLE_IN_ALL
+int mbd_instance_get_engine_pid (MbdInstance *self);
 
 MBD_AVAILABLE_IN_ALL
 MbdStatus *mbd_instance_get_status (MbdInstance *self, GCancellable *cancellable, GError **error);

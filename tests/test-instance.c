@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mbd-db-private.h"
 #include "mbd-instance-private.h"
@@ -216,7 +217,8 @@ test_status (Fixture *fx, gconstpointer data)
   g_assert_cmpstrv (mbd_status_get_remotes (stopped), remotes);
 
   mbd_instance_set_url (instance, "http://127.0.0.1:4711/");
-  mbd_instance_start (instance);
+  g_assert_true (mbd_instance_start (instance, &error));
+  g_assert_no_error (error);
   g_autoptr (MbdStatus) started = mbd_instance_get_status (instance, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpfloat (mbd_status_get_load (started), ==, 0.0);
@@ -291,6 +293,36 @@ test_lock_wait (Fixture *fx, gconstpointer data)
   g_subprocess_wait (holder, NULL, NULL);
 }
 
+static void
+test_engine_lock (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("Only one process runs the engine of a home; others see its pid, a second "
+                  "start fails with BUSY naming it, and stop releases it");
+  g_autoptr (MbdInstance) first = create_instance (fx->home, "engine");
+  g_assert_cmpint (mbd_instance_get_engine_pid (first), ==, 0);
+  g_assert_true (mbd_instance_start (first, &error));
+  g_assert_no_error (error);
+  g_assert_true (mbd_instance_is_started (first));
+
+  /* another instance object stands for another process: flock is per open file */
+  g_autoptr (MbdInstance) second = mbd_instance_new (fx->home);
+  g_assert_true (mbd_instance_open (second, MBD_INSTANCE_OPEN_NONE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_instance_get_engine_pid (second), ==, getpid ());
+  g_assert_false (mbd_instance_start (second, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_BUSY);
+  g_autofree char *pid_text = g_strdup_printf ("(pid %d)", (int) getpid ());
+  g_assert_nonnull (strstr (error->message, pid_text));
+  g_clear_error (&error);
+
+  mbd_instance_stop (first);
+  g_assert_cmpint (mbd_instance_get_engine_pid (second), ==, 0);
+  g_assert_true (mbd_instance_start (second, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,6 +335,7 @@ main (int argc, char **argv)
   g_test_add ("/instance/migrate-from-empty", Fixture, NULL, setup, test_migrate_from_empty,
               teardown);
   g_test_add ("/instance/status", Fixture, NULL, setup, test_status, teardown);
+  g_test_add ("/instance/engine-lock", Fixture, NULL, setup, test_engine_lock, teardown);
   g_test_add ("/instance/async", Fixture, NULL, setup, test_async, teardown);
   g_test_add ("/instance/lock-wait", Fixture, NULL, setup, test_lock_wait, teardown);
   return g_test_run ();

@@ -46,9 +46,14 @@ BUILTINPROTO (status)
   printf ("%-12s %s\n", "Key:", mbd_instance_get_fingerprint (instance));
   printf ("%-12s %d\n", "Schema:", mbd_instance_get_schema_version (instance));
   printf ("%-12s %s\n", "URL:", mbd_status_get_url (status));
-  if (load < 0)
-    printf ("%-12s %s\n", "Load:", "stopped (no mbd-server runs in this process)");
+  int engine_pid = mbd_instance_get_engine_pid (instance);
+  if (engine_pid > 0)
+    printf ("%-12s %s (pid %d)\n", "Engine:", "running", engine_pid);
+  else if (engine_pid < 0)
+    printf ("%-12s %s\n", "Engine:", "running");
   else
+    printf ("%-12s %s\n", "Engine:", "stopped (no mbd-server runs this instance)");
+  if (load >= 0)
     printf ("%-12s %.2f\n", "Load:", load);
   print_list ("Chroots:", mbd_status_get_chroots (status));
   print_list ("Remotes:", mbd_status_get_remotes (status));

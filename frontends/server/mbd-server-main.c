@@ -114,7 +114,8 @@ run (int argc, char **argv, GError **error)
   if (url_len > 0 && url[url_len - 1] == '/')
     url[url_len - 1] = '\0';
   mbd_instance_set_url (instance, url);
-  mbd_instance_start (instance);
+  if (!mbd_instance_start (instance, error))
+    return FALSE;
 
   if (opt_port_file != NULL)
     {

@@ -41,7 +41,7 @@ class CliTest(HomeTestCase):
 
         human = run_mbd("status", home=self.home).stdout
         self.assertIn(fpr, human)
-        self.assertRegex(human, r"Load:\s+stopped")
+        self.assertRegex(human, r"Engine:\s+stopped")
 
         # init again: same instance, same key
         again = run_mbd("init", home=self.home)

@@ -76,10 +76,20 @@ class ServerTest(HomeTestCase):
         self.assert_problem("/mini_buildd/api/status/?output=html", 400, "output=json")
         self.assert_problem("/mini_buildd/api/status/", 405, "DELETE", method="DELETE")
 
+    def test_second_server_refused(self):
+        proc = subprocess.run([MBD_SERVER, "--home", self.home, "--port", "0"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(f"runs in another process (pid {self.server.proc.pid})", proc.stderr)
+        human = run_mbd("status", home=self.home).stdout
+        self.assertIn(f"running (pid {self.server.proc.pid})", human)
+
     def test_sigterm(self):
         code, err = self.server.stop()
         self.assertEqual(code, 0, err)
         self.assertIn("stopping", err)
+        human = run_mbd("status", home=self.home).stdout
+        self.assertIn("stopped (no mbd-server runs this instance)", human)
 
 
 class ServerFirstStartTest(HomeTestCase):
