@@ -57,6 +57,33 @@ installed = (pathlib.Path(args.source_dir) / "libminibuildd" / "meson.build").re
 if "-private.h" in installed.split("public_headers = files(")[1].split(")")[0]:
     print("FAIL: a private header is listed as public")
     failures += 1
+# The frontends build against the public API only: no include directory of theirs may hold a
+# private header (that is how meson keeps them honest; see libminibuildd/meson.build).
+import json
+import shlex as _shlex
+commands = json.loads((pathlib.Path(args.build_dir) / "compile_commands.json").read_text())
+frontend_units = 0
+for entry in commands:
+    source = pathlib.Path(entry["directory"], entry["file"]).resolve()
+    if "frontends" not in source.parts:
+        continue
+    frontend_units += 1
+    argv = _shlex.split(entry["command"])
+    for i, arg in enumerate(argv):
+        if arg.startswith("-I"):
+            inc = arg[2:] or argv[i + 1]
+            inc_dir = pathlib.Path(entry["directory"], inc).resolve()
+            for sub in (inc_dir, inc_dir / "libminibuildd"):
+                private = sorted(p.name for p in sub.glob("*-private.h")) if sub.is_dir() else []
+                if private:
+                    print(f"FAIL: {source.name} can see private headers in {sub}: {private}")
+                    failures += 1
+if frontend_units == 0:
+    print("FAIL: no frontend compile commands found")
+    failures += 1
+else:
+    print(f"ok: {frontend_units} frontend files see no private header")
+
 if not headers:
     sys.exit("no headers found")
 sys.exit(1 if failures else 0)
