@@ -503,9 +503,12 @@ parse (MbdControl *self, const char *data, gsize length, GError **error)
           if (!seen_content && g_str_has_prefix (line, "-----BEGIN PGP"))
             {
               if (strcmp (line, SIGNED_HEADER) != 0)
-                return mbd_throw (error, MBD_ERROR_PARSE,
-                                  "%s:%u: OpenPGP armor '%s' is not a clear-signed message",
-                                  reader.name, reader.lineno, line);
+                {
+                  g_autofree char *shown = mbd_utf8_excerpt (line, strlen (line), 80);
+                  return mbd_throw (error, MBD_ERROR_PARSE,
+                                    "%s:%u: OpenPGP armor '%s' is not a clear-signed message",
+                                    reader.name, reader.lineno, shown);
+                }
               self->is_signed = TRUE;
               state = STATE_ARMOR_HEADERS;
               continue;
@@ -578,8 +581,11 @@ parse (MbdControl *self, const char *data, gsize length, GError **error)
                           reader.name, reader.lineno);
       gsize name_len = colon - line;
       if (!valid_field_name (line, name_len))
-        return mbd_throw (error, MBD_ERROR_PARSE, "%s:%u: invalid field name '%.*s'", reader.name,
-                          reader.lineno, (int) MIN (name_len, 80), line);
+        {
+          g_autofree char *shown = mbd_utf8_excerpt (line, name_len, 80);
+          return mbd_throw (error, MBD_ERROR_PARSE, "%s:%u: invalid field name '%s'", reader.name,
+                            reader.lineno, shown);
+        }
 
       if (current == NULL)
         {

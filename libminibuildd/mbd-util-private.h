@@ -14,4 +14,9 @@ gboolean mbd_throw (GError **error, MbdError code, const char *fmt, ...) G_GNUC_
 /* Prefixes an already set @error with a formatted context and returns FALSE. */
 gboolean mbd_prefix_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
+/* A printable excerpt of @len bytes of valid UTF-8 @text for error messages: at most @max bytes,
+ * cut at a character boundary (with "..." appended when cut), control characters escaped. The
+ * result is valid UTF-8 whatever was cut. */
+char *mbd_utf8_excerpt (const char *text, gsize len, gsize max);
+
 G_END_DECLS

@@ -30,3 +30,20 @@ mbd_prefix_error (GError **error, const char *fmt, ...)
   g_prefix_error (error, "%s", prefix);
   return FALSE;
 }
+
+char *
+mbd_utf8_excerpt (const char *text, gsize len, gsize max)
+{
+  static char high_bytes[129];
+  gsize n = MIN (len, max);
+
+  /* bytes 0x80..0xff stay as they are; g_strescape escapes only control characters then */
+  if (high_bytes[0] == '\0')
+    for (int i = 0; i < 128; i++)
+      high_bytes[i] = (char) (0x80 + i);
+  while (n > 0 && n < len && ((guchar) text[n] & 0xc0) == 0x80)
+    n--;
+  g_autofree char *part = g_strndup (text, n);
+  g_autofree char *escaped = g_strescape (part, high_bytes);
+  return n < len ? g_strconcat (escaped, "...", NULL) : g_steal_pointer (&escaped);
+}

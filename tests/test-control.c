@@ -163,6 +163,12 @@ static const BadCase bad_cases[] = {
   { "bad-name", "Sou rce: a\n", -1, MBD_ERROR_PARSE,
     "bad.changes:1: invalid field name 'Sou rce'" },
   { "dash-name", "-Source: a\n", -1, MBD_ERROR_PARSE, "bad.changes:1: invalid field name" },
+  /* 79 ASCII bytes then a 3-byte character: the excerpt must not cut it (found by fuzz-control) */
+  { "long-bad-name",
+    "P\x0e"
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345"
+    " \xe5\x9c\x90ld: v\n",
+    -1, MBD_ERROR_PARSE, "bad.changes:1: invalid field name 'P\\0160123" },
   { "utf8", "Source: a\nMaintainer: J\xe9r\xf4me\n", -1, MBD_ERROR_PARSE,
     "bad.changes:2: invalid UTF-8 at column 14" },
   { "truncated-body", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSource: a\nVersion: 1",
@@ -196,6 +202,7 @@ test_bad_input (gconstpointer data)
   g_autoptr (MbdControl) control = mbd_control_new_from_bytes (bytes, "bad.changes", &error);
   g_assert_null (control);
   g_assert_error (error, MBD_ERROR, c->code);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
   if (strstr (error->message, c->message) == NULL)
     g_error ("message '%s' lacks '%s'", error->message, c->message);
 }
