@@ -36,7 +36,8 @@ gboolean mbd_db_commit (MbdDb *db, GError **error);
 void mbd_db_rollback (MbdDb *db);
 
 /* Settings (key/value rows). */
-char *mbd_db_get_setting (MbdDb *db, const char *key, GError **error);
+/* Looks up a setting: FALSE only when the database fails; *out_value is NULL if the key is unset. */
+gboolean mbd_db_lookup_setting (MbdDb *db, const char *key, char **out_value, GError **error);
 gboolean mbd_db_set_setting (MbdDb *db, const char *key, const char *value, GError **error);
 
 /* Runs a query and collects the first column of each row as text. */

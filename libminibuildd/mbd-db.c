@@ -230,22 +230,21 @@ mbd_db_close (MbdDb *db)
   g_free (db);
 }
 
-char *
-mbd_db_get_setting (MbdDb *db, const char *key, GError **error)
+gboolean
+mbd_db_lookup_setting (MbdDb *db, const char *key, char **out_value, GError **error)
 {
+  *out_value = NULL;
   g_autoptr (sqlite3_stmt) stmt
              = mbd_db_prepare (db, "SELECT value FROM settings WHERE key = ?1", error);
   if (stmt == NULL)
-    return NULL;
+    return FALSE;
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  if (rc != SQLITE_DONE)
-    mbd_db_throw (db, rc, "cannot read a setting", error);
-  else
-    mbd_throw (error, MBD_ERROR_NOT_FOUND, "%s: no setting '%s'", db->path, key);
-  return NULL;
+    *out_value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  else if (rc != SQLITE_DONE)
+    return mbd_db_throw (db, rc, "cannot read a setting", error);
+  return TRUE;
 }
 
 gboolean

@@ -324,19 +324,15 @@ make_dir (const char *path, int mode, GError **error)
 static gboolean
 setup_key (MbdInstance *self, gboolean create, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
   g_autofree char *gnupg_home = g_build_filename (self->home, "gnupg", NULL);
 
   self->gnupg = mbd_gnupg_new (gnupg_home, error);
   if (self->gnupg == NULL)
     return FALSE;
 
-  g_autofree char *fingerprint = mbd_db_get_setting (self->db, "signing-key", &local_error);
-  if (fingerprint == NULL && !g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+  g_autofree char *fingerprint = NULL;
+  if (!mbd_db_lookup_setting (self->db, "signing-key", &fingerprint, error))
+    return FALSE;
   g_auto (GStrv) secret = mbd_gnupg_list_fingerprints (self->gnupg, TRUE, error);
   if (secret == NULL)
     return FALSE;
@@ -373,19 +369,15 @@ setup_key (MbdInstance *self, gboolean create, GCancellable *cancellable, GError
 static gboolean
 setup_identity (MbdInstance *self, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *stored = mbd_db_get_setting (self->db, "identity", &local_error);
+  g_autofree char *stored = NULL;
 
+  if (!mbd_db_lookup_setting (self->db, "identity", &stored, error))
+    return FALSE;
   if (stored != NULL)
     {
       g_free (self->identity);
       self->identity = g_steal_pointer (&stored);
       return TRUE;
-    }
-  if (!g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
     }
   if (self->identity == NULL)
     self->identity = identity_from_host_name ();
@@ -399,16 +391,12 @@ setup_identity (MbdInstance *self, GError **error)
 static gboolean
 setup_url (MbdInstance *self, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *url = mbd_db_get_setting (self->db, "url", &local_error);
+  g_autofree char *url = NULL;
 
+  if (!mbd_db_lookup_setting (self->db, "url", &url, error))
+    return FALSE;
   if (url == NULL)
     {
-      if (!g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
       if (!mbd_db_set_setting (self->db, "url", MBD_INSTANCE_DEFAULT_URL, error))
         return FALSE;
       url = g_strdup (MBD_INSTANCE_DEFAULT_URL);
