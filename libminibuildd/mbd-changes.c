@@ -18,7 +18,8 @@
  * package name (optionally followed by the source version in parentheses) and `Version` a valid
  * Debian version; and that `Files`, `Checksums-Sha1` (if present) and `Checksums-Sha256` list
  * the same safe file names with the same sizes and well-formed checksums, with at most one
- * `.dsc`. The files themselves are checked only by [method@Mbd.Changes.verify_files].
+ * `.dsc` and with a section and priority on each `Files` line that hold no white space or
+ * control characters. The files themselves are checked only by [method@Mbd.Changes.verify_files].
  *
  * An OpenPGP clear-signed `.changes` is read as well; [method@Mbd.Changes.is_signed] tells
  * whether it was, but the signature is not verified here (see [class@Mbd.Gnupg]).

@@ -897,6 +897,25 @@ parse_files_line (const char *line, guint line_number, gpointer user_data, GErro
   if (!parse_common (parser, line_number, tokens, &size, &name, error))
     return FALSE;
 
+  /* The line is split at blanks only; other white space or control characters would end up in
+   * a section or priority that mbd_file_entry_set_section() refuses and a written Files line
+   * cannot carry. */
+  if (parser->with_section)
+    {
+      const char *const labels[] = { "section", "priority" };
+      for (guint t = 0; t < G_N_ELEMENTS (labels); t++)
+        {
+          if (is_token (tokens[2 + t]))
+            continue;
+          g_autofree char *quoted = mbd_pkgfile_quote_for_message (tokens[2 + t]);
+          return mbd_throw (error, MBD_ERROR_PARSE,
+                            "%s:%u: field %s: %s “%s” of “%s” contains white space or a control "
+                            "character",
+                            parser->control_name, line_number, parser->field, labels[t], quoted,
+                            name);
+        }
+    }
+
   g_autoptr (MbdFileEntry) entry = mbd_file_entry_new (name, size, tokens[0], NULL, NULL, error);
   if (entry == NULL)
     return FALSE;

@@ -616,6 +616,51 @@ test_changes_field_count (Fixture *fixture, gconstpointer user_data)
 }
 
 static void
+test_changes_section_priority (Fixture *fixture, gconstpointer user_data)
+{
+  /* Found by fuzz-changes: the line is split at blanks only, so these ended up in the entry. */
+  const struct
+  {
+    const char *section_priority;
+    const char *label;
+    const char *shown;
+  } bad[] = {
+    { "de\031vel optional", "section", "de\\031vel" },
+    { "devel opt\rional", "priority", "opt\\rional" },
+    { "devel\vlibs optional", "section", "devel\\vlibs" },
+    { "devel optional\x7f", "priority", "optional\\177" },
+  };
+
+  g_test_summary ("A Files line whose section or priority holds white space other than blanks "
+                  "or a control character is refused, naming the line and the file");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *to = g_strdup_printf (" %s " TAR_NAME, bad[i].section_priority);
+      g_autofree char *text = replace (fixture->text, " devel optional " TAR_NAME, to);
+      g_autoptr (MbdChanges) changes = load_changes (fixture, text, -1, &error);
+      g_assert_null (changes);
+      g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
+      g_autofree char *where
+          = g_strdup_printf ("%s:%d: field Files: %s “%s” of “%s” contains white space or a "
+                             "control character",
+                             fixture->path, LINE_FILES_TAR, bad[i].label, bad[i].shown, TAR_NAME);
+      assert_message_contains (error, where);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+    }
+
+  /* Non-ASCII is not white space: such a section is kept as it is. */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text
+      = replace (fixture->text, " devel optional " TAR_NAME, " d\u00e9vel optional " TAR_NAME);
+  g_autoptr (MbdChanges) changes = load_changes (fixture, text, -1, &error);
+  g_assert_no_error (error);
+  const MbdFileEntry *tar = mbd_changes_get_file (changes, TAR_NAME);
+  g_assert_nonnull (tar);
+  g_assert_cmpstr (mbd_file_entry_get_section (tar), ==, "d\u00e9vel");
+}
+
+static void
 test_changes_duplicate_file (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GError) error = NULL;
@@ -1071,6 +1116,7 @@ main (int argc, char **argv)
   ADD ("/changes/bad/hash-length", test_changes_bad_hash_length);
   ADD ("/changes/bad/size", test_changes_bad_size);
   ADD ("/changes/bad/field-count", test_changes_field_count);
+  ADD ("/changes/bad/section-priority", test_changes_section_priority);
   ADD ("/changes/bad/duplicate-file", test_changes_duplicate_file);
   ADD ("/changes/bad/size-differs", test_changes_size_differs);
   ADD ("/changes/bad/two-dsc", test_changes_two_dsc);
