@@ -24,21 +24,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <libminibuildd/libminibuildd.h>
-
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    if (!(cond))                                                                                   \
-      {                                                                                            \
-        fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                  \
-        abort ();                                                                                  \
-      }                                                                                            \
-  }                                                                                                \
-  G_STMT_END
+#include "fuzz-common.h"
 
 #define INPUT_NAME "fuzz-input"
 

@@ -23,23 +23,10 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <libminibuildd/libminibuildd.h>
+#include "fuzz-common.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate (uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator (uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-
-#define FUZZ_CHECK(cond)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    if (!(cond))                                                                                   \
-      {                                                                                            \
-        fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                  \
-        abort ();                                                                                  \
-      }                                                                                            \
-  }                                                                                                \
-  G_STMT_END
 
 /* For the mutator and its helpers: their branches are no coverage of the code under test, and
  * counting them would fill the corpus with inputs that only made the mutator branch
