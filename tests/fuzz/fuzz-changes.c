@@ -39,21 +39,6 @@ remove_empty_dir (void)
   g_clear_pointer (&empty_dir, g_free);
 }
 
-/* Checked independently of the library: Debian policy 5.6.1 package names. */
-static gboolean
-is_package_name (const char *name)
-{
-  if (name == NULL || strlen (name) < 2
-      || !(g_ascii_islower (name[0]) || g_ascii_isdigit (name[0])))
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    {
-      if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || strchr ("+-.", *p) != NULL))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 static gboolean
 is_lower_hex (const char *text, gsize length)
 {
@@ -209,7 +194,7 @@ check_changes (MbdChanges *changes)
       g_strcmp0 (mbd_changes_get_changed_by (changes), mbd_paragraph_get (paragraph, "Changed-By"))
       == 0);
 
-  FUZZ_CHECK (is_package_name (mbd_changes_get_source (changes)));
+  FUZZ_CHECK (fuzz_is_package_name (mbd_changes_get_source (changes)));
   const char *version = mbd_changes_get_version (changes);
   FUZZ_CHECK (version != NULL && mbd_deb_version_is_valid (version, NULL));
   const char *source_version = mbd_changes_get_source_version (changes);
@@ -262,7 +247,7 @@ check_dsc (MbdDsc *dsc)
 
   FUZZ_CHECK (mbd_dsc_get_format (dsc) != NULL);
   FUZZ_CHECK (mbd_dsc_get_maintainer (dsc) != NULL);
-  FUZZ_CHECK (is_package_name (mbd_dsc_get_source (dsc)));
+  FUZZ_CHECK (fuzz_is_package_name (mbd_dsc_get_source (dsc)));
   const char *version = mbd_dsc_get_version (dsc);
   FUZZ_CHECK (version != NULL && mbd_deb_version_is_valid (version, NULL));
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libminibuildd/libminibuildd.h>
 
@@ -22,3 +23,18 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
       }                                                                                            \
   }                                                                                                \
   G_STMT_END
+
+/* Checked independently of the library: Debian policy 5.6.1 package names. */
+static inline gboolean
+fuzz_is_package_name (const char *name)
+{
+  if (name == NULL || strlen (name) < 2
+      || !(g_ascii_islower (name[0]) || g_ascii_isdigit (name[0])))
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || strchr ("+-.", *p) != NULL))
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -47,21 +47,6 @@ remove_input (void)
   g_clear_pointer (&input_dir, g_free);
 }
 
-/* Checked independently of the library: Debian policy 5.6.1 package names. */
-static gboolean
-is_package_name (const char *name)
-{
-  if (name == NULL || strlen (name) < 2
-      || !(g_ascii_islower (name[0]) || g_ascii_isdigit (name[0])))
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    {
-      if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || strchr ("+-.", *p) != NULL))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* @path split at "/" has only non-empty components other than "." and "..". */
 static gboolean
 has_clean_components (const char *path)
@@ -92,12 +77,12 @@ check_deb (MbdDeb *deb)
   FUZZ_CHECK (strcmp (mbd_deb_get_path (deb), input_path) == 0);
   MbdParagraph *control = mbd_deb_get_control (deb);
   FUZZ_CHECK (control != NULL);
-  FUZZ_CHECK (is_package_name (mbd_deb_get_package (deb)));
+  FUZZ_CHECK (fuzz_is_package_name (mbd_deb_get_package (deb)));
   FUZZ_CHECK (mbd_deb_get_package (deb) == mbd_paragraph_get (control, "Package"));
   const char *version = mbd_deb_get_version (deb);
   FUZZ_CHECK (version != NULL && mbd_deb_version_is_valid (version, NULL));
   FUZZ_CHECK (mbd_deb_get_architecture (deb) != NULL);
-  FUZZ_CHECK (is_package_name (mbd_deb_get_source (deb)));
+  FUZZ_CHECK (fuzz_is_package_name (mbd_deb_get_source (deb)));
   if (!mbd_paragraph_has_field (control, "Source"))
     FUZZ_CHECK (strcmp (mbd_deb_get_source (deb), mbd_deb_get_package (deb)) == 0);
   FUZZ_CHECK (is_one_of (mbd_deb_get_control_compression (deb), control_compressions));
