@@ -29,9 +29,12 @@ GPtrArray *mbd_apt_sources_read (const char *etc_apt);
  * entry serving @suite itself; otherwise of the first entry serving a suite of the same family
  * (its part before the first '-' is in @family, such as {"bookworm", "trixie", "stable", NULL})
  * that is a security suite (ends in "-security") exactly when @suite is one. Otherwise, for a
- * security suite, the family's main mirror with "-security" appended to its path (Debian's
- * layout: .../debian and .../debian-security). NULL if nothing fits. */
-char *
-mbd_apt_sources_find_mirror (GPtrArray *entries, const char *suite, const char *const *family);
+ * security suite, the family's main mirror: with @security_beside, with "-security" appended to
+ * its path (Debian's layout: .../debian and .../debian-security), else as it is (Ubuntu's
+ * archive serves -security too). NULL if nothing fits. */
+char *mbd_apt_sources_find_mirror (GPtrArray *entries,
+                                   const char *suite,
+                                   const char *const *family,
+                                   gboolean security_beside);
 
 G_END_DECLS

@@ -189,7 +189,10 @@ find_family_entry (GPtrArray *entries, const char *const *family, gboolean secur
 }
 
 char *
-mbd_apt_sources_find_mirror (GPtrArray *entries, const char *suite, const char *const *family)
+mbd_apt_sources_find_mirror (GPtrArray *entries,
+                             const char *suite,
+                             const char *const *family,
+                             gboolean security_beside)
 {
   for (guint i = 0; i < entries->len; i++)
     {
@@ -207,5 +210,7 @@ mbd_apt_sources_find_mirror (GPtrArray *entries, const char *suite, const char *
   entry = find_family_entry (entries, family, FALSE);
   if (entry == NULL)
     return NULL;
+  if (!security_beside)
+    return g_strdup (entry->uri);
   return g_strconcat (entry->uri, "-security", NULL);
 }

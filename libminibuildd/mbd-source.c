@@ -372,10 +372,7 @@ mbd_source_new_builtin_from (const char *codename,
   g_auto (GStrv) family = family_of (builtin->origin);
   g_autoptr (GPtrArray) entries = mbd_apt_sources_read (etc_apt);
   g_autofree char *mirror
-      = mbd_apt_sources_find_mirror (entries, codename, (const char *const *) family);
-  /* Ubuntu serves -security from its main archive too. */
-  if (mirror == NULL && !debian)
-    mirror = mbd_apt_sources_find_mirror (entries, builtin->codename, (const char *const *) family);
+      = mbd_apt_sources_find_mirror (entries, codename, (const char *const *) family, debian);
   if (mirror != NULL)
     {
       const char *uris[] = { mirror, NULL };
@@ -1805,8 +1802,10 @@ static gboolean
 store_check (Check *check, GError **error)
 {
   MbdDb *db = mbd_instance_get_db (check->instance);
-  g_autofree char *components = g_strjoinv (" ", check->components);
-  g_autofree char *architectures = g_strjoinv (" ", check->architectures);
+  g_autofree char *components
+      = check->components != NULL ? g_strjoinv (" ", check->components) : NULL;
+  g_autofree char *architectures
+      = check->architectures != NULL ? g_strjoinv (" ", check->architectures) : NULL;
   const char *sql
       = check->error == NULL
             ? "UPDATE sources SET status = 2, check_time = ?, check_message = ?, codeversion = ?, "
@@ -1831,6 +1830,20 @@ store_check (Check *check, GError **error)
   return mbd_db_step_done (db, stmt, error);
 }
 
+/* The proxy of $http_proxy (and $no_proxy), as apt and most command line tools take it; no
+ * proxy without it. GLib's default resolver would consult desktop settings (GSettings), which a
+ * daemon must not depend on. */
+static GProxyResolver *
+proxy_resolver_from_environment (void)
+{
+  const char *proxy = g_getenv ("http_proxy");
+
+  if (proxy == NULL || proxy[0] == '\0')
+    return NULL;
+  g_auto (GStrv) ignore = split_nonempty (g_getenv ("no_proxy"), ", ");
+  return g_simple_proxy_resolver_new (proxy, ignore);
+}
+
 /* Runs the whole check in the calling thread on a private main context; the outcome goes into
  * @check (and the database), never into the source object. */
 static void
@@ -1841,9 +1854,10 @@ run_check (Check *check, GCancellable *cancellable)
   g_autoptr (MbdGnupg) gnupg = NULL;
 
   g_main_context_push_thread_default (context);
-  SoupSession *session
-      = soup_session_new_with_options ("timeout", check->timeout, "idle-timeout", check->timeout,
-                                       "user-agent", "mbd/" MBD_VERSION, NULL);
+  g_autoptr (GProxyResolver) proxy_resolver = proxy_resolver_from_environment ();
+  SoupSession *session = soup_session_new_with_options (
+      "timeout", check->timeout, "idle-timeout", check->timeout, "user-agent", "mbd/" MBD_VERSION,
+      "proxy-resolver", proxy_resolver, NULL);
   if (check->mirrors[0] == NULL)
     mbd_throw (&check->error, MBD_ERROR_INVALID_ARGUMENT, "Source %s has no mirror URI",
                check->codename);
