@@ -99,14 +99,29 @@ quit_loop (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* In the server's thread: close the listener and every client connection, then let the loop
+ * dispatch what closing them queued before it stops. */
+static gboolean
+disconnect_and_quit (gpointer data)
+{
+  TestServer *ts = data;
+
+  soup_server_disconnect (ts->server);
+  GSource *idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_LOW);
+  g_source_set_callback (idle, quit_loop, ts->loop, NULL);
+  g_source_attach (idle, ts->context);
+  g_source_unref (idle);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 server_stop (TestServer *ts)
 {
   /* Through the server's context: a quit before the loop runs would be lost. */
-  g_main_context_invoke (ts->context, quit_loop, ts->loop);
+  g_main_context_invoke (ts->context, disconnect_and_quit, ts);
   g_thread_join (ts->thread);
   g_main_context_push_thread_default (ts->context);
-  soup_server_disconnect (ts->server);
   g_object_unref (ts->server);
   while (g_main_context_iteration (ts->context, FALSE))
     ;
