@@ -9,6 +9,10 @@
 #include "mbd-db-private.h"
 #include "mbd-index-private.h"
 
+#include <signal.h>
+
+static const char *test_argv0;
+
 #define SUITE "bookworm-test-unstable"
 #define AMD64 SUITE "/main/binary-amd64"
 #define I386 SUITE "/main/binary-i386"
@@ -135,6 +139,18 @@ static char *
 suite_file (Fixture *fx, const char *suite_path, const char *rel)
 {
   return g_build_filename (fx->dists, suite_path, rel, NULL);
+}
+
+/* The index text the stanzas @model (key -> stanza, sorted) must give. */
+static char *
+render_model (GTree *model)
+{
+  GString *out = g_string_new (NULL);
+  GTreeNode *node = g_tree_node_first (model);
+
+  for (; node != NULL; node = g_tree_node_next (node))
+    g_string_append_printf (out, "%s\n", (const char *) g_tree_node_value (node));
+  return g_string_free (out, FALSE);
 }
 
 /* Checks one published index (plain, .gz, .xz) against @expected: the compressed forms pass
@@ -327,9 +343,374 @@ test_dirty (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (left[0], ==, "other");
 }
 
+/* A stanza of about @size bytes whose content depends on @key and @version. */
+static char *
+make_stanza (const char *key, guint version, gsize size)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "Package: %s\nVersion: %u\nDescription: test", key, version);
+  for (guint line = 0; s->len < size; line++)
+    g_string_append_printf (s, "\n %s line %u of version %u: %08x", key, line, version,
+                            g_str_hash (key) ^ (line * 2654435761u) ^ version);
+  g_string_append_c (s, '\n');
+  return g_string_free (s, FALSE);
+}
+
+static guint
+count_blocks (Fixture *fx, const char *target, gsize *max_size, gsize *min_size)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
+      fx->db,
+      "SELECT b.text_size FROM index_target_blocks m JOIN index_blocks b ON b.id = m.block_id "
+      "JOIN index_targets t ON t.id = m.target_id WHERE t.name = ?1",
+      &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  sqlite3_bind_text (stmt, 1, target, -1, SQLITE_STATIC);
+  *max_size = 0;
+  *min_size = G_MAXSIZE;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gsize size = sqlite3_column_int64 (stmt, 0);
+      *max_size = MAX (*max_size, size);
+      *min_size = MIN (*min_size, size);
+      n++;
+    }
+  return n;
+}
+
+static void
+put_model (MbdIndexBatch *batch, GTree *model, const char *target, const char *key, char *stanza)
+{
+  mbd_index_batch_put (batch, target, key, stanza);
+  g_tree_replace (model, g_strdup (key), stanza);
+}
+
+static int
+strcmp_tree (gconstpointer a, gconstpointer b, gpointer data)
+{
+  return strcmp (a, b);
+}
+
+static GTree *
+model_new (void)
+{
+  return g_tree_new_full (strcmp_tree, NULL, g_free, g_free);
+}
+
+static void
+check_stanzas (Fixture *fx, const char *target, GTree *model)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) stanzas = mbd_index_get_stanzas (fx->db, target, &error);
+  GTreeNode *node = g_tree_node_first (model);
+  guint i = 0;
+
+  g_assert_no_error (error);
+  for (; node != NULL; node = g_tree_node_next (node), i++)
+    {
+      g_assert_nonnull (stanzas[i]);
+      g_assert_cmpstr (stanzas[i], ==, g_tree_node_value (node));
+    }
+  g_assert_null (stanzas[i]);
+}
+
+/* Only the blocks a change falls into are recompressed, only changed targets are rendered, and
+ * hashing resumes after the unchanged leading blocks. Blocks split when they grow past twice the
+ * target size and merge when they shrink below half of it. */
+static void
+test_incremental (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GTree) model = model_new ();
+  g_autoptr (MbdIndexBatch) bulk = mbd_index_batch_new (fx->db);
+  MbdIndexStats stats;
+  gsize max_size, min_size;
+  const gsize target = 4096;
+
+  mbd_index_set_block_target (target);
+  for (guint i = 0; i < 400; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg%04u", i);
+      put_model (bulk, model, AMD64, key, make_stanza (key, 1, 200));
+    }
+  mbd_index_batch_put (bulk, SOURCE, "src", "Package: src");
+  apply (fx, bulk);
+  guint n_blocks = count_blocks (fx, AMD64, &max_size, &min_size);
+  g_assert_cmpuint (n_blocks, >=, 15);
+  g_assert_cmpuint (max_size, <=, 2 * target);
+  g_assert_cmpuint (min_size, >=, target / 2);
+  publish (fx, SUITE, 0);
+  g_autofree char *text = render_model (model);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text);
+
+  /* one stanza in the middle changes: one block recompressed, one target rendered */
+  mbd_index_reset_stats ();
+  g_autoptr (MbdIndexBatch) one = mbd_index_batch_new (fx->db);
+  put_model (one, model, AMD64, "pkg0300", make_stanza ("pkg0300", 2, 200));
+  apply (fx, one);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.blocks_compressed, ==, 1);
+  g_assert_cmpuint (count_blocks (fx, AMD64, &max_size, &min_size), ==, n_blocks);
+  publish (fx, SUITE, 0);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.targets_rendered, ==, 1);
+  /* hashing resumed at the changed block, three quarters into the text */
+  g_autofree char *text2 = render_model (model);
+  g_assert_cmpuint (stats.bytes_hashed, >, 0);
+  g_assert_cmpuint (stats.bytes_hashed, <, strlen (text2) / 2);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text2);
+  check_release (fx, SUITE, 9);
+
+  /* nothing changed: nothing rendered */
+  mbd_index_reset_stats ();
+  publish (fx, SUITE, 0);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.targets_rendered, ==, 0);
+  check_release (fx, SUITE, 9);
+
+  /* a block grows past twice the target: it is split */
+  mbd_index_reset_stats ();
+  g_autoptr (MbdIndexBatch) grow = mbd_index_batch_new (fx->db);
+  for (guint i = 0; i < 30; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg0100-%02u", i);
+      put_model (grow, model, AMD64, key, make_stanza (key, 1, 200));
+    }
+  apply (fx, grow);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.blocks_compressed, >=, 2);
+  g_assert_cmpuint (stats.blocks_compressed, <=, 4);
+  guint n_grown = count_blocks (fx, AMD64, &max_size, &min_size);
+  g_assert_cmpuint (n_grown, >, n_blocks);
+  g_assert_cmpuint (max_size, <=, 2 * target);
+
+  /* a block shrinks below half the target: it is merged with a neighbour */
+  mbd_index_reset_stats ();
+  g_autoptr (MbdIndexBatch) shrink = mbd_index_batch_new (fx->db);
+  for (guint i = 200; i < 215; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg%04u", i);
+      mbd_index_batch_delete (shrink, AMD64, key);
+      g_tree_remove (model, key);
+    }
+  apply (fx, shrink);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.blocks_compressed, <=, 3);
+  g_assert_cmpuint (count_blocks (fx, AMD64, &max_size, &min_size), <, n_grown);
+  g_assert_cmpuint (min_size, >=, target / 2);
+  g_assert_cmpuint (max_size, <=, 2 * target + 400);
+  check_stanzas (fx, AMD64, model);
+  publish (fx, SUITE, 0);
+  g_autofree char *text3 = render_model (model);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text3);
+  check_release (fx, SUITE, 9);
+}
+
+/* Random puts and deletes, applied batch by batch, always give the same index as the model, and
+ * the published files decompress to exactly what a from-scratch render of the same stanzas
+ * gives. */
+static void
+test_random (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GTree) model = model_new ();
+  const gsize target = 1024;
+
+  mbd_index_set_block_target (target);
+  for (guint round = 0; round < 40; round++)
+    {
+      g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+      guint n = g_test_rand_int_range (1, round == 0 ? 120 : 25);
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("k%03d", g_test_rand_int_range (0, 200));
+          if (g_test_rand_int_range (0, 3) == 0)
+            {
+              mbd_index_batch_delete (batch, AMD64, key);
+              g_tree_remove (model, key);
+            }
+          else
+            put_model (batch, model, AMD64, key,
+                       make_stanza (key, round, g_test_rand_int_range (30, 400)));
+        }
+      apply (fx, batch);
+      check_stanzas (fx, AMD64, model);
+      gsize max_size, min_size;
+      count_blocks (fx, AMD64, &max_size, &min_size);
+      if (g_tree_nnodes (model) > 0)
+        g_assert_cmpuint (max_size, <=, 2 * target + 500);
+      if (round % 8 == 7)
+        {
+          publish (fx, SUITE, 0);
+          g_autofree char *text = render_model (model);
+          check_index (fx, SUITE, "main/binary-amd64/Packages", text);
+        }
+    }
+  publish (fx, SUITE, 0);
+  g_autofree char *text = render_model (model);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text);
+  check_release (fx, SUITE, 9);
+
+  /* the same stanzas put at once into a fresh target */
+  g_autoptr (MbdIndexBatch) scratch = mbd_index_batch_new (fx->db);
+  for (GTreeNode *node = g_tree_node_first (model); node != NULL; node = g_tree_node_next (node))
+    mbd_index_batch_put (scratch, "scratch/main/binary-amd64", g_tree_node_key (node),
+                         g_tree_node_value (node));
+  apply (fx, scratch);
+  publish (fx, "scratch", 0);
+  g_autofree char *mine = suite_file (fx, SUITE, "main/binary-amd64/Packages");
+  g_autofree char *theirs = suite_file (fx, "scratch", "main/binary-amd64/Packages");
+  g_autofree char *a = read_file (mine, NULL);
+  g_autofree char *b = read_file (theirs, NULL);
+  g_assert_cmpstr (a, ==, b);
+  check_index (fx, "scratch", "main/binary-amd64/Packages", text);
+}
+
+/* Copies share the source's blocks and read it as it was before the batch, so a rollback shift
+ * is one batch; a drop empties and forgets a target. */
+static void
+test_copy_drop (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MbdIndexStats stats;
+  const char *main_t = AMD64;
+  const char *r0 = SUITE "-rollback0/main/binary-amd64";
+  const char *r1 = SUITE "-rollback1/main/binary-amd64";
+
+  mbd_index_set_block_target (1024);
+  g_autoptr (MbdIndexBatch) first = mbd_index_batch_new (fx->db);
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("p%02u", i);
+      g_autofree char *stanza = make_stanza (key, 1, 150);
+      mbd_index_batch_put (first, main_t, key, stanza);
+    }
+  apply (fx, first);
+  g_auto (GStrv) v1 = mbd_index_get_stanzas (fx->db, main_t, &error);
+  g_assert_no_error (error);
+
+  /* version 2 of p10 goes in, version 1 shifts to rollback0 */
+  mbd_index_reset_stats ();
+  g_autoptr (MbdIndexBatch) second = mbd_index_batch_new (fx->db);
+  g_autofree char *p10v2 = make_stanza ("p10", 2, 150);
+  mbd_index_batch_put (second, main_t, "p10", p10v2);
+  mbd_index_batch_copy (second, main_t, r0);
+  apply (fx, second);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.blocks_compressed, ==, 1);
+  g_auto (GStrv) r0_now = mbd_index_get_stanzas (fx->db, r0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (r0_now, v1);
+  g_auto (GStrv) v2 = mbd_index_get_stanzas (fx->db, main_t, &error);
+  g_assert_cmpstr (v2[10], ==, p10v2);
+
+  /* the next shift in one batch: rollback0 -> rollback1, main -> rollback0, then a change */
+  g_autoptr (MbdIndexBatch) third = mbd_index_batch_new (fx->db);
+  mbd_index_batch_copy (third, r0, r1);
+  mbd_index_batch_copy (third, main_t, r0);
+  mbd_index_batch_delete (third, main_t, "p10");
+  apply (fx, third);
+  g_auto (GStrv) r1_now = mbd_index_get_stanzas (fx->db, r1, &error);
+  g_assert_cmpstrv (r1_now, v1);
+  g_auto (GStrv) r0_then = mbd_index_get_stanzas (fx->db, r0, &error);
+  g_assert_cmpstrv (r0_then, v2);
+  g_auto (GStrv) v3 = mbd_index_get_stanzas (fx->db, main_t, &error);
+  g_assert_cmpuint (g_strv_length (v3), ==, 49);
+
+  /* the copies publish like any suite */
+  publish (fx, SUITE "-rollback1", 0);
+  g_autofree char *v1_text = g_strjoinv ("\n", v1);
+  g_autofree char *v1_index = g_strconcat (v1_text, "\n", NULL);
+  check_index (fx, SUITE "-rollback1", "main/binary-amd64/Packages", v1_index);
+  check_release (fx, SUITE "-rollback1", 9);
+
+  /* drop: empty, and the blocks only it listed are gone */
+  g_autoptr (MbdIndexBatch) fourth = mbd_index_batch_new (fx->db);
+  mbd_index_batch_drop (fourth, r1);
+  mbd_index_batch_drop (fourth, r0);
+  mbd_index_batch_drop (fourth, main_t);
+  apply (fx, fourth);
+  g_assert_cmpint (mbd_index_lookup_target (fx->db, r1, &error), ==, 0);
+  g_auto (GStrv) blocks = mbd_db_query_strv (fx->db, "SELECT id FROM index_blocks", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (blocks), ==, 0);
+  publish (fx, SUITE "-rollback1", 0);
+  check_index (fx, SUITE "-rollback1", "main/binary-amd64/Packages", "");
+}
+
+static guint
+count_dir (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* Superseded by-hash files stay for the grace period and go after it. */
+static void
+test_grace (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *byhash = suite_file (fx, SUITE, "main/binary-amd64/by-hash/SHA256");
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+      g_autofree char *stanza = g_strdup_printf ("Package: a\nVersion: %u", i);
+      mbd_index_batch_put (batch, AMD64, "a", stanza);
+      apply (fx, batch);
+      publish (fx, SUITE, 3600);
+      g_assert_cmpuint (count_dir (byhash), ==, 3 * (i + 1));
+    }
+  g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+  mbd_index_batch_put (batch, AMD64, "a", "Package: a\nVersion: 9");
+  apply (fx, batch);
+  publish (fx, SUITE, 0);
+  g_assert_cmpuint (count_dir (byhash), ==, 3);
+  check_release (fx, SUITE, 9);
+}
+
+/* Removing a suite deletes its indices and Release files but not its snapshots. */
+static void
+test_remove_suite (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+  const char *snap = SUITE "/snapshots/s1";
+
+  mbd_index_batch_put (batch, AMD64, "a", "Package: a");
+  apply (fx, batch);
+  g_autoptr (MbdIndexBatch) snapshot = mbd_index_batch_new (fx->db);
+  mbd_index_batch_copy (snapshot, AMD64, SUITE "/snapshots/s1/main/binary-amd64");
+  apply (fx, snapshot);
+  publish (fx, SUITE, 0);
+  publish (fx, snap, 0);
+  check_index (fx, snap, "main/binary-amd64/Packages", "Package: a\n\n");
+  g_assert_true (mbd_index_remove_suite (fx->db, fx->dists, SUITE, &error));
+  g_assert_no_error (error);
+  g_autofree char *release = suite_file (fx, SUITE, "Release");
+  g_autofree char *main_dir = suite_file (fx, SUITE, "main");
+  g_assert_false (g_file_test (release, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (main_dir, G_FILE_TEST_EXISTS));
+  check_release (fx, snap, 9);
+  g_assert_cmpint (mbd_index_lookup_target (fx->db, AMD64, &error), ==, 0);
+  g_auto (GStrv) dirty = mbd_index_dirty_suites (fx->db, &error);
+  g_assert_cmpuint (g_strv_length (dirty), ==, 0);
+  g_assert_true (mbd_index_remove_suite (fx->db, fx->dists, snap, &error));
+  g_autofree char *suite_dir = g_build_filename (fx->dists, SUITE, NULL);
+  g_assert_true (g_file_test (suite_dir, G_FILE_TEST_IS_DIR));
+  g_autofree char *snap_release = suite_file (fx, snap, "Release");
+  g_assert_false (g_file_test (snap_release, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
+  test_argv0 = argv[0];
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_summary ("The block-cached APT index: stanzas in, signed Packages/Sources/Release out");
 
@@ -338,6 +719,11 @@ main (int argc, char **argv)
   ADD ("/index/stanzas", test_stanzas);
   ADD ("/index/invalid", test_invalid);
   ADD ("/index/dirty", test_dirty);
+  ADD ("/index/incremental", test_incremental);
+  ADD ("/index/random", test_random);
+  ADD ("/index/copy-drop", test_copy_drop);
+  ADD ("/index/grace", test_grace);
+  ADD ("/index/remove-suite", test_remove_suite);
 #undef ADD
   return g_test_run ();
 }
