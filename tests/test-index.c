@@ -707,6 +707,221 @@ test_remove_suite (Fixture *fx, gconstpointer data)
   g_assert_false (g_file_test (snap_release, G_FILE_TEST_EXISTS));
 }
 
+/* Runs `apt-get update` as a client of the published tree (file:, signed-by the exported key,
+ * i386 and amd64, deb and deb-src) in a throw-away apt directory; asserts it succeeds without
+ * a warning and, with @expected, that apt stored exactly that amd64 Packages text. */
+static void
+apt_update (Fixture *fx, const char *suite_path, const char *expected)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *apt = g_build_filename (fx->tmpdir, "apt", NULL);
+  g_autofree char *lists = g_build_filename (apt, "lists", NULL);
+  g_autofree char *etc = g_build_filename (apt, "etc", NULL);
+  g_autofree char *cache = g_build_filename (apt, "cache", NULL);
+  g_autofree char *status = g_build_filename (apt, "status", NULL);
+  g_autofree char *repo = g_path_get_dirname (fx->dists);
+  const char *subdirs[] = { "lists/partial", "cache/archives/partial", "etc" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *d = g_build_filename (apt, subdirs[i], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
+    }
+  g_autofree char *sources = g_build_filename (etc, "mbd.sources", NULL);
+  g_autofree char *sources_text
+      = g_strdup_printf ("Types: deb deb-src\nURIs: file://%s\nSuites: %s\n"
+                         "Components: main\nSigned-By: %s\n",
+                         repo, suite_path, fx->keyring);
+  g_file_set_contents (sources, sources_text, -1, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (status, "", 0, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *o_parts = g_strconcat ("Dir::Etc::sourceparts=", etc, NULL);
+  g_autofree char *o_lists = g_strconcat ("Dir::State::Lists=", lists, NULL);
+  g_autofree char *o_cache = g_strconcat ("Dir::Cache=", cache, NULL);
+  g_autofree char *o_status = g_strconcat ("Dir::State::status=", status, NULL);
+  const char *argv[] = { "apt-get", "-q",
+                         "-o",      "Dir::Etc::sourcelist=/dev/null",
+                         "-o",      o_parts,
+                         "-o",      o_lists,
+                         "-o",      o_cache,
+                         "-o",      o_status,
+                         "-o",      "APT::Architecture=amd64",
+                         "-o",      "APT::Architectures::=amd64",
+                         "-o",      "APT::Architectures::=i386",
+                         "-o",      "Acquire::Languages=none",
+                         "-o",      "APT::Sandbox::User=root",
+                         "-o",      "Debug::NoLocking=1",
+                         "update",  NULL };
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (
+      argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = NULL;
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (proc) || strstr (out, "W:") != NULL
+      || strstr (out, "E:") != NULL || strstr (out, "Ign:") != NULL)
+    g_error ("apt-get update of %s failed or warned:\n%s", suite_path, out);
+  if (expected == NULL)
+    return;
+  g_autoptr (GDir) dir = g_dir_open (lists, 0, &error);
+  g_assert_no_error (error);
+  g_autofree char *suffix
+      = g_strdup_printf ("_dists_%s_main_binary-amd64_Packages.lz4", suite_path);
+  const char *name;
+  gboolean found = FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, suffix))
+      {
+        /* apt keeps its lists recompressed (lz4); its helper reads them back */
+        g_autofree char *path = g_build_filename (lists, name, NULL);
+        const char *cat[] = { "/usr/lib/apt/apt-helper", "cat-file", path, NULL };
+        g_autoptr (GBytes) stored = run (cat);
+        g_autofree char *got
+            = g_strndup (g_bytes_get_data (stored, NULL), g_bytes_get_size (stored));
+        g_assert_cmpstr (got, ==, expected);
+        found = TRUE;
+      }
+  if (!found)
+    g_error ("apt stored no %s", suffix);
+}
+
+/* apt 2.6 accepts the published suite with signature checking on, before and after an
+ * incremental republish, and stores exactly the expected index. */
+static void
+test_apt (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GTree) model = model_new ();
+  g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+
+  mbd_index_set_block_target (2048);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg%03u 1.0 amd64", i);
+      g_autofree char *name = g_strdup_printf ("pkg%03u", i);
+      g_autofree char *stanza = g_strdup_printf (
+          "Package: %s\nVersion: 1.0\nArchitecture: amd64\nMaintainer: T <t@example.org>\n"
+          "Filename: pool/main/p/%s/%s_1.0_amd64.deb\nSize: 1000\nSHA256: %064u\n"
+          "Description: test package %u\n",
+          name, name, name, i, i);
+      put_model (batch, model, AMD64, key, g_strdup (stanza));
+    }
+  mbd_index_batch_put (
+      batch, SOURCE, "pkg000 1.0",
+      "Package: pkg000\nBinary: pkg000\nVersion: 1.0\nMaintainer: T <t@example.org>\n"
+      "Architecture: any\nFormat: 3.0 (native)\nDirectory: pool/main/p/pkg000\n"
+      "Files:\n 00000000000000000000000000000000 10 pkg000_1.0.dsc\n"
+      "Checksums-Sha256:\n "
+      "0000000000000000000000000000000000000000000000000000000000000000 10 "
+      "pkg000_1.0.dsc");
+  apply (fx, batch);
+  publish (fx, SUITE, 0);
+  g_autofree char *text = render_model (model);
+  apt_update (fx, SUITE, text);
+
+  g_autoptr (MbdIndexBatch) change = mbd_index_batch_new (fx->db);
+  put_model (change, model, AMD64, "pkg050 1.0 amd64",
+             g_strdup ("Package: pkg050\nVersion: 1.0\nArchitecture: amd64\n"
+                       "Maintainer: T <t@example.org>\nFilename: pool/main/p/pkg050/x.deb\n"
+                       "Size: 1\nDescription: changed\n"));
+  apply (fx, change);
+  publish (fx, SUITE, 0);
+  g_autofree char *text2 = render_model (model);
+  apt_update (fx, SUITE, text2);
+}
+
+/* Not a test of its own: publishes in a loop until /index/crash kills it. */
+static void
+test_crash_child (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *dir = g_getenv ("MBD_TEST_INDEX_CRASH_DIR");
+
+  if (dir == NULL)
+    {
+      g_test_skip ("run by /index/crash only");
+      return;
+    }
+  Fixture fx = { .tmpdir = g_strdup (dir) };
+  fx.home = g_build_filename (dir, "gnupg", NULL);
+  fx.dists = g_build_filename (dir, "repo", "dists", NULL);
+  g_autofree char *db_path = g_build_filename (dir, "mbd.sqlite", NULL);
+  fx.db = mbd_db_open (db_path, &error);
+  g_assert_no_error (error);
+  fx.gnupg = mbd_gnupg_new (fx.home, &error);
+  g_assert_no_error (error);
+  mbd_gnupg_set_signing_fingerprint (fx.gnupg, g_getenv ("MBD_TEST_INDEX_CRASH_FPR"));
+  mbd_index_set_block_target (4096);
+  for (guint round = 0;; round++)
+    {
+      g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx.db);
+      for (guint i = 0; i < 5; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("pkg%03d", g_random_int_range (0, 300));
+          g_autofree char *stanza = make_stanza (key, round, g_random_int_range (100, 900));
+          mbd_index_batch_put (batch, g_random_boolean () ? AMD64 : SOURCE, key, stanza);
+        }
+      apply (&fx, batch);
+      publish (&fx, SUITE, 0);
+    }
+}
+
+/* Kills a publishing process (SIGKILL) at random points: after every kill `apt-get update`
+ * accepts the tree, and a publish afterwards completes it. */
+static void
+test_crash (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+
+  mbd_index_set_block_target (4096);
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg%03u", i);
+      g_autofree char *stanza = make_stanza (key, 0, 500);
+      mbd_index_batch_put (batch, AMD64, key, stanza);
+    }
+  apply (fx, batch);
+  publish (fx, SUITE, 0);
+  apt_update (fx, SUITE, NULL);
+
+  g_autofree char *inrelease = suite_file (fx, SUITE, "InRelease");
+  g_autofree char *first_release = read_file (inrelease, NULL);
+  g_autofree char *fpr = mbd_gnupg_get_signing_fingerprint (fx->gnupg, &error);
+  g_assert_no_error (error);
+  for (guint round = 0; round < 12; round++)
+    {
+      g_autoptr (GSubprocessLauncher) launcher
+                 = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+      g_subprocess_launcher_setenv (launcher, "MBD_TEST_INDEX_CRASH_DIR", fx->tmpdir, TRUE);
+      g_subprocess_launcher_setenv (launcher, "MBD_TEST_INDEX_CRASH_FPR", fpr, TRUE);
+      g_autoptr (GSubprocess) child = g_subprocess_launcher_spawn (
+          launcher, &error, test_argv0, "-p", "/index/crash-child", NULL);
+      g_assert_no_error (error);
+      g_usleep (g_test_rand_int_range (100, 700) * 1000);
+      g_subprocess_send_signal (child, SIGKILL);
+      g_subprocess_wait (child, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_signaled (child));
+      apt_update (fx, SUITE, NULL);
+    }
+  /* the killed processes got publishes done */
+  g_autofree char *last_release = read_file (inrelease, NULL);
+  g_assert_cmpstr (last_release, !=, first_release);
+  /* the interrupted publish completes */
+  publish (fx, SUITE, 0);
+  g_auto (GStrv) dirty = mbd_index_dirty_suites (fx->db, &error);
+  g_assert_cmpuint (g_strv_length (dirty), ==, 0);
+  g_auto (GStrv) stanzas = mbd_index_get_stanzas (fx->db, AMD64, &error);
+  g_assert_no_error (error);
+  g_autofree char *joined = g_strjoinv ("\n", stanzas);
+  g_autofree char *text = g_strconcat (joined, "\n", NULL);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text);
+  check_release (fx, SUITE, 9);
+  apt_update (fx, SUITE, text);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -724,6 +939,9 @@ main (int argc, char **argv)
   ADD ("/index/copy-drop", test_copy_drop);
   ADD ("/index/grace", test_grace);
   ADD ("/index/remove-suite", test_remove_suite);
+  ADD ("/index/apt", test_apt);
+  ADD ("/index/crash", test_crash);
+  g_test_add_func ("/index/crash-child", test_crash_child);
 #undef ADD
   return g_test_run ();
 }
