@@ -38,6 +38,14 @@ mbd_index_note_rendered (guint64 bytes_hashed)
 }
 
 void
+mbd_index_note_blocks_read (guint n)
+{
+  G_LOCK (stats);
+  stats.blocks_read += n;
+  G_UNLOCK (stats);
+}
+
+void
 mbd_index_set_block_target (gsize bytes)
 {
   block_target_override = bytes;
