@@ -23,6 +23,7 @@ static char *key_algo = NULL;
 static char *work_dir = NULL;
 static int rounds = 7;
 static gboolean skip_bulk = FALSE;
+static gboolean use_fsync = FALSE;
 
 static const char *const components[] = { "main", NULL };
 static const char *const architectures[] = { "amd64", NULL };
@@ -196,6 +197,7 @@ main (int argc, char **argv)
     { "rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Repetitions of each small change (7)", "R" },
     { "key-algo", 0, 0, G_OPTION_ARG_STRING, &key_algo, "Signing key algorithm (rsa3072)", "A" },
     { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &work_dir, "Work directory (kept)", "DIR" },
+    { "fsync", 0, 0, G_OPTION_ARG_NONE, &use_fsync, "fdatasync every published file", NULL },
     { "skip-bulk", 0, 0, G_OPTION_ARG_NONE, &skip_bulk,
       "Reuse the index a run with --dir left (for profiling the small changes)", NULL },
     { NULL },
@@ -205,6 +207,7 @@ main (int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   check (g_option_context_parse (context, &argc, &argv, &error), error, "options");
+  mbd_index_set_fsync (use_fsync);
   gboolean temporary = work_dir == NULL;
   if (temporary)
     work_dir = g_dir_make_tmp ("mbd-index-bench-XXXXXX", &error);
@@ -229,9 +232,9 @@ main (int argc, char **argv)
   b.db = mbd_db_open (db_path, &error);
   check (b.db != NULL, error, "db");
 
-  g_print ("index micro benchmark: %d stanzas, %u cores, key %s, block target %d bytes\n",
+  g_print ("index micro benchmark: %d stanzas, %u cores, key %s, block target %d bytes%s\n",
            n_stanzas, g_get_num_processors (), key_algo ? key_algo : "rsa3072",
-           MBD_INDEX_BLOCK_TARGET);
+           MBD_INDEX_BLOCK_TARGET, use_fsync ? ", fsync" : "");
 
   if (!skip_bulk)
     run_bulk (&b);

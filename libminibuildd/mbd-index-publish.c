@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -234,6 +235,24 @@ save_checkpoints (MbdDb *db,
   return TRUE;
 }
 
+/* With mbd_index_set_fsync(), makes the renames in @path durable. */
+static gboolean
+sync_dir (const char *path, GError **error)
+{
+  if (!mbd_index_get_fsync ())
+    return TRUE;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved = errno;
+      if (fd >= 0)
+        close (fd);
+      return throw_errno (error, saved, "cannot sync", path);
+    }
+  close (fd);
+  return TRUE;
+}
+
 static gboolean
 ensure_dir (const char *path, GError **error)
 {
@@ -287,11 +306,12 @@ typedef struct
   MbdSha256 *states; /* out: the state after block resume + k at states[k * N_FILES + f] */
   guint64 size;
   guint64 hashed;
+  double cpu_ms;
   GError *error;
 } FileJob;
 
 static gboolean
-run_file_job (FileJob *job)
+run_file_job (FileJob *job, gboolean do_hash, gboolean do_write)
 {
   struct iovec iov[256];
   guint n_iov = 0;
@@ -302,14 +322,16 @@ run_file_job (FileJob *job)
     {
       const Piece *piece = &g_array_index (job->pieces, Piece, p);
       gboolean is_block = p >= 1 && p <= n_blocks;
-      gboolean hash = p == 0 ? job->resume == 0 : !is_block || p - 1 >= job->resume;
+      gboolean hash = do_hash && (p == 0 ? job->resume == 0 : !is_block || p - 1 >= job->resume);
       if (hash)
         {
           mbd_sha256_update (&job->sha, piece->data, piece->len);
           job->hashed += piece->len;
         }
-      if (is_block && p - 1 >= job->resume)
+      if (do_hash && is_block && p - 1 >= job->resume)
         job->states[(p - 1 - job->resume) * N_FILES + job->f] = job->sha;
+      if (!do_write)
+        continue;
       job->size += piece->len;
       if (piece->len > 0)
         {
@@ -331,10 +353,23 @@ run_file_job (FileJob *job)
   return TRUE;
 }
 
+static double
+thread_cpu_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static gpointer
 file_job_thread (gpointer data)
 {
-  run_file_job (data);
+  FileJob *job = data;
+  double start = thread_cpu_ms ();
+
+  run_file_job (job, FALSE, TRUE);
+  job->cpu_ms = thread_cpu_ms () - start;
   return NULL;
 }
 
@@ -354,6 +389,7 @@ typedef struct
   GArray *metas;
   Previous prev;
   GArray *states;
+  guint prefix, suffix; /* blocks copied from the old files */
 } Render;
 
 static void
@@ -517,6 +553,8 @@ render_files (MbdDb *db,
     }
   if (!reuse)
     prefix = suffix = 0;
+  r->prefix = prefix;
+  r->suffix = suffix;
   if (!load_blocks (db, r, prefix, n - suffix, error))
     return FALSE;
 
@@ -591,17 +629,26 @@ static gboolean
 render_target (MbdDb *db, const char *suite, const char *suite_dir, PubTarget *t, GError **error)
 {
   g_autofree char *dir = g_build_filename (suite_dir, t->rel_dir, NULL);
+  g_autofree char *byhash_dir = g_build_filename (dir, "by-hash", "SHA256", NULL);
   Render r = { .jobs = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } } };
   guint8 gz_trailer[10];
   gboolean ok = render_files (db, suite, dir, t, &r, gz_trailer, error);
 
   if (ok)
     {
-      /* the plain text (the bulk of the bytes) on a thread, the compressed files here */
+      /* the plain text (the bulk of the bytes) is written on a thread while this one writes
+       * and hashes the compressed files and then hashes the text */
       GThread *thread = g_thread_new ("mbd-index-text", file_job_thread, &r.jobs[FILE_TEXT]);
-      if (run_file_job (&r.jobs[FILE_GZ]))
-        run_file_job (&r.jobs[FILE_XZ]);
+      double start = thread_cpu_ms ();
+      if (run_file_job (&r.jobs[FILE_GZ], TRUE, TRUE))
+        run_file_job (&r.jobs[FILE_XZ], TRUE, TRUE);
+      run_file_job (&r.jobs[FILE_TEXT], TRUE, FALSE);
+      double compressed_ms = thread_cpu_ms () - start;
       g_thread_join (thread);
+      g_debug ("rendered %s: %u blocks, %u unchanged before and %u after the changes, CPU "
+               "%.1f ms writing the text, %.1f ms .gz/.xz and hashing the text",
+               t->target, r.metas->len, r.prefix, r.suffix, r.jobs[FILE_TEXT].cpu_ms,
+               compressed_ms);
       guint64 hashed = 0;
       for (int f = 0; f < N_FILES && ok; f++)
         {
@@ -615,6 +662,11 @@ render_target (MbdDb *db, const char *suite, const char *suite_dir, PubTarget *t
           t->size[f] = job->size;
           mbd_sha256_hex (&job->sha, t->hex[f]);
           hashed += job->hashed;
+          if (mbd_index_get_fsync () && fdatasync (job->fd) != 0)
+            {
+              ok = throw_errno (error, errno, "cannot write", job->tmp);
+              break;
+            }
           int rc = close (job->fd);
           job->fd = -1;
           if (rc != 0)
@@ -629,7 +681,8 @@ render_target (MbdDb *db, const char *suite, const char *suite_dir, PubTarget *t
       if (ok)
         g_clear_pointer (&r.jobs[f].tmp, g_free);
     }
-  ok = ok && save_checkpoints (db, t->id, r.jobs[0].resume, r.states, r.metas, error);
+  ok = ok && sync_dir (byhash_dir, error) && sync_dir (dir, error)
+       && save_checkpoints (db, t->id, r.jobs[0].resume, r.states, r.metas, error);
   render_clear (&r);
   return ok;
 }
@@ -863,6 +916,8 @@ write_tmp (const char *path, GBytes *bytes, GError **error)
     return throw_errno (error, errno, "cannot create", path);
   struct iovec iov = { (void *) data, len };
   gboolean ok = len == 0 || write_all (fd, &iov, 1, path, error);
+  if (ok && mbd_index_get_fsync () && fdatasync (fd) != 0)
+    ok = throw_errno (error, errno, "cannot write", path);
   if (close (fd) != 0 && ok)
     return throw_errno (error, errno, "cannot write", path);
   return ok;
@@ -911,7 +966,7 @@ write_release (MbdGnupg *gnupg, const char *suite_dir, const char *text, GError 
         g_unlink (tmps[i]);
       g_free (tmps[i]);
     }
-  return ok;
+  return ok && sync_dir (suite_dir, error);
 }
 
 /* Files under a rendered target's by-hash directory the database does not know (left by a
@@ -1077,6 +1132,32 @@ publish_in_savepoint (MbdDb *db,
   return ok;
 }
 
+/* Outside a transaction, publishing takes the database's write lock at once (BEGIN IMMEDIATE),
+ * so two processes publishing the same suite take turns instead of sharing temporary files;
+ * inside the caller's transaction it runs in a savepoint. */
+static gboolean
+enter_transaction (MbdDb *db, gboolean *own, GError **error)
+{
+  *own = sqlite3_get_autocommit (mbd_db_get_handle (db)) != 0;
+  return *own ? mbd_db_begin (db, error) : mbd_db_exec (db, "SAVEPOINT mbd_index", error);
+}
+
+static gboolean
+leave_transaction (MbdDb *db, gboolean own, gboolean ok, GError **error)
+{
+  if (own)
+    {
+      if (ok)
+        return mbd_db_commit (db, error);
+      mbd_db_rollback (db);
+      return FALSE;
+    }
+  if (ok)
+    return mbd_db_exec (db, "RELEASE mbd_index", error);
+  mbd_db_exec (db, "ROLLBACK TO mbd_index; RELEASE mbd_index", NULL);
+  return FALSE;
+}
+
 gboolean
 mbd_index_publish (MbdDb *db,
                    MbdGnupg *gnupg,
@@ -1087,14 +1168,11 @@ mbd_index_publish (MbdDb *db,
 {
   if (!validate_info (info, error))
     return FALSE;
-  if (!mbd_db_exec (db, "SAVEPOINT mbd_index_publish", error))
+  gboolean own = FALSE;
+  if (!enter_transaction (db, &own, error))
     return FALSE;
-  if (!publish_in_savepoint (db, gnupg, dists_dir, info, grace_seconds, error))
-    {
-      mbd_db_exec (db, "ROLLBACK TO mbd_index_publish; RELEASE mbd_index_publish", NULL);
-      return FALSE;
-    }
-  return mbd_db_exec (db, "RELEASE mbd_index_publish", error);
+  gboolean ok = publish_in_savepoint (db, gnupg, dists_dir, info, grace_seconds, error);
+  return leave_transaction (db, own, ok, error);
 }
 
 char **
@@ -1200,12 +1278,9 @@ mbd_index_remove_suite (MbdDb *db, const char *dists_dir, const char *suite_path
   if (!validate_info (&check, error))
     return FALSE;
   g_autofree char *suite_dir = g_build_filename (dists_dir, suite_path, NULL);
-  if (!mbd_db_exec (db, "SAVEPOINT mbd_index_remove", error))
+  gboolean own = FALSE;
+  if (!enter_transaction (db, &own, error))
     return FALSE;
-  if (!remove_suite_in_savepoint (db, suite_dir, suite_path, error))
-    {
-      mbd_db_exec (db, "ROLLBACK TO mbd_index_remove; RELEASE mbd_index_remove", NULL);
-      return FALSE;
-    }
-  return mbd_db_exec (db, "RELEASE mbd_index_remove", error);
+  gboolean ok = remove_suite_in_savepoint (db, suite_dir, suite_path, error);
+  return leave_transaction (db, own, ok, error);
 }

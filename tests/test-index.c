@@ -66,6 +66,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->db = mbd_db_open (db_path, &error);
   g_assert_no_error (error);
   mbd_index_set_block_target (0);
+  /* data: publish with fdatasync/fsync */
+  mbd_index_set_fsync (data != NULL);
 }
 
 static void
@@ -93,6 +95,19 @@ apply (Fixture *fx, MbdIndexBatch *batch)
   g_assert_no_error (error);
   mbd_db_commit (fx->db, &error);
   g_assert_no_error (error);
+}
+
+/* Applies @batch in a transaction that it rolls back; asserts the apply fails with @code. */
+static void
+apply_fails (Fixture *fx, MbdIndexBatch *batch, int code, const char *in_message)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mbd_db_begin (fx->db, &error));
+  g_assert_false (mbd_index_batch_apply (batch, &error));
+  g_assert_error (error, MBD_ERROR, code);
+  g_assert_nonnull (strstr (error->message, in_message));
+  mbd_db_rollback (fx->db);
 }
 
 static void
@@ -295,24 +310,27 @@ test_invalid (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_targets); i++)
     {
-      g_autoptr (GError) error = NULL;
       g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
       mbd_index_batch_put (batch, bad_targets[i], "a", "Package: a");
-      g_assert_false (mbd_index_batch_apply (batch, &error));
-      g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
-      g_assert_nonnull (strstr (error->message, bad_targets[i]));
+      apply_fails (fx, batch, MBD_ERROR_INVALID_ARGUMENT, bad_targets[i]);
     }
   const char *bad_stanzas[] = { "", "\n", "Package: a\n\nPackage: b", "\nPackage: a" };
   for (guint i = 0; i < G_N_ELEMENTS (bad_stanzas); i++)
     {
-      g_autoptr (GError) error = NULL;
       g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
       mbd_index_batch_put (batch, AMD64, "the-key", bad_stanzas[i]);
-      g_assert_false (mbd_index_batch_apply (batch, &error));
-      g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
-      g_assert_nonnull (strstr (error->message, "the-key"));
+      apply_fails (fx, batch, MBD_ERROR_INVALID_ARGUMENT, "the-key");
     }
+  /* outside a transaction: refused, nothing stored */
   g_autoptr (GError) error = NULL;
+  g_autoptr (MbdIndexBatch) loose = mbd_index_batch_new (fx->db);
+  mbd_index_batch_put (loose, AMD64, "a", "Package: a");
+  g_assert_false (mbd_index_batch_apply (loose, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "transaction"));
+  g_clear_error (&error);
+  g_assert_cmpint (mbd_index_lookup_target (fx->db, AMD64, &error), ==, 0);
+
   MbdReleaseInfo info = release_info ("../escape");
   g_assert_false (mbd_index_publish (fx->db, fx->gnupg, fx->dists, &info, 0, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
@@ -948,6 +966,8 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/index/publish-basic", test_publish_basic);
+  g_test_add ("/index/publish-fsync", Fixture, "fsync", fixture_setup, test_publish_basic,
+              fixture_teardown);
   ADD ("/index/stanzas", test_stanzas);
   ADD ("/index/invalid", test_invalid);
   ADD ("/index/dirty", test_dirty);
