@@ -12,11 +12,12 @@ repository <id> for a base distribution with code version <cv> carries the suffi
 
 import datetime
 import email.utils
+import gzip
 import hashlib
+import io
 import os
 import subprocess
 import tarfile
-import io
 
 MAINTAINER = "MBD Test <mbd-test@example.org>"
 
@@ -188,11 +189,13 @@ class PackageFactory:
             with open(os.path.join(tree, "README"), "w") as f:
                 f.write(f"{package} {version}\n")
 
-    def source(self, package, version, binaries=None, format_=None, outdir=None):
+    def source(self, package, version, binaries=None, format_=None, outdir=None,
+               orig_extra=""):
         """A source package built with dpkg-source. A version with a Debian revision
         ("1.0-1~test12+1") makes a 3.0 (quilt) package with an orig tarball, one without
         ("1.0~test12+1") a 3.0 (native) one. @binaries: [(name, arch)], default [(package,
-        "any")]."""
+        "any")]. The orig tarball depends only on package, upstream version and @orig_extra
+        (which makes one with the same name and other content)."""
         binaries = binaries or [(package, "any")]
         plain = _noepoch(version)
         if format_ is None:
@@ -205,11 +208,10 @@ class PackageFactory:
         os.makedirs(tree, exist_ok=True)
         if format_ == "quilt":
             orig = os.path.join(build, f"{package}_{upstream}.orig.tar.gz")
-            if not os.path.exists(orig):
-                self._orig_tarball(orig, f"{package}-{upstream}", package, upstream)
+            self._orig_tarball(orig, f"{package}-{upstream}", package, upstream, orig_extra)
             # the tree holds what the tarball holds, plus debian/
             with open(os.path.join(tree, "UPSTREAM"), "wb") as f:
-                f.write(self._upstream_data(package, upstream))
+                f.write(self._upstream_data(package, upstream, orig_extra))
         self._debian_dir(tree, package, version, binaries, format_)
         _run(["dpkg-source", "--build", os.path.basename(tree)], cwd=build)
         dsc = os.path.join(build, f"{package}_{plain}.dsc")
@@ -225,16 +227,27 @@ class PackageFactory:
         return Source(copied[0], copied[1:], package, version, format_)
 
     @staticmethod
-    def _upstream_data(package, upstream):
-        return f"{package} upstream {upstream}\n".encode()
+    def _upstream_data(package, upstream, extra=""):
+        return f"{package} upstream {upstream}\n{extra}".encode()
 
     @classmethod
-    def _orig_tarball(cls, path, top, package, upstream):
-        data = cls._upstream_data(package, upstream)
-        with tarfile.open(path, "w:gz") as tar:
-            info = tarfile.TarInfo(f"{top}/UPSTREAM")
-            info.size, info.mtime, info.mode = len(data), 1700000000, 0o644
-            tar.addfile(info, io.BytesIO(data))
+    def _orig_tarball(cls, path, top, package, upstream, extra=""):
+        """Byte-for-byte reproducible (fixed mtimes, gzip header without time), so that two
+        revisions of one upstream version share the same orig tarball, as in real life."""
+        data = cls._upstream_data(package, upstream, extra)
+        with open(path, "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            for name, mode, content in ((f"{top}/", 0o755, None),
+                                        (f"{top}/UPSTREAM", 0o644, data)):
+                info = tarfile.TarInfo(name.rstrip("/"))
+                info.mtime, info.mode, info.uname, info.gname = 1700000000, mode, "root", "root"
+                if content is None:
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
+                else:
+                    info.size = len(content)
+                    tar.addfile(info, io.BytesIO(content))
 
     # -- .changes ---------------------------------------------------------------------------
 
@@ -298,7 +311,7 @@ class PackageFactory:
         return path
 
     def package_set(self, package, version, distribution, arch_any=True, arch_all=True,
-                    outdir=None):
+                    outdir=None, orig_extra=""):
         """Source plus binaries of one upload: a source package building <package> (any) and
         <package>-data (all), both .debs, and the .changes listing everything. Returns
         (changes path, Source, [Deb])."""
@@ -308,7 +321,8 @@ class PackageFactory:
             binaries.append((package, "any"))
         if arch_all:
             binaries.append((f"{package}-data", "all"))
-        src = self.source(package, version, binaries=binaries, outdir=outdir)
+        src = self.source(package, version, binaries=binaries, outdir=outdir,
+                          orig_extra=orig_extra)
         debs = []
         if arch_any:
             debs.append(self.deb(package, version, source=package, outdir=outdir))

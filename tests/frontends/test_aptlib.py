@@ -145,6 +145,22 @@ class HarnessTest(unittest.TestCase):
         with open(a.path, "rb") as fa, open(b.path, "rb") as fb:
             self.assertNotEqual(fa.read(), fb.read())
 
+    def test_orig_reproducible(self):
+        """Two revisions of one upstream version carry the same orig tarball; orig_extra makes
+        one with the same name and other content (a refusal case of the repository)."""
+        def orig(version, extra=""):
+            src = self.factory.source("origtest", version, outdir=os.path.join(
+                self.tmp, "orig", version + extra), orig_extra=extra)
+            path = [f for f in src.files if f.endswith(".orig.tar.gz")][0]
+            with open(path, "rb") as f:
+                return os.path.basename(path), f.read()
+        first = orig("3.0-1")
+        second = orig("3.0-2")
+        other = orig("3.0-3", extra="changed upstream")
+        self.assertEqual(first, second)
+        self.assertEqual(first[0], other[0])
+        self.assertNotEqual(first[1], other[1])
+
     def test_sign(self):
         path = os.path.join(self.tmp, "signed.changes")
         shutil.copy(self.native[0], path)
