@@ -107,7 +107,8 @@ class RepoTestCase(unittest.TestCase):
 
     def sources(self, base, *args):
         """`mbd sources-list --repository test --codename C --mirror @base ARGS`, each line with
-        signed-by added."""
+        signed-by added. @base replaces the instance URL: the lines point to
+        <base>/repositories/test."""
         out = self.mbd("sources-list", "--repository", REPO_ID, "--codename", self.codename,
                        "--mirror", base, *args).stdout
         lines = [line for line in out.splitlines()
@@ -116,8 +117,9 @@ class RepoTestCase(unittest.TestCase):
         return [with_signed_by(line, self.key) for line in lines]
 
     def file_base(self):
+        """The --mirror for the local tree: file://<home>."""
         aptlib.make_tree_readable(self.root)
-        return f"file:{self.root}"
+        return f"file://{self.home}"
 
     def apt_root(self, name):
         return aptlib.AptRoot(os.path.join(self.tmp, "apt-" + name))
