@@ -274,7 +274,9 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     g_task_return_pointer (task, reply, (GDestroyNotify) reply_free);
 }
 
-/* One body being streamed; shared by the message's signal handlers and the pending read. */
+/* One request from the handler to the end of its body: shared by the message's signal handlers
+ * (one reference, dropped on "finished"), the file lookup and the pending read. The message
+ * can finish (client gone) at any of these points. */
 typedef struct
 {
   SoupServerMessage *msg;    /* (owned) */
@@ -361,28 +363,35 @@ on_finished (SoupServerMessage *msg, gpointer user_data)
 
   transfer->finished = TRUE;
   g_cancellable_cancel (transfer->cancellable);
-  g_signal_handler_disconnect (msg, transfer->wrote_chunk_id);
+  if (transfer->wrote_chunk_id != 0)
+    g_signal_handler_disconnect (msg, transfer->wrote_chunk_id);
   g_signal_handler_disconnect (msg, transfer->finished_id);
   transfer_unref (transfer);
 }
 
-static void
-start_transfer (SoupServerMessage *msg, Reply *reply)
+static Transfer *
+transfer_new (SoupServerMessage *msg)
 {
-  SoupMessageBody *body = soup_server_message_get_response_body (msg);
   Transfer *transfer = g_rc_box_new0 (Transfer);
 
   transfer->msg = g_object_ref (msg);
+  transfer->cancellable = g_cancellable_new ();
+  transfer->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (on_finished), transfer);
+  return transfer;
+}
+
+static void
+start_transfer (Transfer *transfer, Reply *reply)
+{
+  SoupMessageBody *body = soup_server_message_get_response_body (transfer->msg);
+
   transfer->stream = g_unix_input_stream_new (reply->fd, TRUE);
   reply->fd = -1;
-  transfer->cancellable = g_cancellable_new ();
   transfer->remaining = reply->length;
   /* written chunks are dropped, so at most one chunk is held in memory */
   soup_message_body_set_accumulate (body, FALSE);
-  /* the signal handlers share one reference, dropped on "finished" */
   transfer->wrote_chunk_id
-      = g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_wrote_chunk), transfer);
-  transfer->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (on_finished), transfer);
+      = g_signal_connect (transfer->msg, "wrote-chunk", G_CALLBACK (on_wrote_chunk), transfer);
   read_next (transfer);
 }
 
@@ -400,13 +409,19 @@ status_for_error (const GError *error)
   return SOUP_STATUS_INTERNAL_SERVER_ERROR;
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Transfer, transfer_unref)
+
 static void
 opened (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (SoupServerMessage) msg = user_data;
+  g_autoptr (Transfer) transfer = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (Reply) reply = g_task_propagate_pointer (G_TASK (result), &error);
+  SoupServerMessage *msg = transfer->msg;
 
+  /* the client went away while the file was looked up */
+  if (transfer->finished)
+    return;
   if (reply == NULL)
     {
       mbd_server_problem (msg, status_for_error (error), error->message);
@@ -450,7 +465,7 @@ opened (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   /* unpaused by the first chunk read */
-  start_transfer (msg, reply);
+  start_transfer (transfer, reply);
 }
 
 static void
@@ -495,7 +510,9 @@ repositories_handler (SoupServer *server,
       = g_strdup (soup_message_headers_get_one (headers, "If-Modified-Since"));
 
   soup_server_message_pause (msg);
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, opened, g_object_ref (msg));
+  Transfer *transfer = transfer_new (msg);
+  g_autoptr (GTask) task
+             = g_task_new (NULL, transfer->cancellable, opened, g_rc_box_acquire (transfer));
   g_task_set_source_tag (task, repositories_handler);
   g_task_set_task_data (task, request, (GDestroyNotify) request_free);
   g_task_run_in_thread (task, open_thread);

@@ -436,6 +436,13 @@ class RepositoryServerTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 10)
         for sock in stalled:
             sock.close()
+        # clients that go away at once, while their file is still being looked up or opened
+        # (a small burst: mbd-server listens with GLib's default backlog of 10)
+        for i in range(30):
+            sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+            path = self.url("pool/main/b/big/big_1_all.deb" if i % 2 else "data.bin")
+            sock.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            sock.close()
         deadline = time.monotonic() + 10
         while self.open_fds() > baseline and time.monotonic() < deadline:
             time.sleep(0.05)
