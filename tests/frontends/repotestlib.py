@@ -45,28 +45,34 @@ def with_signed_by(line, key):
 
 
 class RepoTestCase(unittest.TestCase):
-    """Each test gets a fresh instance with repository 'test' (Default layout)."""
+    """One instance with repository 'test' (Default layout) per test class: the first include
+    publishes every suite of the layout, which is the slow part; the tests of a class use
+    package names of their own."""
 
-    layout = None
-
-    def setUp(self):
+    @classmethod
+    def setUpClass(cls):
         reason = repo_cli_missing()
         if reason:
-            self.skipTest(reason)
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.home = os.path.join(self.tmp, "home")
-        self.addCleanup(kill_agent, self.home)
-        self.mbd("init", "--identity", "acc", "--key-type", "ed25519")
-        self.codename = pkgfixtures.host_codename()
-        self.arch = pkgfixtures.native_arch()
-        args = ["repo", "create", REPO_ID, "--dist", f"{self.codename}:{self.arch}"]
-        if self.layout:
-            args += ["--layout", self.layout]
-        self.mbd(*args)
-        self.root = os.path.join(self.home, "repositories", REPO_ID)
-        self.key = self.export_key()
-        self.factory = pkgfixtures.PackageFactory(os.path.join(self.tmp, "build"))
+            raise unittest.SkipTest(reason)
+        cls.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
+        cls.home = os.path.join(cls.tmp, "home")
+        run_mbd("init", "--identity", "acc", "--key-type", "ed25519", home=cls.home)
+        cls.codename = pkgfixtures.host_codename()
+        cls.arch = pkgfixtures.native_arch()
+        # `mbd init` makes mini-buildd's repository 'test' (host codename and architecture,
+        # unauthenticated uploads allowed); create it only if that ever changes
+        repos = json.loads(run_mbd("repo", "ls", "--json", home=cls.home).stdout)
+        if REPO_ID not in repos:
+            run_mbd("repo", "create", REPO_ID, "--dist", f"{cls.codename}:{cls.arch}",
+                    "--allow-unauthenticated-uploads", home=cls.home)
+        cls.root = os.path.join(cls.home, "repositories", REPO_ID)
+        cls.key = cls.export_key()
+        cls.factory = pkgfixtures.PackageFactory(os.path.join(cls.tmp, "build"))
+
+    @classmethod
+    def tearDownClass(cls):
+        kill_agent(cls.home)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # -- the CLI ----------------------------------------------------------------------------
 
@@ -92,18 +98,19 @@ class RepoTestCase(unittest.TestCase):
     def ls(self, source):
         return json.loads(self.mbd("ls", source, "--json").stdout)
 
-    def export_key(self):
+    @classmethod
+    def export_key(cls):
         """The instance key for signed-by=: `mbd repo key` if it exists, else gpg's export of
         the instance's GnuPG home (which holds only the instance key)."""
-        dest = os.path.join(self.tmp, "instance-key.gpg")
-        proc = subprocess.run([MBD, "--home", self.home, "repo", "key"], capture_output=True,
+        dest = os.path.join(cls.tmp, "instance-key.gpg")
+        proc = subprocess.run([MBD, "--home", cls.home, "repo", "key"], capture_output=True,
                               timeout=60)
         if proc.returncode == 0 and proc.stdout:
             with open(dest, "wb") as f:
                 f.write(proc.stdout)
             os.chmod(dest, 0o644)
             return dest
-        return aptlib.export_key(os.path.join(self.home, "gnupg"), dest)
+        return aptlib.export_key(os.path.join(cls.home, "gnupg"), dest)
 
     def sources(self, base, *args):
         """`mbd sources-list --repository test --codename C --mirror @base ARGS`, each line with

@@ -112,7 +112,9 @@ class IncludeAptTest(RepoTestCase):
         self.check_installed(root, "roll", versions[0])
         root.source(f"roll={versions[1]}")
 
-        # restoring rollback 0 makes its version current again, still installable
+        # restoring rollback 0 (after removing the current version, as mbd asks) makes its
+        # version current again
+        self.mbd("remove", "roll", self.dist("unstable"), "--without-rollback")
         self.mbd("migrate", "roll", self.dist("unstable"), "--rollback", "0")
         self.assertEqual(self.ls("roll")[REPO_ID][self.dist("unstable")]["version"], versions[1])
         root.update()
