@@ -66,6 +66,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->db = mbd_db_open (db_path, &error);
   g_assert_no_error (error);
   mbd_index_set_block_target (0);
+  /* data: publish with fdatasync/fsync */
+  mbd_index_set_fsync (data != NULL);
 }
 
 static void
@@ -93,6 +95,19 @@ apply (Fixture *fx, MbdIndexBatch *batch)
   g_assert_no_error (error);
   mbd_db_commit (fx->db, &error);
   g_assert_no_error (error);
+}
+
+/* Applies @batch in a transaction that it rolls back; asserts the apply fails with @code. */
+static void
+apply_fails (Fixture *fx, MbdIndexBatch *batch, int code, const char *in_message)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mbd_db_begin (fx->db, &error));
+  g_assert_false (mbd_index_batch_apply (batch, &error));
+  g_assert_error (error, MBD_ERROR, code);
+  g_assert_nonnull (strstr (error->message, in_message));
+  mbd_db_rollback (fx->db);
 }
 
 static void
@@ -295,24 +310,27 @@ test_invalid (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_targets); i++)
     {
-      g_autoptr (GError) error = NULL;
       g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
       mbd_index_batch_put (batch, bad_targets[i], "a", "Package: a");
-      g_assert_false (mbd_index_batch_apply (batch, &error));
-      g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
-      g_assert_nonnull (strstr (error->message, bad_targets[i]));
+      apply_fails (fx, batch, MBD_ERROR_INVALID_ARGUMENT, bad_targets[i]);
     }
   const char *bad_stanzas[] = { "", "\n", "Package: a\n\nPackage: b", "\nPackage: a" };
   for (guint i = 0; i < G_N_ELEMENTS (bad_stanzas); i++)
     {
-      g_autoptr (GError) error = NULL;
       g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
       mbd_index_batch_put (batch, AMD64, "the-key", bad_stanzas[i]);
-      g_assert_false (mbd_index_batch_apply (batch, &error));
-      g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
-      g_assert_nonnull (strstr (error->message, "the-key"));
+      apply_fails (fx, batch, MBD_ERROR_INVALID_ARGUMENT, "the-key");
     }
+  /* outside a transaction: refused, nothing stored */
   g_autoptr (GError) error = NULL;
+  g_autoptr (MbdIndexBatch) loose = mbd_index_batch_new (fx->db);
+  mbd_index_batch_put (loose, AMD64, "a", "Package: a");
+  g_assert_false (mbd_index_batch_apply (loose, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "transaction"));
+  g_clear_error (&error);
+  g_assert_cmpint (mbd_index_lookup_target (fx->db, AMD64, &error), ==, 0);
+
   MbdReleaseInfo info = release_info ("../escape");
   g_assert_false (mbd_index_publish (fx->db, fx->gnupg, fx->dists, &info, 0, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
@@ -446,6 +464,16 @@ test_incremental (Fixture *fx, gconstpointer data)
   g_autofree char *text = render_model (model);
   check_index (fx, SUITE, "main/binary-amd64/Packages", text);
 
+  /* a saved hash state after every block */
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) checkpoints
+          = mbd_db_query_strv (fx->db,
+                               "SELECT c.block_id FROM index_checkpoints c JOIN index_targets t "
+                               "ON t.id = c.target_id WHERE t.name = '" AMD64 "'",
+                               &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (checkpoints), ==, n_blocks);
+
   /* one stanza in the middle changes: one block recompressed, one target rendered */
   mbd_index_reset_stats ();
   g_autoptr (MbdIndexBatch) one = mbd_index_batch_new (fx->db);
@@ -457,6 +485,8 @@ test_incremental (Fixture *fx, gconstpointer data)
   publish (fx, SUITE, 0);
   mbd_index_get_stats (&stats);
   g_assert_cmpuint (stats.targets_rendered, ==, 1);
+  /* only the changed block is read back; the others are copied from the published files */
+  g_assert_cmpuint (stats.blocks_read, ==, 1);
   /* hashing resumed at the changed block, three quarters into the text */
   g_autofree char *text2 = render_model (model);
   g_assert_cmpuint (stats.bytes_hashed, >, 0);
@@ -486,6 +516,11 @@ test_incremental (Fixture *fx, gconstpointer data)
   guint n_grown = count_blocks (fx, AMD64, &max_size, &min_size);
   g_assert_cmpuint (n_grown, >, n_blocks);
   g_assert_cmpuint (max_size, <=, 2 * target);
+  publish (fx, SUITE, 0);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.blocks_read, ==, stats.blocks_compressed);
+  g_autofree char *text_grown = render_model (model);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text_grown);
 
   /* a block shrinks below half the target: it is merged with a neighbour */
   mbd_index_reset_stats ();
@@ -931,6 +966,8 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/index/publish-basic", test_publish_basic);
+  g_test_add ("/index/publish-fsync", Fixture, "fsync", fixture_setup, test_publish_basic,
+              fixture_teardown);
   ADD ("/index/stanzas", test_stanzas);
   ADD ("/index/invalid", test_invalid);
   ADD ("/index/dirty", test_dirty);
