@@ -28,6 +28,16 @@ class IncludeAptTest(RepoTestCase):
         self.assertTrue(any(f" {suite}/main " in o for o in origins),
                         f"{version} not offered by {suite}: {origins}")
 
+    def bases(self):
+        """("file", file://<home>), then ("http", a started mbd-server's URL), stopped after."""
+        yield "file", self.file_base()
+        server = Server(self.home)
+        try:
+            yield "http", server.base
+        finally:
+            code, err = server.stop()
+        self.assertEqual(code, 0, err)
+
     def test_file_and_http(self):
         native, _ = self.upload("hello", "1.0")
         quilt, _ = self.upload("quilty", "2.0-1")
@@ -75,13 +85,14 @@ class IncludeAptTest(RepoTestCase):
         listed = self.ls("migr")[REPO_ID]
         for suite in ("unstable", "testing", "stable"):
             self.assertEqual(listed[self.dist(suite)]["version"], version, listed)
-        for suite in ("testing", "stable"):
-            root = self.apt_for("migr-" + suite, self.file_base(), "--suite", suite,
-                                "--type", "deb", "--type", "deb-src")
-            self.check_suite(root, self.dist(suite), "migr", version)
-            root.install("migr", "migr-data")
-            self.check_installed(root, "migr", version)
-            root.source(f"migr={version}")
+        for name, base in self.bases():
+            for suite in ("testing", "stable"):
+                root = self.apt_for(f"migr-{suite}-{name}", base, "--suite", suite,
+                                    "--type", "deb", "--type", "deb-src")
+                self.check_suite(root, self.dist(suite), "migr", version)
+                root.install("migr", "migr-data")
+                self.check_installed(root, "migr", version)
+                root.source(f"migr={version}")
 
     def test_migrate_full(self):
         version, _ = self.upload("full", "1.0")
@@ -100,25 +111,30 @@ class IncludeAptTest(RepoTestCase):
         self.assertEqual(rollbacks[self.dist("unstable") + "-rollback0"]["version"], versions[1])
         self.assertEqual(rollbacks[self.dist("unstable") + "-rollback1"]["version"], versions[0])
 
-        root = self.apt_for("roll", self.file_base(), "--suite", "unstable", "--rollbacks",
-                            "--type", "deb", "--type", "deb-src")
-        policy = root.policy("roll")
-        self.assertEqual(policy["candidate"], versions[2])
-        for n, version in ((0, versions[1]), (1, versions[0])):
-            suite = f"{self.dist('unstable')}-rollback{n}"
-            origins = [line for _, line in policy["versions"].get(version, [])]
-            self.assertTrue(any(suite in o for o in origins), f"{version} not in {suite}: {policy}")
-        root.install(f"roll={versions[0]}")
-        self.check_installed(root, "roll", versions[0])
-        root.source(f"roll={versions[1]}")
+        for name, base in self.bases():
+            root = self.apt_for("roll-" + name, base, "--suite", "unstable", "--rollbacks",
+                                "--type", "deb", "--type", "deb-src")
+            policy = root.policy("roll")
+            self.assertEqual(policy["candidate"], versions[2])
+            for n, version in ((0, versions[1]), (1, versions[0])):
+                suite = f"{self.dist('unstable')}-rollback{n}"
+                origins = [line for _, line in policy["versions"].get(version, [])]
+                self.assertTrue(any(f" {suite}/main " in o for o in origins),
+                                f"{version} not in {suite}: {policy}")
+            root.install(f"roll={versions[0]}")
+            self.check_installed(root, "roll", versions[0])
+            root.source(f"roll={versions[1]}")
 
         # restoring rollback 0 (after removing the current version, as mbd asks) makes its
         # version current again
         self.mbd("remove", "roll", self.dist("unstable"), "--without-rollback")
         self.mbd("migrate", "roll", self.dist("unstable"), "--rollback", "0")
         self.assertEqual(self.ls("roll")[REPO_ID][self.dist("unstable")]["version"], versions[1])
-        root.update()
+        root = self.apt_for("roll-restored", self.file_base(), "--suite", "unstable",
+                            "--type", "deb")
         self.assertEqual(root.policy("roll")["candidate"], versions[1])
+        root.install("roll")
+        self.check_installed(root, "roll", versions[1])
 
     def test_snapshot_suite(self):
         first, _ = self.upload("snap", "1.0")
