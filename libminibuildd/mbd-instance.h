@@ -96,4 +96,10 @@ void mbd_instance_get_status_async (MbdInstance *self,
 MBD_AVAILABLE_IN_ALL
 MbdStatus *mbd_instance_get_status_finish (MbdInstance *self, GAsyncResult *result, GError **error);
 
+MBD_AVAILABLE_IN_ALL
+char *mbd_instance_resolve_repository_path (MbdInstance *self,
+                                            const char *repository,
+                                            const char *path,
+                                            GError **error);
+
 G_END_DECLS

@@ -33,6 +33,17 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* libsoup 3.2 never closes a kept-alive connection that the client closes while it is idle:
+ * every such connection keeps its socket (CLOSE-WAIT) for the life of the process, and apt
+ * closes its connections that way. Answering "Connection: close" ends each connection with its
+ * response (fixed in libsoup 3.3; a client reconnecting costs little next to a descriptor leak). */
+static void
+close_after_response (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+}
+
 static MbdInstance *
 open_instance (const char *home, GError **error)
 {
@@ -101,6 +112,8 @@ run (int argc, char **argv, GError **error)
   g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new (inet, opt_port);
   g_autofree char *server_header = g_strdup_printf ("mbd-server/%s ", MBD_VERSION_S);
   g_autoptr (SoupServer) server = soup_server_new ("server-header", server_header, NULL);
+  if (!soup_check_version (3, 3, 0))
+    g_signal_connect (server, "request-read", G_CALLBACK (close_after_response), NULL);
   mbd_server_routes_add (server, instance);
   if (!soup_server_listen (server, socket_address, 0, error))
     return FALSE;

@@ -11,6 +11,8 @@ void
 mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
+  /* details quote request paths and headers, which need not be UTF-8; JSON must be */
+  g_autofree char *valid_detail = g_utf8_make_valid (detail, -1);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "type");
@@ -20,7 +22,7 @@ mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
   json_builder_set_member_name (builder, "title");
   json_builder_add_string_value (builder, soup_status_get_phrase (status));
   json_builder_set_member_name (builder, "detail");
-  json_builder_add_string_value (builder, detail);
+  json_builder_add_string_value (builder, valid_detail);
   json_builder_set_member_name (builder, "instance");
   json_builder_add_string_value (builder, "about:blank");
   json_builder_end_object (builder);
@@ -150,5 +152,6 @@ mbd_server_routes_add (SoupServer *server, MbdInstance *instance)
 {
   soup_server_add_handler (server, API_PREFIX, api_handler, g_object_ref (instance),
                            g_object_unref);
+  mbd_server_repositories_add (server, instance);
   soup_server_add_handler (server, NULL, fallback_handler, NULL, NULL);
 }

@@ -49,6 +49,9 @@ class Server:
 
     def __init__(self, home, extra_args=()):
         self.port_file = os.path.join(os.path.dirname(home), "port")
+        # a port file left by an earlier server of the same home is not this server's
+        if os.path.exists(self.port_file):
+            os.remove(self.port_file)
         self.proc = subprocess.Popen(
             [MBD_SERVER, "--home", home, "--address", "127.0.0.1", "--port", "0",
              "--port-file", self.port_file, *extra_args],
