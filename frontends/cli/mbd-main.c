@@ -20,6 +20,7 @@ typedef struct
 static const MbdCommand commands[] = {
   { "init", mbd_builtin_init, "Create an instance (home, database, signing key)" },
   { "status", mbd_builtin_status, "Show the status of an instance" },
+  { "chroot", mbd_builtin_chroot, "Create, check, list and remove build chroots" },
 };
 
 static char *opt_home;
