@@ -1426,7 +1426,8 @@ check_steps (Op *op,
   g_autofree char *sources = g_build_filename (root, "etc/apt/sources.list", NULL);
   g_autofree char *line = g_strdup_printf ("deb %s %s main\n", mirror, self->codename);
   if (!g_file_set_contents (sources, line, -1, error))
-    return FALSE;
+    return mbd_prefix_error (error, "Checking chroot %s/%s: not a usable chroot: ", self->codename,
+                             self->architecture);
   g_autofree char *resolv = g_build_filename (root, "etc/resolv.conf", NULL);
   g_autofree char *host_resolv = NULL;
   if (g_file_get_contents ("/etc/resolv.conf", &host_resolv, NULL, NULL))
