@@ -1218,6 +1218,33 @@ open_for_build_user (MbdChroot *self)
     g_chmod (self->path, 0644);
 }
 
+/* sbuild's unshare mode reads the tarball as the build user: every directory above it must be
+ * traversable for that user, which we cannot arrange above the instance home (say /root). */
+static gboolean
+check_build_user_access (Op *op, GCancellable *cancellable, GError **error)
+{
+  MbdChroot *self = op->self;
+  const char *user = mbd_chroot_get_build_user (self);
+
+  if (user == NULL)
+    return TRUE;
+  open_for_build_user (self);
+  const char *argv[] = { "runuser", "-u", user, "--", "test", "-x", self->dir, NULL };
+  g_autoptr (GError) local = NULL;
+  if (run (op, "Checking the build user's access", argv, NULL, 60, cancellable, &local))
+    return TRUE;
+  if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return mbd_throw (error, MBD_ERROR_FAILED,
+                    "The build user %s cannot reach %s (as root, sbuild's unshare mode runs as "
+                    "that user): make the directories above the instance home traversable "
+                    "(chmod o+x), or use a home such as /var/lib/mbd",
+                    user, self->dir);
+}
+
 /* ---- create -------------------------------------------------------------------------------- */
 
 /* The result must look like a Debian system with apt: catches truncated or foreign tarballs. */
@@ -1301,7 +1328,8 @@ do_create (Op *op, const char *from_tarball, GCancellable *cancellable, GError *
 
   GError *local = NULL;
   if (self->backend == MBD_CHROOT_BACKEND_UNSHARE
-      && !mbd_chroot_ensure_build_user (cancellable, &local))
+      && (!mbd_chroot_ensure_build_user (cancellable, &local)
+          || !check_build_user_access (op, cancellable, &local)))
     return fail (op, error, local);
 
   g_autofree char *tmp = g_build_filename (

@@ -36,6 +36,8 @@ setup (Fixture *fx, gconstpointer data)
 
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
+  /* As root, the build user must reach the chroots: like a daemon home in /var/lib. */
+  g_chmod (fx->tmpdir, 0711);
   fx->instance = mbd_instance_new (fx->home);
   mbd_instance_set_identity (fx->instance, "ct");
   mbd_instance_set_key_algorithm (fx->instance, "ed25519");
@@ -350,6 +352,21 @@ test_bad_input (Fixture *fx, gconstpointer data)
   g_assert_false (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
   g_clear_error (&error);
+
+  if (geteuid () == 0)
+    {
+      /* As root, a home the build user cannot reach is refused before any work. */
+      g_chmod (fx->tmpdir, 0700);
+      g_autoptr (MbdChroot) hidden
+                 = mbd_chroot_new (fx->instance, "sid", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+      mbd_chroot_set_mirror (hidden, "http://mirror.example/debian");
+      g_assert_false (mbd_chroot_create (hidden, fx->fake_tarball, NULL, &error));
+      g_assert_error (error, MBD_ERROR, MBD_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "The build user " MBD_CHROOT_BUILD_USER));
+      g_clear_error (&error);
+      g_assert_cmpint (mbd_chroot_get_state (hidden), ==, MBD_CHROOT_STATE_FAILED);
+      g_chmod (fx->tmpdir, 0711);
+    }
 
   MbdChrootBackend backend;
   g_assert_false (mbd_chroot_backend_from_string ("lxc", &backend, &error));
