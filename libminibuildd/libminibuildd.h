@@ -16,6 +16,7 @@
 #include <libminibuildd/mbd-gnupg.h>
 #include <libminibuildd/mbd-status.h>
 #include <libminibuildd/mbd-instance.h>
+#include <libminibuildd/mbd-source.h>
 #include <libminibuildd/mbd-chroot.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

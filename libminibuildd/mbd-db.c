@@ -32,7 +32,38 @@ static const char *const migrations[] = {
   "  url TEXT NOT NULL UNIQUE,"
   "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2))"
   ");",
-  /* 2: chroots get a failed state (3), their backend, the mirror they were made from and the
+  /* 2: upstream sources (MbdSource) and their extra sources with APT pin priorities. Lists
+   * are stored as text: mirrors and extra identifiers one a line, components and
+   * architectures space separated. */
+  "CREATE TABLE sources ("
+  "  id INTEGER PRIMARY KEY,"
+  "  origin TEXT NOT NULL,"
+  "  codename TEXT NOT NULL,"
+  "  mirrors TEXT NOT NULL,"
+  "  keyring TEXT NOT NULL,"
+  "  extra_identifiers TEXT NOT NULL DEFAULT '',"
+  "  remove_from_component TEXT NOT NULL DEFAULT '',"
+  "  codeversion_override TEXT,"
+  "  check_valid_until INTEGER NOT NULL DEFAULT 1,"
+  "  timeout INTEGER NOT NULL DEFAULT 30,"
+  "  status INTEGER NOT NULL DEFAULT 1 CHECK (status IN (0, 1, 2)),"
+  "  codeversion TEXT,"
+  "  components TEXT NOT NULL DEFAULT '',"
+  "  architectures TEXT NOT NULL DEFAULT '',"
+  "  description TEXT,"
+  "  mirror TEXT,"
+  "  check_time INTEGER,"
+  "  check_message TEXT,"
+  "  UNIQUE (origin, codename)"
+  ");"
+  "CREATE TABLE source_extras ("
+  "  source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,"
+  "  extra_codename TEXT NOT NULL,"
+  "  priority INTEGER NOT NULL,"
+  "  position INTEGER NOT NULL,"
+  "  PRIMARY KEY (source_id, extra_codename)"
+  ");",
+  /* 3: chroots get a failed state (3), their backend, the mirror they were made from and the
    * reason of their last failure. SQLite cannot change a CHECK constraint in place. */
   "CREATE TABLE chroots_v2 ("
   "  id INTEGER PRIMARY KEY,"

@@ -23,6 +23,7 @@ typedef struct
 
 BUILTINPROTO (init);
 BUILTINPROTO (status);
+BUILTINPROTO (source);
 BUILTINPROTO (chroot);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
