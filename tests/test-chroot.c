@@ -92,40 +92,56 @@ test_host_mirror (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
 
-  g_test_summary ("The machine's mirror comes from deb822 .sources (skipping security, deb-src "
-                  "only and disabled entries) or from a one-line sources.list with options");
-  g_autofree char *parts = g_build_filename (fx->tmpdir, "sources.list.d", NULL);
-  g_mkdir (parts, 0755);
+  g_test_summary ("Without a source, the mirror comes from the machine's apt sources: the entry "
+                  "serving the codename, else the first that is no security archive");
+  g_autofree char *etc_apt = g_build_filename (fx->tmpdir, "etc-apt", NULL);
+  g_autofree char *parts = g_build_filename (etc_apt, "sources.list.d", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (parts, 0755), ==, 0);
   g_autofree char *a = write_file (parts, "a.sources",
-                                   "Types: deb-src\nURIs: http://src.example/debian\n"
-                                   "Suites: bookworm\nComponents: main\n\n"
-                                   "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\n"
-                                   "Components: main\nEnabled: no\n");
-  g_autofree char *b
-      = write_file (parts, "b.sources",
-                    "# comment\nTypes: deb\nURIs: http://sec.example/debian-security\n"
-                    "Suites: bookworm-security\nComponents: main\n\n"
-                    "Types: deb deb-src\nURIs: http://mirror.example/debian\n"
-                    "Suites: bookworm bookworm-updates\nComponents: main\n");
-  g_autofree char *m = mbd_chroot_host_mirror ("/nonexistent", parts, &error);
+                                   "Types: deb\nURIs: http://sec.example/debian-security\n"
+                                   "Suites: bookworm-security\nComponents: main\n\n"
+                                   "Types: deb\nURIs: http://mirror.example/debian\n"
+                                   "Suites: bookworm bookworm-updates\nComponents: main\n\n"
+                                   "Types: deb\nURIs: http://trixie.example/debian\n"
+                                   "Suites: trixie\nComponents: main\n");
+  g_autofree char *m = mbd_chroot_host_mirror (etc_apt, "bookworm", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (m, ==, "http://mirror.example/debian");
-
-  g_autofree char *empty = g_build_filename (fx->tmpdir, "empty.d", NULL);
-  g_mkdir (empty, 0755);
-  g_autofree char *list = write_file (fx->tmpdir, "sources.list",
-                                      "# deb http://commented.example/debian bookworm main\n"
-                                      "deb-src http://src.example/debian bookworm main\n"
-                                      "deb [signed-by=/k.gpg arch=amd64] http://one.example/debian "
-                                      "bookworm main\n");
-  g_autofree char *m2 = mbd_chroot_host_mirror (list, empty, &error);
+  g_autofree char *t = mbd_chroot_host_mirror (etc_apt, "trixie", &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (m2, ==, "http://one.example/debian");
+  g_assert_cmpstr (t, ==, "http://trixie.example/debian");
+  g_autofree char *other = mbd_chroot_host_mirror (etc_apt, "sid", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (other, ==, "http://mirror.example/debian");
 
-  g_autofree char *none = mbd_chroot_host_mirror ("/nonexistent", empty, &error);
+  g_autofree char *empty = g_build_filename (fx->tmpdir, "empty", NULL);
+  g_autofree char *none = mbd_chroot_host_mirror (empty, "bookworm", &error);
   g_assert_null (none);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, empty));
+}
+
+static void
+test_mirror_from_source (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("A chroot without a mirror of its own takes its codename's MbdSource mirror");
+  g_autoptr (MbdSource) source = mbd_source_new ("Debian", "bookworm");
+  const char *uris[] = { "http://source.example/debian", NULL };
+  mbd_source_set_mirror_uris (source, uris);
+  mbd_source_set_keyring_file (source, "/usr/share/keyrings/debian-archive-keyring.gpg");
+  g_assert_true (mbd_instance_add_source (fx->instance, source, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  g_assert_true (mbd_chroot_create (c, fx->fake_tarball, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (MbdChroot) loaded
+             = mbd_instance_lookup_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_chroot_get_mirror (loaded), ==, "http://source.example/debian");
 }
 
 static void
@@ -417,6 +433,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/chroot/host-mirror", Fixture, NULL, setup, test_host_mirror, teardown);
+  g_test_add ("/chroot/mirror-from-source", Fixture, NULL, setup, test_mirror_from_source,
+              teardown);
   g_test_add ("/chroot/arguments", Fixture, NULL, setup, test_arguments, teardown);
   g_test_add_func ("/chroot/progress-and-timeouts", test_progress_and_timeouts);
   g_test_add ("/chroot/create-persist-remove", Fixture, NULL, setup, test_create_persist_remove,
