@@ -2,6 +2,7 @@
 #include "mbdtest.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -428,6 +429,122 @@ test_check_failure (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (mbd_chroot_get_message (loaded), ==, error->message);
 }
 
+/* A stand-in for mmdebstrap in PATH: prints mmdebstrap's phase lines, records its arguments,
+ * copies the fake tarball to the target (the second-last argument); with $MBD_FAKE_HANG set it
+ * hangs in a background child whose pid it writes there. */
+static const char fake_mmdebstrap[]
+    = "#!/bin/sh\n"
+      "echo \"$@\" > \"$MBD_FAKE_ARGS\"\n"
+      "for a; do target=$last; last=$a; done\n"
+      "echo 'I: automatically chosen mode: root'\n"
+      "if [ -n \"$MBD_FAKE_HANG\" ]; then sleep 100 & echo $! > \"$MBD_FAKE_HANG\"; fi\n"
+      "echo 'I: running apt-get update...'\n"
+      "wait\n"
+      "echo 'I: extracting archives...'\n"
+      "cp \"$MBD_FAKE_TARBALL\" \"$target\"\n"
+      "echo 'I: done'\n";
+
+static void
+install_fake_mmdebstrap (Fixture *fx)
+{
+  g_autofree char *bin = g_build_filename (fx->tmpdir, "bin", NULL);
+  g_mkdir (bin, 0755);
+  g_autofree char *script = write_file (bin, "mmdebstrap", fake_mmdebstrap);
+  g_chmod (script, 0755);
+  g_autofree char *path = g_strdup_printf ("%s:%s", bin, g_getenv ("PATH"));
+  g_setenv ("PATH", path, TRUE);
+  g_setenv ("MBD_FAKE_TARBALL", fx->fake_tarball, TRUE);
+  g_autofree char *args = g_build_filename (fx->tmpdir, "mmdebstrap.args", NULL);
+  g_setenv ("MBD_FAKE_ARGS", args, TRUE);
+}
+
+typedef struct
+{
+  GArray *fractions;
+  GCancellable *cancel_on_update; /* (nullable) */
+} ProgressLog;
+
+static void
+log_progress (MbdChroot *chroot, double fraction, const char *message, gpointer user_data)
+{
+  ProgressLog *log = user_data;
+
+  g_array_append_val (log->fractions, fraction);
+  if (log->cancel_on_update != NULL && g_str_has_prefix (message, "I: running apt-get update"))
+    g_cancellable_cancel (log->cancel_on_update);
+}
+
+static void
+test_mmdebstrap_run (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) fractions = g_array_new (FALSE, FALSE, sizeof (double));
+  ProgressLog log = { fractions, NULL };
+
+  g_test_summary ("Creation runs mmdebstrap with the chroot's arguments and turns its phase "
+                  "lines into growing progress fractions ending at 1");
+  install_fake_mmdebstrap (fx);
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  mbd_chroot_set_mirror (c, "http://mirror.example/debian");
+  g_signal_connect (c, "progress", G_CALLBACK (log_progress), &log);
+  g_assert_true (mbd_chroot_create (c, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
+
+  g_autofree char *args = NULL;
+  g_assert_true (g_file_get_contents (g_getenv ("MBD_FAKE_ARGS"), &args, NULL, &error));
+  g_assert_true (g_str_has_prefix (args, "--variant=buildd "));
+  g_assert_nonnull (strstr (args, " bookworm "));
+  g_assert_nonnull (strstr (args, "chroot.new.tar.zst deb http://mirror.example/debian bookworm "
+                                  "main\n"));
+  /* 0.02 (mode), 0.05 (update), 0.35 (extracting), 0.97 (done) and 1 are among them. */
+  double seen[] = { 0.02, 0.05, 0.35, 0.97, 1.0 };
+  for (gsize i = 0; i < G_N_ELEMENTS (seen); i++)
+    {
+      gboolean found = FALSE;
+      for (guint j = 0; j < fractions->len; j++)
+        found = found || g_array_index (fractions, double, j) == seen[i];
+      g_assert_true (found);
+    }
+}
+
+static void
+test_cancel_create (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) fractions = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  ProgressLog log = { fractions, cancellable };
+
+  g_test_summary ("Cancelling a creation stops mmdebstrap and what it started, records failed "
+                  "and leaves no partial chroot");
+  install_fake_mmdebstrap (fx);
+  g_autofree char *pidfile = g_build_filename (fx->tmpdir, "hang.pid", NULL);
+  g_setenv ("MBD_FAKE_HANG", pidfile, TRUE);
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  mbd_chroot_set_mirror (c, "http://mirror.example/debian");
+  g_signal_connect (c, "progress", G_CALLBACK (log_progress), &log);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_false (mbd_chroot_create (c, NULL, cancellable, &error));
+  g_unsetenv ("MBD_FAKE_HANG");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_FAILED);
+
+  g_autofree char *pid_text = NULL;
+  g_assert_true (g_file_get_contents (pidfile, &pid_text, NULL, NULL));
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", atoi (pid_text));
+  g_autofree char *stat = NULL;
+  if (g_file_get_contents (stat_path, &stat, NULL, NULL))
+    g_assert_nonnull (strstr (stat, ") Z ")); /* at most a zombie nobody reaps */
+  g_autofree char *partial
+      = g_build_filename (fx->home, "chroots/bookworm/amd64/chroot.new.tar.zst", NULL);
+  g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (mbd_chroot_get_path (c), G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -440,6 +557,8 @@ main (int argc, char **argv)
   g_test_add ("/chroot/create-persist-remove", Fixture, NULL, setup, test_create_persist_remove,
               teardown);
   g_test_add ("/chroot/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
+  g_test_add ("/chroot/mmdebstrap-run", Fixture, NULL, setup, test_mmdebstrap_run, teardown);
+  g_test_add ("/chroot/cancel-create", Fixture, NULL, setup, test_cancel_create, teardown);
   g_test_add ("/chroot/check-failure", Fixture, NULL, setup, test_check_failure, teardown);
   return g_test_run ();
 }
