@@ -1241,10 +1241,6 @@ do_create (Op *op, const char *from_tarball, GCancellable *cancellable, GError *
     return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
                       "The schroot backend needs root (it writes %s); use the unshare backend",
                       SCHROOT_CHROOT_D);
-  if (from_tarball != NULL && self->backend != MBD_CHROOT_BACKEND_UNSHARE)
-    return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
-                      "A chroot from a tarball (%s) needs the unshare backend", from_tarball);
-
   g_autofree char *mirror = NULL;
   g_autofree char *keyring = NULL;
   if (!resolve_mirror (self, &mirror, &keyring, error))
@@ -1269,7 +1265,22 @@ do_create (Op *op, const char *from_tarball, GCancellable *cancellable, GError *
     return fail (op, error, local);
 
   op_progress (op, 0.01, from_tarball ? "Copying the chroot tarball" : "Running mmdebstrap");
-  if (from_tarball != NULL)
+  if (from_tarball != NULL && self->backend == MBD_CHROOT_BACKEND_SCHROOT)
+    {
+      const char *argv[]
+          = { "tar", "--zstd", "-xpf", from_tarball, "-C", tmp, "--numeric-owner", NULL };
+      g_autofree char *what = g_strdup_printf ("Unpacking %s", from_tarball);
+      if (g_mkdir (tmp, 0755) < 0 || !run (op, what, argv, NULL, TAR_TIMEOUT, cancellable, &local))
+        {
+          g_autoptr (GError) ignored = NULL;
+          rm_rf (op, tmp, NULL, &ignored);
+          if (local == NULL)
+            local = g_error_new (G_IO_ERROR, g_io_error_from_errno (errno), "Cannot create %s: %s",
+                                 tmp, g_strerror (errno));
+          return fail (op, error, local);
+        }
+    }
+  else if (from_tarball != NULL)
     {
       g_autoptr (GFile) src = g_file_new_for_path (from_tarball);
       g_autoptr (GFile) dst = g_file_new_for_path (tmp);
@@ -1682,8 +1693,8 @@ finish_op (MbdChroot *self, GAsyncResult *result, gpointer tag, GError **error)
 /**
  * mbd_chroot_create:
  * @self: a chroot
- * @from_tarball: (nullable): an existing chroot tarball (`.tar.zst`) to copy instead of running
- *   mmdebstrap; unshare backend only
+ * @from_tarball: (nullable): an existing chroot tarball (`.tar.zst`) to copy (unshare backend)
+ *   or unpack (schroot backend) instead of running mmdebstrap
  * @cancellable: (nullable): a cancellable
  * @error: return location for an error
  *
@@ -1695,7 +1706,8 @@ finish_op (MbdChroot *self, GAsyncResult *result, gpointer tag, GError **error)
  *
  * Returns: %TRUE on success; %FALSE with %MBD_ERROR_EXISTS if the chroot exists (and has not
  *   failed), %MBD_ERROR_BUSY if another operation on it runs, %MBD_ERROR_UNSUPPORTED for the
- *   schroot backend without root, %MBD_ERROR_FAILED naming mmdebstrap's last output line,
+ *   schroot backend without root, %MBD_ERROR_INVALID_ARGUMENT for a @from_tarball that is no
+ *   chroot, %MBD_ERROR_FAILED naming mmdebstrap's last output line,
  *   %G_IO_ERROR_CANCELLED
  */
 gboolean

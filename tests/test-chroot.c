@@ -329,8 +329,8 @@ test_bad_input (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   g_test_summary ("A bad codename is refused; a tarball that is no chroot fails the creation, "
-                  "records failed with the reason and leaves no partial file; the schroot "
-                  "backend cannot take a tarball; an unknown backend name is refused");
+                  "records failed with the reason and leaves no partial file; an unknown "
+                  "backend name is refused");
   g_autoptr (MbdChroot) bad
              = mbd_chroot_new (fx->instance, "../etc", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
   g_assert_false (mbd_chroot_create (bad, fx->fake_tarball, NULL, &error));
@@ -362,13 +362,6 @@ test_bad_input (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
   g_assert_null (mbd_chroot_get_message (c));
-
-  g_autoptr (MbdChroot) s
-             = mbd_chroot_new (fx->instance, "trixie", "amd64", MBD_CHROOT_BACKEND_SCHROOT);
-  mbd_chroot_set_mirror (s, "http://mirror.example/debian");
-  g_assert_false (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
-  g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
-  g_clear_error (&error);
 
   if (geteuid () == 0)
     {
@@ -545,6 +538,43 @@ test_cancel_create (Fixture *fx, gconstpointer data)
   g_assert_false (g_file_test (mbd_chroot_get_path (c), G_FILE_TEST_EXISTS));
 }
 
+static void
+test_schroot_backend (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("The schroot backend unpacks a tarball into chroot/, writes its overlay "
+                  "configuration, and removing it deletes both; without root it is refused");
+  g_autoptr (MbdChroot) s
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_SCHROOT);
+  mbd_chroot_set_mirror (s, "http://mirror.example/debian");
+  if (geteuid () != 0)
+    {
+      g_assert_false (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
+      g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
+      return;
+    }
+  g_assert_true (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *apt = g_build_filename (mbd_chroot_get_path (s), "usr/bin/apt-get", NULL);
+  g_assert_true (g_file_test (apt, G_FILE_TEST_IS_EXECUTABLE));
+  g_autofree char *conf_path = g_build_filename (fx->schroot_d, "mbd-ct-bookworm-amd64", NULL);
+  g_autofree char *conf = NULL;
+  g_assert_true (g_file_get_contents (conf_path, &conf, NULL, &error));
+  g_autofree char *expected = mbd_chroot_schroot_config (s);
+  g_assert_cmpstr (conf, ==, expected);
+  g_autoptr (MbdChroot) loaded
+             = mbd_instance_lookup_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_backend (loaded), ==, MBD_CHROOT_BACKEND_SCHROOT);
+  g_assert_cmpstr (mbd_chroot_get_path (loaded), ==, mbd_chroot_get_path (s));
+
+  g_assert_true (mbd_chroot_remove (loaded, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (conf_path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (mbd_chroot_get_path (s), G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -559,6 +589,7 @@ main (int argc, char **argv)
   g_test_add ("/chroot/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
   g_test_add ("/chroot/mmdebstrap-run", Fixture, NULL, setup, test_mmdebstrap_run, teardown);
   g_test_add ("/chroot/cancel-create", Fixture, NULL, setup, test_cancel_create, teardown);
+  g_test_add ("/chroot/schroot-backend", Fixture, NULL, setup, test_schroot_backend, teardown);
   g_test_add ("/chroot/check-failure", Fixture, NULL, setup, test_check_failure, teardown);
   return g_test_run ();
 }
