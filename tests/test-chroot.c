@@ -575,6 +575,37 @@ test_schroot_backend (Fixture *fx, gconstpointer data)
   g_assert_false (g_file_test (mbd_chroot_get_path (s), G_FILE_TEST_EXISTS));
 }
 
+static void
+test_get_creates (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("mbd_instance_get_chroot creates a missing chroot on first need (unshare "
+                  "backend, the codename's source mirror) and returns the same one afterwards");
+  install_fake_mmdebstrap (fx);
+  g_autoptr (MbdSource) source = mbd_source_new ("Debian", "bookworm");
+  const char *uris[] = { "http://source.example/debian", NULL };
+  mbd_source_set_mirror_uris (source, uris);
+  mbd_source_set_keyring_file (source, "/usr/share/keyrings/debian-archive-keyring.gpg");
+  g_assert_true (mbd_instance_add_source (fx->instance, source, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (MbdChroot) c = mbd_instance_get_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
+  g_assert_cmpint (mbd_chroot_get_backend (c), ==, MBD_CHROOT_BACKEND_UNSHARE);
+  g_autofree char *args = NULL;
+  g_assert_true (g_file_get_contents (g_getenv ("MBD_FAKE_ARGS"), &args, NULL, &error));
+  g_assert_nonnull (strstr (args, "deb http://source.example/debian bookworm main"));
+  g_assert_nonnull (strstr (args, "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg"));
+
+  g_assert_cmpint (g_unlink (g_getenv ("MBD_FAKE_ARGS")), ==, 0);
+  g_autoptr (MbdChroot) again = mbd_instance_get_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_chroot_get_path (again), ==, mbd_chroot_get_path (c));
+  g_assert_false (g_file_test (g_getenv ("MBD_FAKE_ARGS"), G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -590,6 +621,7 @@ main (int argc, char **argv)
   g_test_add ("/chroot/mmdebstrap-run", Fixture, NULL, setup, test_mmdebstrap_run, teardown);
   g_test_add ("/chroot/cancel-create", Fixture, NULL, setup, test_cancel_create, teardown);
   g_test_add ("/chroot/schroot-backend", Fixture, NULL, setup, test_schroot_backend, teardown);
+  g_test_add ("/chroot/get-creates", Fixture, NULL, setup, test_get_creates, teardown);
   g_test_add ("/chroot/check-failure", Fixture, NULL, setup, test_check_failure, teardown);
   return g_test_run ();
 }
