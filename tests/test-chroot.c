@@ -16,6 +16,7 @@ typedef struct
   MbdInstance *instance;
   char *fake_tarball; /* (owned): a tiny .tar.zst that looks like a chroot */
   char *schroot_d;    /* (owned): stands in for /etc/schroot/chroot.d */
+  char *path;         /* (owned): $PATH before the test, which may put stand-ins first */
 } Fixture;
 
 static void
@@ -36,6 +37,7 @@ setup (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   fx->tmpdir = mbd_test_make_tmpdir ();
+  fx->path = g_strdup (g_getenv ("PATH"));
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
   /* As root, the build user must reach the chroots: like a daemon home in /var/lib. */
   g_chmod (fx->tmpdir, 0711);
@@ -69,6 +71,8 @@ teardown (Fixture *fx, gconstpointer data)
   g_autofree char *gnupg = g_build_filename (fx->home, "gnupg", NULL);
 
   g_clear_object (&fx->instance);
+  g_setenv ("PATH", fx->path, TRUE);
+  g_free (fx->path);
   mbd_test_kill_agent (gnupg);
   mbd_test_rm_rf (fx->tmpdir);
   g_free (fx->tmpdir);
@@ -606,6 +610,77 @@ test_get_creates (Fixture *fx, gconstpointer data)
   g_assert_false (g_file_test (g_getenv ("MBD_FAKE_ARGS"), G_FILE_TEST_EXISTS));
 }
 
+/* A stand-in for unshare(1) in PATH for checks: skips to "chroot ROOT", logs the command and
+ * plays apt: the first `update` fails as on a mirror in the middle of a sync, the second
+ * passes; `dist-upgrade` upgrades one package (leaving a marker in the tree). Checks run with a
+ * fixed environment, so the log is found next to the script, not through a variable. */
+static const char fake_unshare[]
+    = "#!/bin/sh\n"
+      "log=$(dirname \"$0\")/../apt.log\n"
+      "while [ \"$1\" != chroot ]; do shift; done; shift; root=$1; shift\n"
+      "echo \"$*\" >> \"$log\"\n"
+      "case \"$*\" in\n"
+      "*update) n=$(grep -c update \"$log\")\n"
+      "  if [ $n -lt 2 ]; then echo 'E: Hash Sum mismatch. Mirror sync in progress?'; exit 100; "
+      "fi;;\n"
+      "*dist-upgrade) echo '1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.'\n"
+      "  touch \"$root/upgraded-marker\";;\n"
+      "esac\n";
+
+static void
+test_check_retry_repack (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("A check retries a failed apt-get update, upgrades, repacks the changed tree "
+                  "with the chroot's mirror in its sources.list, and makes the chroot active");
+  if (geteuid () != 0)
+    {
+      g_test_skip ("checks enter the chroot and need root");
+      return;
+    }
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  mbd_chroot_set_mirror (c, "http://mirror.example/debian");
+  g_assert_true (mbd_chroot_create (c, fx->fake_tarball, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *bin = g_build_filename (fx->tmpdir, "bin", NULL);
+  g_mkdir (bin, 0755);
+  g_autofree char *script = write_file (bin, "unshare", fake_unshare);
+  g_chmod (script, 0755);
+  g_autofree char *path = g_strdup_printf ("%s:%s", bin, g_getenv ("PATH"));
+  g_setenv ("PATH", path, TRUE);
+  g_autofree char *log = g_build_filename (fx->tmpdir, "apt.log", NULL);
+
+  mbd_chroot_set_check_timeout (c, 60);
+  g_assert_true (mbd_chroot_check (c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
+
+  g_autofree char *calls = NULL;
+  g_assert_true (g_file_get_contents (log, &calls, NULL, &error));
+  g_assert_cmpstr (calls, ==,
+                   "apt-get -q --error-on=any -o Acquire::Retries=0 update\n"
+                   "apt-get -q --error-on=any -o Acquire::Retries=0 update\n"
+                   "apt-get -q -y -o Dpkg::Options::=--force-confold dist-upgrade\n"
+                   "apt-get clean\n");
+  const char *list[]
+      = { "tar", "--zstd", "-tf", mbd_chroot_get_path (c), "./upgraded-marker", NULL };
+  run_ok (list);
+  g_autofree char *sources = NULL;
+  const char *cat[]
+      = { "tar", "--zstd", "-xOf", mbd_chroot_get_path (c), "./etc/apt/sources.list", NULL };
+  g_assert_true (g_spawn_sync (NULL, (char **) cat, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &sources,
+                               NULL, NULL, &error));
+  g_assert_cmpstr (sources, ==, "deb http://mirror.example/debian bookworm main\n");
+  GStatBuf st;
+  g_assert_cmpint (g_stat (mbd_chroot_get_path (c), &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0644);
+  g_autofree char *work = g_build_filename (fx->home, "chroots/bookworm/amd64/check.tmp", NULL);
+  g_assert_false (g_file_test (work, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -622,6 +697,8 @@ main (int argc, char **argv)
   g_test_add ("/chroot/cancel-create", Fixture, NULL, setup, test_cancel_create, teardown);
   g_test_add ("/chroot/schroot-backend", Fixture, NULL, setup, test_schroot_backend, teardown);
   g_test_add ("/chroot/get-creates", Fixture, NULL, setup, test_get_creates, teardown);
+  g_test_add ("/chroot/check-retry-repack", Fixture, NULL, setup, test_check_retry_repack,
+              teardown);
   g_test_add ("/chroot/check-failure", Fixture, NULL, setup, test_check_failure, teardown);
   return g_test_run ();
 }
