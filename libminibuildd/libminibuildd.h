@@ -20,5 +20,6 @@
 #include <libminibuildd/mbd-layout.h>
 #include <libminibuildd/mbd-distribution.h>
 #include <libminibuildd/mbd-repository.h>
+#include <libminibuildd/mbd-chroot.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

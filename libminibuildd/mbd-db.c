@@ -187,6 +187,22 @@ static const char *const migrations[] = {
   "  created INTEGER NOT NULL,"
   "  UNIQUE (distribution, name)"
   ");",
+  /* 5: chroots get a failed state (3), their backend, the mirror they were made from and the
+   * reason of their last failure. SQLite cannot change a CHECK constraint in place. */
+  "CREATE TABLE chroots_v2 ("
+  "  id INTEGER PRIMARY KEY,"
+  "  codename TEXT NOT NULL,"
+  "  architecture TEXT NOT NULL,"
+  "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2, 3)),"
+  "  backend TEXT NOT NULL DEFAULT 'unshare' CHECK (backend IN ('unshare', 'schroot')),"
+  "  mirror TEXT,"
+  "  message TEXT,"
+  "  UNIQUE (codename, architecture)"
+  ");"
+  "INSERT INTO chroots_v2 (id, codename, architecture, status)"
+  "  SELECT id, codename, architecture, status FROM chroots;"
+  "DROP TABLE chroots;"
+  "ALTER TABLE chroots_v2 RENAME TO chroots;",
 };
 
 int

@@ -34,6 +34,7 @@ BUILTINPROTO (migrate);
 BUILTINPROTO (remove);
 BUILTINPROTO (snapshot);
 BUILTINPROTO (sources_list);
+BUILTINPROTO (chroot);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with

@@ -30,6 +30,7 @@ static const MbdCommand commands[] = {
   { "remove", mbd_builtin_remove, "Remove a source package from a distribution" },
   { "snapshot", mbd_builtin_snapshot, "Create, list and delete snapshots of a distribution" },
   { "sources-list", mbd_builtin_sources_list, "Print APT source lines of the repositories" },
+  { "chroot", mbd_builtin_chroot, "Create, check, list and remove build chroots" },
 };
 
 static char *opt_home;
