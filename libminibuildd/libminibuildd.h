@@ -16,5 +16,7 @@
 #include <libminibuildd/mbd-gnupg.h>
 #include <libminibuildd/mbd-status.h>
 #include <libminibuildd/mbd-instance.h>
+#include <libminibuildd/mbd-build-request.h>
+#include <libminibuildd/mbd-builder.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

@@ -23,6 +23,7 @@ typedef struct
 
 BUILTINPROTO (init);
 BUILTINPROTO (status);
+BUILTINPROTO (build);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with

@@ -20,6 +20,7 @@ typedef struct
 static const MbdCommand commands[] = {
   { "init", mbd_builtin_init, "Create an instance (home, database, signing key)" },
   { "status", mbd_builtin_status, "Show the status of an instance" },
+  { "build", mbd_builtin_build, "Build a source package locally; list or cancel builds" },
 };
 
 static char *opt_home;
