@@ -60,6 +60,7 @@ struct _MbdBuilder
   char *owner;         /* "pid:starttime" of this process */
   guint dispatch_id;
   GMainContext *context;
+  GPtrArray *trash_threads; /* GThread removing work directories */
 };
 
 G_DEFINE_FINAL_TYPE (MbdBuilder, mbd_builder, G_TYPE_OBJECT)
@@ -90,6 +91,9 @@ mbd_builder_finalize (GObject *object)
 {
   MbdBuilder *self = MBD_BUILDER (object);
 
+  for (guint i = 0; i < self->trash_threads->len; i++)
+    g_thread_join (self->trash_threads->pdata[i]);
+  g_ptr_array_unref (self->trash_threads);
   g_queue_clear_full (&self->queue, g_object_unref);
   g_hash_table_unref (self->running);
   g_free (self->owner);
@@ -202,6 +206,7 @@ mbd_builder_init (MbdBuilder *self)
   self->owner = g_strdup_printf ("%d:%" G_GUINT64_FORMAT, (int) getpid (),
                                  process_start_time ((int) getpid ()));
   self->context = g_main_context_ref_thread_default ();
+  self->trash_threads = g_ptr_array_new ();
 }
 
 /**
@@ -461,6 +466,33 @@ remove_tree (const char *path)
   nftw (path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+static gpointer
+remove_tree_thread (gpointer data)
+{
+  g_autofree char *path = data;
+
+  remove_tree (path);
+  return NULL;
+}
+
+/* Removes a work directory: it is renamed away at once (the unpacked chroot is gone from its
+ * place) and deleted by a thread, because deleting 400 MB of chroot takes from 2 to 20 s on a
+ * busy disk. The builder waits for these threads when it is finalized. */
+static void
+trash_tree (MbdBuilder *self, const char *workdir)
+{
+  if (workdir == NULL || !g_file_test (workdir, G_FILE_TEST_IS_DIR))
+    return;
+  g_autofree char *trash = g_strconcat (workdir, ".trash", NULL);
+  if (g_rename (workdir, trash) < 0)
+    {
+      remove_tree (workdir);
+      return;
+    }
+  g_ptr_array_add (self->trash_threads,
+                   g_thread_new ("mbd-trash", remove_tree_thread, g_steal_pointer (&trash)));
+}
+
 static uid_t chown_uid;
 static gid_t chown_gid;
 
@@ -543,24 +575,97 @@ live_build_group (const char *workdir, const char *key)
   return 0;
 }
 
-/* Ends what is left of a build whose owner died: its process group (SIGTERM, SIGKILL after 3 s)
- * and its work directory with the unpacked chroot. */
+/* Whether the build unpacked its chroot into its work directory (sbuild's unshare mode): then
+ * the whole session is that directory plus namespaces that die with their processes, so the
+ * build can be killed hard and cleaned up by removing the directory. A schroot session instead
+ * needs sbuild's own clean-up (SIGTERM first). */
+static gboolean
+has_unshare_session (const char *workdir)
+{
+  g_autoptr (GDir) dir = workdir != NULL ? g_dir_open (workdir, 0, NULL) : NULL;
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "session."))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+link_is_under (int pid, const char *link, const char *dir)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/%s", pid, link);
+  g_autofree char *target = g_file_read_link (path, NULL);
+  gsize len = strlen (dir);
+
+  return target != NULL && strncmp (target, dir, len) == 0
+         && (target[len] == '\0' || target[len] == '/');
+}
+
+/* Kills every process whose root or working directory lies in @workdir: sbuild's unshare mode
+ * runs the chroot session in a session (setsid) of its own, outside sbuild's process group.
+ * Killing the namespace's first process takes its whole pid namespace down. Returns once none is
+ * left (or after 5 s). */
 static void
-kill_leftovers (const char *workdir, const char *key)
+kill_processes_under (const char *workdir)
+{
+  if (workdir == NULL)
+    return;
+  for (int round = 0; round < 50; round++)
+    {
+      g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+      const char *name;
+      int found = 0;
+      while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+        {
+          if (!g_ascii_isdigit (name[0]))
+            continue;
+          int pid = (int) g_ascii_strtoll (name, NULL, 10);
+          if (pid == (int) getpid ())
+            continue;
+          if (link_is_under (pid, "root", workdir) || link_is_under (pid, "cwd", workdir))
+            {
+              kill (pid, SIGKILL);
+              found++;
+            }
+        }
+      if (found == 0)
+        return;
+      g_usleep (100 * 1000);
+    }
+}
+
+/* Stops the process group of a build: SIGKILL at once for an unshare session, otherwise SIGTERM
+ * and SIGKILL after 3 s; waits (up to 5 s more) until no process of the group is left. */
+static void
+kill_build_group (const char *workdir, const char *key)
 {
   int pgid = live_build_group (workdir, key);
 
-  if (pgid > 0)
+  if (pgid <= 0)
+    {
+      kill_processes_under (workdir);
+      return;
+    }
+  if (!has_unshare_session (workdir))
     {
       kill (-pgid, SIGTERM);
       for (int i = 0; i < 30 && mbd_subprocess_count_group (pgid) > 0; i++)
         g_usleep (100 * 1000);
-      if (mbd_subprocess_count_group (pgid) > 0)
-        kill (-pgid, SIGKILL);
-      for (int i = 0; i < 50 && mbd_subprocess_count_group (pgid) > 0; i++)
-        g_usleep (100 * 1000);
     }
-  remove_tree (workdir);
+  kill (-pgid, SIGKILL);
+  for (int i = 0; i < 50 && mbd_subprocess_count_group (pgid) > 0; i++)
+    g_usleep (100 * 1000);
+  kill_processes_under (workdir);
+}
+
+/* Ends what is left of a build whose owner died: its process group and its work directory with
+ * the unpacked chroot. */
+static void
+kill_leftovers (MbdBuilder *self, const char *workdir, const char *key)
+{
+  kill_build_group (workdir, key);
+  trash_tree (self, workdir);
 }
 
 /* Chroot selection. */
@@ -744,7 +849,8 @@ build_finished (MbdBuilder *self,
   mbd_build_request_set_state_silently (request, state);
   if (!update_row (self, request, NULL, NULL, TRUE, exit_status, &error))
     g_warning ("build %s: %s", mbd_build_request_get_key (request), error->message);
-  remove_tree (build->workdir);
+  kill_processes_under (build->workdir);
+  trash_tree (self, build->workdir);
   mbd_build_request_notify_state (request);
 }
 
@@ -773,7 +879,8 @@ sbuild_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autoptr (GError) local_error = NULL;
       if (build->log != NULL)
         g_clear_pointer (&build->log, fclose);
-      remove_tree (build->workdir);
+      kill_processes_under (build->workdir);
+      trash_tree (self, build->workdir);
       mbd_build_request_set_state (request, MBD_BUILD_STATE_QUEUED);
       if (!set_row_state (self, key, MBD_BUILD_STATE_QUEUED, &local_error))
         g_warning ("build %s: %s", key, local_error->message);
@@ -1088,7 +1195,7 @@ orphaned_builds (MbdBuilder *self, GError **error)
       MbdBuildRequest *request = mbd_build_request_new_from_row (stmt, dir, error);
       if (request == NULL)
         return NULL;
-      kill_leftovers ((const char *) sqlite3_column_text (stmt, 10),
+      kill_leftovers (self, (const char *) sqlite3_column_text (stmt, 10),
                       mbd_build_request_get_key (request));
       g_ptr_array_add (orphans, request);
     }
@@ -1164,6 +1271,8 @@ mbd_builder_stop (MbdBuilder *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &build))
     {
       build->stopping = TRUE;
+      if (has_unshare_session (build->workdir))
+        kill_build_group (build->workdir, mbd_build_request_get_key (build->request));
       g_cancellable_cancel (build->cancellable);
     }
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
@@ -1179,6 +1288,10 @@ cancel_in_memory (MbdBuilder *self, const char *key)
 
   if (build != NULL)
     {
+      /* an unshare session dies at once; the helper's SIGTERM would let sbuild spend seconds
+       * deleting the chroot it unpacked, which we do anyway */
+      if (has_unshare_session (build->workdir))
+        kill_build_group (build->workdir, key);
       g_cancellable_cancel (build->cancellable);
       return TRUE;
     }
@@ -1233,11 +1346,12 @@ mbd_builder_cancel (MbdBuilder *self, const char *key, GError **error)
     return FALSE;
   if (info.state == MBD_BUILD_STATE_BUILDING && owner_is_alive (info.owner))
     {
-      /* the owner sees sbuild end, reads cancel_requested and records the cancellation */
-      kill_leftovers (info.workdir, key);
+      /* the owner sees sbuild end, reads cancel_requested, removes the work directory and
+       * records the cancellation */
+      kill_build_group (info.workdir, key);
       return TRUE;
     }
-  kill_leftovers (info.workdir, key);
+  kill_leftovers (self, info.workdir, key);
   return set_row_state (self, key, MBD_BUILD_STATE_CANCELLED, error);
 }
 

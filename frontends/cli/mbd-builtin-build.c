@@ -267,11 +267,37 @@ build_cancel (int argc,
   return TRUE;
 }
 
+/* The first argument that is neither an option nor the value of --home: "ls", "cancel" or the
+ * .dsc; a subcommand is taken out of argv. */
+static const char *
+take_subcommand (int *argc, char **argv)
+{
+  for (int i = 1; i < *argc; i++)
+    {
+      if (strcmp (argv[i], "--home") == 0)
+        {
+          i++;
+          continue;
+        }
+      if (argv[i][0] == '-')
+        continue;
+      if (strcmp (argv[i], "ls") != 0 && strcmp (argv[i], "cancel") != 0)
+        return NULL;
+      const char *subcommand = argv[i];
+      memmove (argv + i, argv + i + 1, (*argc - i) * sizeof (char *));
+      (*argc)--;
+      return subcommand;
+    }
+  return NULL;
+}
+
 BUILTINPROTO (build)
 {
-  if (argc > 1 && strcmp (argv[1], "ls") == 0)
-    return build_ls (argc - 1, argv + 1, invocation, cancellable, error);
-  if (argc > 1 && strcmp (argv[1], "cancel") == 0)
-    return build_cancel (argc - 1, argv + 1, invocation, cancellable, error);
+  const char *subcommand = take_subcommand (&argc, argv);
+
+  if (g_strcmp0 (subcommand, "ls") == 0)
+    return build_ls (argc, argv, invocation, cancellable, error);
+  if (g_strcmp0 (subcommand, "cancel") == 0)
+    return build_cancel (argc, argv, invocation, cancellable, error);
   return build_dsc (argc, argv, invocation, cancellable, error);
 }
