@@ -59,6 +59,7 @@ struct _MbdBuilder
   GHashTable *running; /* key -> RunningBuild */
   char *owner;         /* "pid:starttime" of this process */
   guint dispatch_id;
+  guint adopt_id;
   GMainContext *context;
   GPtrArray *trash_threads; /* GThread removing work directories */
 };
@@ -74,6 +75,8 @@ enum
 };
 
 static GParamSpec *properties[N_PROPS];
+
+#define MBD_BUILDER_ADOPT_INTERVAL 30
 
 static void running_build_free (RunningBuild *build);
 
@@ -98,7 +101,7 @@ mbd_builder_finalize (GObject *object)
   g_hash_table_unref (self->running);
   g_free (self->owner);
   if (self->dispatch_id != 0)
-    g_source_remove (self->dispatch_id);
+    g_source_destroy (g_main_context_find_source_by_id (self->context, self->dispatch_id));
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (mbd_builder_parent_class)->finalize (object);
 }
@@ -1207,25 +1210,12 @@ orphaned_builds (MbdBuilder *self, GError **error)
   return g_steal_pointer (&orphans);
 }
 
-/**
- * mbd_builder_start:
- * @self: a builder
- *
- * Adopts the builds of the database that no running process owns — queued ones and ones
- * interrupted while building (their process died: what is left of them is killed and their
- * work directory removed) — and queues them again. [method@Mbd.Instance.start] calls it, so
- * reopening an instance whose process was killed completes its builds.
- *
- * Returns: %TRUE on success
- */
-gboolean
-mbd_builder_start (MbdBuilder *self, GError **error)
+/* Queues the builds no live process owns (after killing what is left of them). */
+static gboolean
+adopt_orphans (MbdBuilder *self, GError **error)
 {
-  g_return_val_if_fail (MBD_IS_BUILDER (self), FALSE);
-
-  if (self->started)
-    return TRUE;
   g_autoptr (GPtrArray) orphans = orphaned_builds (self, error);
+
   if (orphans == NULL)
     return FALSE;
   for (guint i = 0; i < orphans->len; i++)
@@ -1236,8 +1226,50 @@ mbd_builder_start (MbdBuilder *self, GError **error)
         return FALSE;
       g_queue_push_tail (&self->queue, g_object_ref (request));
     }
-  self->started = TRUE;
   schedule_dispatch (self);
+  return TRUE;
+}
+
+/* A started builder also adopts builds whose process died while it runs (such as a local
+ * `mbd build` killed while the server runs). */
+static gboolean
+adopt_periodically (gpointer user_data)
+{
+  MbdBuilder *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!adopt_orphans (self, &error))
+    g_warning ("adopting orphaned builds: %s", error->message);
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * mbd_builder_start:
+ * @self: a builder
+ *
+ * Adopts the builds of the database that no running process owns — queued ones and ones
+ * interrupted while building (their process died: what is left of them is killed and their
+ * work directory removed) — and queues them again. [method@Mbd.Instance.start] calls it, so
+ * reopening an instance whose process was killed completes its builds. While started, the
+ * builder looks for such builds every 30 seconds.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+mbd_builder_start (MbdBuilder *self, GError **error)
+{
+  g_return_val_if_fail (MBD_IS_BUILDER (self), FALSE);
+
+  if (self->started)
+    return TRUE;
+  if (!adopt_orphans (self, error))
+    return FALSE;
+  self->started = TRUE;
+  GSource *source = g_timeout_source_new_seconds (MBD_BUILDER_ADOPT_INTERVAL);
+  g_source_set_callback (source, adopt_periodically, self, NULL);
+  g_source_set_static_name (source, "[mbd] adopt orphaned builds");
+  self->adopt_id = g_source_attach (source, self->context);
+  g_source_unref (source);
   return TRUE;
 }
 
@@ -1274,6 +1306,11 @@ mbd_builder_stop (MbdBuilder *self)
       if (has_unshare_session (build->workdir))
         kill_build_group (build->workdir, mbd_build_request_get_key (build->request));
       g_cancellable_cancel (build->cancellable);
+    }
+  if (self->adopt_id != 0)
+    {
+      g_source_destroy (g_main_context_find_source_by_id (self->context, self->adopt_id));
+      self->adopt_id = 0;
     }
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   while (g_hash_table_size (self->running) > 0 && g_get_monotonic_time () < deadline)
