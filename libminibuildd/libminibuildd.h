@@ -16,6 +16,8 @@
 #include <libminibuildd/mbd-gnupg.h>
 #include <libminibuildd/mbd-status.h>
 #include <libminibuildd/mbd-instance.h>
+#include <libminibuildd/mbd-source.h>
+#include <libminibuildd/mbd-chroot.h>
 #include <libminibuildd/mbd-build-request.h>
 #include <libminibuildd/mbd-builder.h>
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "mbd-build-private.h"
+#include "mbd-chroot-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
 #include "mbd-subprocess-private.h"
@@ -681,41 +682,49 @@ mbd_build_chroot_free (MbdBuildChroot *chroot)
   g_free (chroot);
 }
 
-/* Until MbdChroot lands: an unshare tarball at <home>/chroots/<codename>/<arch>/chroot.tar.zst
- * (or .tar), the layout MbdChroot uses; as root, sbuild runs as the user $MBD_BUILD_USER or
- * "mbdbuild", which needs /etc/subuid and /etc/subgid ranges. */
+/* The chroot of the request's codename and architecture, which must be active; as root with
+ * the unshare backend sbuild runs as the chroot's build user ($MBD_BUILD_USER overrides it,
+ * for tests). */
 static MbdBuildChroot *
 lookup_chroot (MbdBuilder *self, MbdBuildRequest *request, GError **error)
 {
   const char *codename = mbd_build_request_get_codename (request);
   const char *arch = mbd_build_request_get_architecture (request);
-  const char *names[] = { "chroot.tar.zst", "chroot.tar" };
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (MbdChroot) chroot
+             = mbd_instance_lookup_chroot (self->instance, codename, arch, &local_error);
 
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+  if (chroot == NULL && g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
     {
-      g_autofree char *path = g_build_filename (mbd_instance_get_home (self->instance), "chroots",
-                                                codename, arch, names[i], NULL);
-      if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        continue;
-      /* the build user reaches the tarball by its real path, not through the private home */
-      g_autofree char *real = realpath (path, NULL);
-      MbdBuildChroot *chroot = g_new0 (MbdBuildChroot, 1);
-      chroot->sbuild_args = g_new0 (char *, 3);
-      chroot->sbuild_args[0] = g_strdup ("--chroot-mode=unshare");
-      chroot->sbuild_args[1] = g_strdup_printf ("--chroot=%s", real != NULL ? real : path);
-      if (geteuid () == 0)
-        {
-          const char *user = g_getenv ("MBD_BUILD_USER");
-          chroot->build_user = g_strdup (user != NULL && user[0] != '\0' ? user : "mbdbuild");
-        }
-      return chroot;
+      mbd_throw (error, MBD_ERROR_NOT_FOUND,
+                 "build %s: there is no chroot for %s/%s; create it with 'mbd chroot create %s "
+                 "--arch %s'",
+                 mbd_build_request_get_key (request), codename, arch, codename, arch);
+      return NULL;
     }
-  mbd_throw (error, MBD_ERROR_NOT_FOUND,
-             "build %s: there is no chroot for %s/%s (%s/chroots/%s/%s/chroot.tar.zst); create it "
-             "with 'mbd chroot create %s %s'",
-             mbd_build_request_get_key (request), codename, arch,
-             mbd_instance_get_home (self->instance), codename, arch, codename, arch);
-  return NULL;
+  if (chroot == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (mbd_chroot_get_state (chroot) != MBD_CHROOT_STATE_ACTIVE)
+    {
+      const char *message = mbd_chroot_get_message (chroot);
+      mbd_throw (error, MBD_ERROR_NOT_FOUND,
+                 "build %s: the chroot for %s/%s is %s, not active%s%s; see 'mbd chroot ls'",
+                 mbd_build_request_get_key (request), codename, arch,
+                 mbd_chroot_state_to_string (mbd_chroot_get_state (chroot)),
+                 message != NULL ? ": " : "", message != NULL ? message : "");
+      return NULL;
+    }
+  MbdBuildChroot *result = g_new0 (MbdBuildChroot, 1);
+  result->sbuild_args = mbd_chroot_sbuild_args (chroot);
+  const char *user = mbd_chroot_get_build_user (chroot);
+  const char *override = g_getenv ("MBD_BUILD_USER");
+  if (user != NULL && override != NULL && override[0] != '\0')
+    user = override;
+  result->build_user = g_strdup (user);
+  return result;
 }
 
 /* Running builds */

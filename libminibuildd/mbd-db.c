@@ -32,7 +32,54 @@ static const char *const migrations[] = {
   "  url TEXT NOT NULL UNIQUE,"
   "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2))"
   ");",
-  /* 2: builds (MbdBuildRequest, MbdBuilder). state: 0 queued, 1 building, 2 built, 3 failed,
+  /* 2: upstream sources (MbdSource) and their extra sources with APT pin priorities. Lists
+   * are stored as text: mirrors and extra identifiers one a line, components and
+   * architectures space separated. */
+  "CREATE TABLE sources ("
+  "  id INTEGER PRIMARY KEY,"
+  "  origin TEXT NOT NULL,"
+  "  codename TEXT NOT NULL,"
+  "  mirrors TEXT NOT NULL,"
+  "  keyring TEXT NOT NULL,"
+  "  extra_identifiers TEXT NOT NULL DEFAULT '',"
+  "  remove_from_component TEXT NOT NULL DEFAULT '',"
+  "  codeversion_override TEXT,"
+  "  check_valid_until INTEGER NOT NULL DEFAULT 1,"
+  "  timeout INTEGER NOT NULL DEFAULT 30,"
+  "  status INTEGER NOT NULL DEFAULT 1 CHECK (status IN (0, 1, 2)),"
+  "  codeversion TEXT,"
+  "  components TEXT NOT NULL DEFAULT '',"
+  "  architectures TEXT NOT NULL DEFAULT '',"
+  "  description TEXT,"
+  "  mirror TEXT,"
+  "  check_time INTEGER,"
+  "  check_message TEXT,"
+  "  UNIQUE (origin, codename)"
+  ");"
+  "CREATE TABLE source_extras ("
+  "  source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,"
+  "  extra_codename TEXT NOT NULL,"
+  "  priority INTEGER NOT NULL,"
+  "  position INTEGER NOT NULL,"
+  "  PRIMARY KEY (source_id, extra_codename)"
+  ");",
+  /* 3: chroots get a failed state (3), their backend, the mirror they were made from and the
+   * reason of their last failure. SQLite cannot change a CHECK constraint in place. */
+  "CREATE TABLE chroots_v2 ("
+  "  id INTEGER PRIMARY KEY,"
+  "  codename TEXT NOT NULL,"
+  "  architecture TEXT NOT NULL,"
+  "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2, 3)),"
+  "  backend TEXT NOT NULL DEFAULT 'unshare' CHECK (backend IN ('unshare', 'schroot')),"
+  "  mirror TEXT,"
+  "  message TEXT,"
+  "  UNIQUE (codename, architecture)"
+  ");"
+  "INSERT INTO chroots_v2 (id, codename, architecture, status)"
+  "  SELECT id, codename, architecture, status FROM chroots;"
+  "DROP TABLE chroots;"
+  "ALTER TABLE chroots_v2 RENAME TO chroots;",
+  /* 4: builds (MbdBuildRequest, MbdBuilder). state: 0 queued, 1 building, 2 built, 3 failed,
    * 4 cancelled. owner: "pid:starttime" of the process responsible for a queued or building
    * row (NULL: nobody, the next builder start adopts it); workdir: sbuild's work directory
    * while building; request/result: JSON. */

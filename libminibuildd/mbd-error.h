@@ -44,6 +44,11 @@ G_BEGIN_DECLS
  * @MBD_ERROR_BUSY: the resource is locked by another process; retry later
  * @MBD_ERROR_REJECTED: an upload was refused by a package check
  * @MBD_ERROR_BUILD_FAILED: a package build failed
+ * @MBD_ERROR_UNREACHABLE: a remote server (such as an archive mirror) cannot be reached: the
+ *   connection was refused, the name did not resolve, or no answer came within the timeout; the
+ *   message names the URL and the time waited
+ * @MBD_ERROR_EXPIRED: signed data is past its validity date (such as a Release file whose
+ *   `Valid-Until` has passed); for an expired key or signature see %MBD_ERROR_KEY_EXPIRED
  *
  * Error codes in the %MBD_ERROR domain. Each names a condition a caller can act on; the
  * message says which input was wrong and how.
@@ -74,6 +79,8 @@ typedef enum
   MBD_ERROR_BUSY,
   MBD_ERROR_REJECTED,
   MBD_ERROR_BUILD_FAILED,
+  MBD_ERROR_UNREACHABLE,
+  MBD_ERROR_EXPIRED,
 } MbdError;
 
 MBD_AVAILABLE_IN_ALL

@@ -1177,6 +1177,7 @@ static gboolean
 check_verify_result (MbdGnupg *self,
                      gpgme_ctx_t ctx,
                      gpgme_error_t err,
+                     MbdGnupgVerifyFlags flags,
                      const char *what,
                      char **out_fingerprint,
                      GError **error)
@@ -1191,15 +1192,38 @@ check_verify_result (MbdGnupg *self,
   if (result == NULL || result->signatures == NULL)
     return mbd_throw (error, MBD_ERROR_UNSIGNED, "%s carries no OpenPGP signature", what);
 
+  /* All signatures must be valid, or (ANY_GOOD, as apt does) the first valid one is enough; then
+   * the error reported when none is valid is the one of the first signature. */
+  gpgme_signature_t good = NULL;
+  g_autoptr (GError) first_failure = NULL;
   for (gpgme_signature_t sig = result->signatures; sig != NULL; sig = sig->next)
     {
-      if (!check_signature (self, sig, what, error))
-        return FALSE;
+      g_autoptr (GError) failure = NULL;
+      if (check_signature (self, sig, what, &failure))
+        {
+          if (good == NULL)
+            good = sig;
+          if ((flags & MBD_GNUPG_VERIFY_ANY_GOOD) != 0)
+            break;
+          continue;
+        }
+      if ((flags & MBD_GNUPG_VERIFY_ANY_GOOD) == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&failure));
+          return FALSE;
+        }
+      if (first_failure == NULL)
+        first_failure = g_steal_pointer (&failure);
+    }
+  if (good == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&first_failure));
+      return FALSE;
     }
 
-  if (result->signatures->fpr == NULL)
+  if (good->fpr == NULL)
     return mbd_throw (error, MBD_ERROR_GPG, "gpg verified %s but reported no signing key", what);
-  g_autofree char *fingerprint = primary_fingerprint (self, ctx, result->signatures->fpr, error);
+  g_autofree char *fingerprint = primary_fingerprint (self, ctx, good->fpr, error);
   if (fingerprint == NULL)
     return FALSE;
 
@@ -1209,9 +1233,10 @@ check_verify_result (MbdGnupg *self,
 }
 
 /**
- * mbd_gnupg_verify_clear:
+ * mbd_gnupg_verify_clear_full:
  * @self: a #MbdGnupg
  * @signed_data: a clear-signed (or inline signed) OpenPGP message, such as an InRelease file
+ * @flags: how several signatures are judged
  * @out_fingerprint: (out) (optional) (transfer full): return location for the primary key
  *   fingerprint of the signer
  * @cancellable: (nullable): a #GCancellable
@@ -1228,7 +1253,9 @@ check_verify_result (MbdGnupg *self,
  * expired nor revoked, and the signature itself has not expired. The owner trust of the key
  * does not matter: keys imported into a fresh home have unknown trust, and the home is the
  * keyring that is trusted. If there is more than one signature, all of them must be valid, and
- * @out_fingerprint is the signer of the first.
+ * @out_fingerprint is the signer of the first; with %MBD_GNUPG_VERIFY_ANY_GOOD one valid
+ * signature is enough (as apt requires of a Release file), @out_fingerprint is its signer, and
+ * when none is valid the error is the one of the first signature.
  *
  * @out_fingerprint is always the full fingerprint of the primary key, also when the signature
  * was made by a signing subkey.
@@ -1240,11 +1267,12 @@ check_verify_result (MbdGnupg *self,
  *   %MBD_ERROR_KEY_REVOKED if a signing key is revoked, or %MBD_ERROR_GPG
  */
 GBytes *
-mbd_gnupg_verify_clear (MbdGnupg *self,
-                        GBytes *signed_data,
-                        char **out_fingerprint,
-                        GCancellable *cancellable,
-                        GError **error)
+mbd_gnupg_verify_clear_full (MbdGnupg *self,
+                             GBytes *signed_data,
+                             MbdGnupgVerifyFlags flags,
+                             char **out_fingerprint,
+                             GCancellable *cancellable,
+                             GError **error)
 {
   g_return_val_if_fail (MBD_IS_GNUPG (self), NULL);
   g_return_val_if_fail (signed_data != NULL, NULL);
@@ -1268,16 +1296,46 @@ mbd_gnupg_verify_clear (MbdGnupg *self,
     return NULL;
 
   gpgme_error_t err = gpgme_op_verify (ctx, in, NULL, plain);
-  if (!check_verify_result (self, ctx, err, "The signed data", out_fingerprint, error))
+  if (!check_verify_result (self, ctx, err, flags, "The signed data", out_fingerprint, error))
     return NULL;
   return data_steal_bytes (&plain);
 }
 
 /**
- * mbd_gnupg_verify_detached:
+ * mbd_gnupg_verify_clear:
+ * @self: a #MbdGnupg
+ * @signed_data: a clear-signed (or inline signed) OpenPGP message, such as an InRelease file
+ * @out_fingerprint: (out) (optional) (transfer full): return location for the primary key
+ *   fingerprint of the signer
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Verifies @signed_data against the keys in the home of @self, requiring every signature to be
+ * valid, and returns the text that is signed.
+ *
+ * This is [method@Mbd.Gnupg.verify_clear_full] with %MBD_GNUPG_VERIFY_NONE; see there for
+ * what makes a signature valid.
+ *
+ * Returns: (transfer full): the signed text, or %NULL with the errors of
+ *   [method@Mbd.Gnupg.verify_clear_full]
+ */
+GBytes *
+mbd_gnupg_verify_clear (MbdGnupg *self,
+                        GBytes *signed_data,
+                        char **out_fingerprint,
+                        GCancellable *cancellable,
+                        GError **error)
+{
+  return mbd_gnupg_verify_clear_full (self, signed_data, MBD_GNUPG_VERIFY_NONE, out_fingerprint,
+                                      cancellable, error);
+}
+
+/**
+ * mbd_gnupg_verify_detached_full:
  * @self: a #MbdGnupg
  * @data: the signed data, such as a Release file
  * @signature: the detached signature of @data (ASCII armored or binary), such as Release.gpg
+ * @flags: how several signatures are judged
  * @out_fingerprint: (out) (optional) (transfer full): return location for the primary key
  *   fingerprint of the signer
  * @cancellable: (nullable): a #GCancellable
@@ -1285,19 +1343,20 @@ mbd_gnupg_verify_clear (MbdGnupg *self,
  *
  * Verifies the detached @signature of @data against the keys in the home of @self.
  *
- * Validity, several signatures and @out_fingerprint are handled as in
- * [method@Mbd.Gnupg.verify_clear].
+ * Validity, several signatures, @flags and @out_fingerprint are handled as in
+ * [method@Mbd.Gnupg.verify_clear_full].
  *
  * Returns: %TRUE if @data is validly signed; %FALSE with %MBD_ERROR_UNSIGNED if @signature is
- *   not an OpenPGP signature, or the other errors of [method@Mbd.Gnupg.verify_clear]
+ *   not an OpenPGP signature, or the other errors of [method@Mbd.Gnupg.verify_clear_full]
  */
 gboolean
-mbd_gnupg_verify_detached (MbdGnupg *self,
-                           GBytes *data,
-                           GBytes *signature,
-                           char **out_fingerprint,
-                           GCancellable *cancellable,
-                           GError **error)
+mbd_gnupg_verify_detached_full (MbdGnupg *self,
+                                GBytes *data,
+                                GBytes *signature,
+                                MbdGnupgVerifyFlags flags,
+                                char **out_fingerprint,
+                                GCancellable *cancellable,
+                                GError **error)
 {
   g_return_val_if_fail (MBD_IS_GNUPG (self), FALSE);
   g_return_val_if_fail (data != NULL, FALSE);
@@ -1322,5 +1381,34 @@ mbd_gnupg_verify_detached (MbdGnupg *self,
     return FALSE;
 
   gpgme_error_t err = gpgme_op_verify (ctx, sig, signed_text, NULL);
-  return check_verify_result (self, ctx, err, "The data", out_fingerprint, error);
+  return check_verify_result (self, ctx, err, flags, "The data", out_fingerprint, error);
+}
+
+/**
+ * mbd_gnupg_verify_detached:
+ * @self: a #MbdGnupg
+ * @data: the signed data, such as a Release file
+ * @signature: the detached signature of @data (ASCII armored or binary), such as Release.gpg
+ * @out_fingerprint: (out) (optional) (transfer full): return location for the primary key
+ *   fingerprint of the signer
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Verifies the detached @signature of @data against the keys in the home of @self, requiring
+ * every signature to be valid: [method@Mbd.Gnupg.verify_detached_full] with
+ * %MBD_GNUPG_VERIFY_NONE.
+ *
+ * Returns: %TRUE if @data is validly signed; %FALSE with the errors of
+ *   [method@Mbd.Gnupg.verify_detached_full]
+ */
+gboolean
+mbd_gnupg_verify_detached (MbdGnupg *self,
+                           GBytes *data,
+                           GBytes *signature,
+                           char **out_fingerprint,
+                           GCancellable *cancellable,
+                           GError **error)
+{
+  return mbd_gnupg_verify_detached_full (self, data, signature, MBD_GNUPG_VERIFY_NONE,
+                                         out_fingerprint, cancellable, error);
 }

@@ -18,6 +18,21 @@ G_BEGIN_DECLS
  */
 #define MBD_GNUPG_DEFAULT_KEY_ALGORITHM "rsa3072"
 
+/**
+ * MbdGnupgVerifyFlags:
+ * @MBD_GNUPG_VERIFY_NONE: every signature must be valid
+ * @MBD_GNUPG_VERIFY_ANY_GOOD: one valid signature is enough; the others may be by unknown,
+ *   expired or revoked keys (what apt accepts for a Release file signed by several keys)
+ *
+ * How [method@Mbd.Gnupg.verify_clear_full] and [method@Mbd.Gnupg.verify_detached_full] judge
+ * data that carries several signatures.
+ */
+typedef enum
+{
+  MBD_GNUPG_VERIFY_NONE = 0,
+  MBD_GNUPG_VERIFY_ANY_GOOD = 1 << 0,
+} MbdGnupgVerifyFlags;
+
 #define MBD_TYPE_GNUPG (mbd_gnupg_get_type ())
 MBD_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (MbdGnupg, mbd_gnupg, MBD, GNUPG, GObject)
@@ -53,6 +68,21 @@ GBytes *mbd_gnupg_verify_clear (MbdGnupg *self,
                                 char **out_fingerprint,
                                 GCancellable *cancellable,
                                 GError **error);
+MBD_AVAILABLE_IN_ALL
+GBytes *mbd_gnupg_verify_clear_full (MbdGnupg *self,
+                                     GBytes *signed_data,
+                                     MbdGnupgVerifyFlags flags,
+                                     char **out_fingerprint,
+                                     GCancellable *cancellable,
+                                     GError **error);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_gnupg_verify_detached_full (MbdGnupg *self,
+                                         GBytes *data,
+                                         GBytes *signature,
+                                         MbdGnupgVerifyFlags flags,
+                                         char **out_fingerprint,
+                                         GCancellable *cancellable,
+                                         GError **error);
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_gnupg_verify_detached (MbdGnupg *self,
                                     GBytes *data,

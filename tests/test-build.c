@@ -227,6 +227,12 @@ add_fake_chroot (Fixture *fx)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_autofree char *tarball = g_build_filename (dir, "chroot.tar.zst", NULL);
   write_file (tarball, "not really a tarball", 0644);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mbd_db_exec (mbd_instance_get_db (fx->instance),
+                              "INSERT INTO chroots (codename, architecture, status, backend) "
+                              "VALUES ('bookworm', 'amd64', 2, 'unshare')",
+                              &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -289,6 +295,22 @@ count_rows (Fixture *fx)
                                            "SELECT key FROM builds", &error);
   g_assert_no_error (error);
   return (int) g_strv_length (keys);
+}
+
+static void
+test_chroot_not_active (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdBuildRequest) request = new_request (fx);
+
+  add_fake_chroot (fx);
+  g_assert_true (mbd_db_exec (mbd_instance_get_db (fx->instance),
+                              "UPDATE chroots SET status = 3, message = 'mirror down'", &error));
+  g_assert_true (mbd_builder_submit (mbd_instance_get_builder (fx->instance), request, &error));
+  wait_final (request);
+  g_assert_cmpint (mbd_build_request_get_state (request), ==, MBD_BUILD_STATE_FAILED);
+  g_assert_nonnull (strstr (mbd_build_request_get_failure (request),
+                            "the chroot for bookworm/amd64 is failed, not active: mirror down"));
 }
 
 static void
@@ -646,6 +668,7 @@ main (int argc, char **argv)
   g_test_add ("/build/sbuild-command", Fixture, NULL, setup, test_sbuild_command, teardown);
   g_test_add ("/build/no-chroot", Fixture, NULL, setup, test_no_chroot_fails_and_persists,
               teardown);
+  g_test_add ("/build/chroot-not-active", Fixture, NULL, setup, test_chroot_not_active, teardown);
   g_test_add ("/build/fake/success-signed", Fixture, NULL, setup, test_fake_success_signed,
               teardown);
   g_test_add ("/build/fake/fail", Fixture, NULL, setup, test_fake_fail_keeps_tail, teardown);

@@ -768,6 +768,79 @@ test_verify_several_signatures (Fixture *fx, gconstpointer data)
 }
 
 static void
+test_verify_any_good (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *signer_path = fixture_home (fx, "signer");
+  g_autofree char *first = mbd_test_make_key (signer_path, "One <one@example.org>", NULL, NULL);
+  g_autofree char *second = mbd_test_make_key (signer_path, "Two <two@example.org>", NULL, NULL);
+  g_autoptr (MbdGnupg) signer_home = fixture_open (fx, "signer");
+  g_autoptr (MbdGnupg) verifier = fixture_open (fx, "verifier");
+
+  g_test_summary ("MBD_GNUPG_VERIFY_ANY_GOOD accepts one valid signature among unknown ones and "
+                  "reports that signer; with none valid it fails like the first signature");
+  g_autofree char *file = fixture_write (fx, "release", release_text, -1);
+  const char *sign_argv[] = {
+    "--local-user", first, "--local-user", second, "--output", "-", "--clearsign", file, NULL,
+  };
+  g_autofree char *armored = mbd_test_gpg (signer_path, sign_argv);
+  g_autoptr (GBytes) signed_data = bytes_new (armored);
+  const char *detach_argv[] = {
+    "--local-user", first, "--local-user",  second, "--armor",
+    "--output",     "-",   "--detach-sign", file,   NULL,
+  };
+  g_autofree char *detached = mbd_test_gpg (signer_path, detach_argv);
+  g_autoptr (GBytes) signature = bytes_new (detached);
+  g_autoptr (GBytes) release = bytes_new (release_text);
+
+  /* No key known: the first signature's error. */
+  g_autoptr (GBytes) none = mbd_gnupg_verify_clear_full (
+      verifier, signed_data, MBD_GNUPG_VERIFY_ANY_GOOD, NULL, NULL, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_UNKNOWN_SIGNER);
+  g_assert_null (none);
+  g_clear_error (&error);
+
+  /* Only the second signer is known: all-valid fails, any-good succeeds and names it. */
+  copy_public_key (signer_home, verifier, second);
+  g_autoptr (GBytes) strict = mbd_gnupg_verify_clear (verifier, signed_data, NULL, NULL, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_UNKNOWN_SIGNER);
+  g_assert_null (strict);
+  g_clear_error (&error);
+
+  g_autofree char *signer = NULL;
+  g_autoptr (GBytes) plain = mbd_gnupg_verify_clear_full (
+      verifier, signed_data, MBD_GNUPG_VERIFY_ANY_GOOD, &signer, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *plain_text = bytes_to_string (plain);
+  g_assert_cmpstr (plain_text, ==, release_text);
+  g_assert_cmpstr (signer, ==, second);
+
+  g_autofree char *detached_signer = NULL;
+  gboolean ok = mbd_gnupg_verify_detached_full (
+      verifier, release, signature, MBD_GNUPG_VERIFY_ANY_GOOD, &detached_signer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpstr (detached_signer, ==, second);
+  ok = mbd_gnupg_verify_detached (verifier, release, signature, NULL, NULL, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_UNKNOWN_SIGNER);
+  g_assert_false (ok);
+  g_clear_error (&error);
+
+  /* A tampered text has no valid signature at all, whatever the flag. */
+  g_autofree char *tampered_text = g_strdup (armored);
+  char *origin = strstr (tampered_text, "Origin: ");
+  g_assert_nonnull (origin);
+  origin[strlen ("Origin: ")] = 'X';
+  g_autoptr (GBytes) tampered = bytes_new (tampered_text);
+  g_autoptr (GBytes) bad = mbd_gnupg_verify_clear_full (
+      verifier, tampered, MBD_GNUPG_VERIFY_ANY_GOOD, NULL, NULL, &error);
+  g_assert_nonnull (error);
+  g_assert_true (g_error_matches (error, MBD_ERROR, MBD_ERROR_BAD_SIGNATURE)
+                 || g_error_matches (error, MBD_ERROR, MBD_ERROR_UNKNOWN_SIGNER));
+  g_assert_null (bad);
+}
+
+static void
 test_import_garbage (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -1004,6 +1077,7 @@ main (int argc, char **argv)
   ADD ("/gnupg/verify/revoked", test_verify_revoked);
   ADD ("/gnupg/verify/subkey", test_verify_subkey);
   ADD ("/gnupg/verify/several-signatures", test_verify_several_signatures);
+  ADD ("/gnupg/verify/any-good", test_verify_any_good);
   ADD ("/gnupg/import/garbage", test_import_garbage);
   ADD ("/gnupg/export/unknown", test_export_unknown);
   ADD ("/gnupg/debian/keyring", test_debian_keyring);

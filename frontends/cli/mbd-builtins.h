@@ -23,6 +23,8 @@ typedef struct
 
 BUILTINPROTO (init);
 BUILTINPROTO (status);
+BUILTINPROTO (source);
+BUILTINPROTO (chroot);
 BUILTINPROTO (build);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance

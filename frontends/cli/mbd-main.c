@@ -20,6 +20,8 @@ typedef struct
 static const MbdCommand commands[] = {
   { "init", mbd_builtin_init, "Create an instance (home, database, signing key)" },
   { "status", mbd_builtin_status, "Show the status of an instance" },
+  { "source", mbd_builtin_source, "Upstream archives: add, check, ls, rm" },
+  { "chroot", mbd_builtin_chroot, "Create, check, list and remove build chroots" },
   { "build", mbd_builtin_build, "Build a source package locally; list or cancel builds" },
 };
 

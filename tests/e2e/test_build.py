@@ -9,28 +9,26 @@ Debian mirror, sbuild, mmdebstrap and uidmap).
 3. SIGKILL the `mbd build` process during a build; an engine start (mbd-server) adopts the
    interrupted build and completes it; the database keeps one build.
 
-The bookworm chroot tarball is made once with mmdebstrap and cached in $MBD_E2E_CACHE (the
-build tree) until MbdChroot creates chroots itself."""
+The bookworm chroot tarball is made once per build tree by `mbd chroot create` and shared with
+the chroot tests (chrootcache.py, $MBD_E2E_CACHE); each test's instance gets it with
+`mbd chroot create --from`."""
 
-import fcntl
 import glob
 import json
 import os
-import pwd
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "frontends"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "frontends"))
+sys.path.insert(0, HERE)
+import chrootcache  # noqa: E402
 from mbdtestlib import MBD, HomeTestCase, Server, kill_agent, run_mbd  # noqa: E402
 
-CACHE = os.environ["MBD_E2E_CACHE"]
-BUILD_USER = "mbdbuild"
 CODENAME = "bookworm"
 ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
                       check=True).stdout.strip()
@@ -51,33 +49,6 @@ def machine_mirror():
                 if m and "security" not in m.group(1):
                     return m.group(1)
     raise AssertionError("no Debian mirror in the machine's apt sources")
-
-
-def ensure_build_user():
-    try:
-        pwd.getpwnam(BUILD_USER)
-    except KeyError:
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", BUILD_USER], check=True)
-    with open("/etc/subuid") as f:
-        if not any(line.startswith(BUILD_USER + ":") for line in f):
-            raise AssertionError(f"{BUILD_USER} has no /etc/subuid range")
-
-
-def ensure_tarball():
-    """bookworm buildd tarball, made once per build tree (a lock keeps parallel runs apart)."""
-    os.makedirs(CACHE, exist_ok=True)
-    tarball = os.path.join(CACHE, f"{CODENAME}-{ARCH}.tar.zst")
-    with open(os.path.join(CACHE, "lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(tarball):
-            tmp = os.path.join(CACHE, f"{CODENAME}-{ARCH}.tmp.tar.zst")
-            start = time.monotonic()
-            subprocess.run(["mmdebstrap", "--quiet", "--variant=buildd", CODENAME, tmp,
-                            machine_mirror()], check=True, timeout=900)
-            os.rename(tmp, tarball)
-            print(f"# chroot tarball made in {time.monotonic() - start:.1f} s", file=sys.stderr)
-    os.chmod(CACHE, 0o755)
-    return tarball
 
 
 def make_package(workdir, name, arch="any", build_command="true", build_depends=""):
@@ -179,16 +150,14 @@ class BuildTestCase(HomeTestCase):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise AssertionError("the build e2e tests run as root (sbuild as the build user)")
-        ensure_build_user()
-        cls.tarball = ensure_tarball()
+        cls.tarball = chrootcache.chroot_tarball(CODENAME, ARCH)
 
     def setUp(self):
         super().setUp()
         os.chmod(self.tmp, 0o755)
         run_mbd("init", "--identity", "e2e", "--key-type", "ed25519", home=self.home)
-        chroot_dir = os.path.join(self.home, "chroots", CODENAME, ARCH)
-        os.makedirs(chroot_dir)
-        os.symlink(self.tarball, os.path.join(chroot_dir, "chroot.tar.zst"))
+        run_mbd("chroot", "create", CODENAME, "--arch", ARCH, "--from", self.tarball,
+                home=self.home, timeout=600)
         self.procs = []
 
     def tearDown(self):
