@@ -28,11 +28,9 @@ char **mbd_chroot_mmdebstrap_argv (MbdChroot *chroot, const char *target, const 
 /* The schroot configuration for the schroot backend. */
 char *mbd_chroot_schroot_config (MbdChroot *chroot);
 
-/* The Debian mirror the machine's apt uses: the first URI of a `deb` entry in
- * @sources_parts_dir/ *.sources (deb822) or in @sources_list (one-line format) that is not a
- * security archive. */
-char *
-mbd_chroot_host_mirror (const char *sources_list, const char *sources_parts_dir, GError **error);
+/* The Debian mirror the machine's apt uses for @codename (read from @etc_apt, normally
+ * "/etc/apt"): the entry serving the codename, else the first one that is no security archive. */
+char *mbd_chroot_host_mirror (const char *etc_apt, const char *codename, GError **error);
 
 /* Maps mmdebstrap's "I: ..." phase lines to a fraction of the creation; -1 for other lines. */
 double mbd_chroot_progress_for_line (const char *line);

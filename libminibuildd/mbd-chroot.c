@@ -10,9 +10,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "mbd-apt-sources-private.h"
 #include "mbd-chroot-private.h"
 #include "mbd-enums.h"
 #include "mbd-instance-private.h"
+#include "mbd-source.h"
 #include "mbd-subprocess-private.h"
 #include "mbd-util-private.h"
 
@@ -31,6 +33,9 @@
  * With %MBD_CHROOT_BACKEND_SCHROOT the chroot is the directory `chroot/` plus a schroot
  * configuration `/etc/schroot/chroot.d/mbd-<identity>-<codename>-<architecture>` using an
  * overlay, so builds never change it; this backend needs root.
+ *
+ * The mirror and keyring come from the instance's [class@Mbd.Source] for the codename when there
+ * is one, else from the machine's apt sources and the Debian archive keyring.
  *
  * The state ([enum@Mbd.ChrootState]) and the mirror are kept in the instance database. Creation
  * reports its progress through [signal@Mbd.Chroot::progress]. A check unpacks the chroot, runs
@@ -242,7 +247,7 @@ mbd_chroot_class_init (MbdChrootClass *klass)
    * MbdChroot:mirror:
    *
    * The Debian mirror URI the chroot is created and updated from; %NULL means the mirror of
-   * the machine's apt sources.
+   * the instance's source for the codename, else of the machine's apt sources.
    */
   properties[PROP_MIRROR] = g_param_spec_string ("mirror", NULL, NULL, NULL,
                                                  G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
@@ -448,7 +453,7 @@ mbd_chroot_get_mirror (MbdChroot *self)
  * mbd_chroot_set_mirror:
  * @self: a chroot
  * @mirror: (nullable): a Debian mirror URI such as `http://host/debian`, or %NULL for the
- *   mirror of the machine's apt sources
+ *   mirror of the instance's source for the codename, else of the machine's apt sources
  *
  * Sets the mirror the next creation or check uses; it is stored with the chroot.
  */
@@ -916,140 +921,64 @@ builder_add_printf (GStrvBuilder *b, const char *fmt, ...)
 
 /* ---- mirror and command lines -------------------------------------------------------------- */
 
-static gboolean
-is_security (const char *uri)
-{
-  return strstr (uri, "security") != NULL;
-}
-
-static char *
-mirror_from_deb822 (const char *text)
-{
-  g_auto (GStrv) stanzas = g_regex_split_simple ("\\n\\s*\\n", text, 0, 0);
-
-  for (char **s = stanzas; *s; s++)
-    {
-      g_auto (GStrv) lines = g_strsplit (*s, "\n", -1);
-      g_autofree char *types = NULL, *uris = NULL, *enabled = NULL;
-      for (char **l = lines; *l; l++)
-        {
-          if (**l == '#')
-            continue;
-          if (g_ascii_strncasecmp (*l, "Types:", 6) == 0)
-            types = g_strstrip (g_strdup (*l + 6));
-          else if (g_ascii_strncasecmp (*l, "URIs:", 5) == 0)
-            uris = g_strstrip (g_strdup (*l + 5));
-          else if (g_ascii_strncasecmp (*l, "Enabled:", 8) == 0)
-            enabled = g_strstrip (g_strdup (*l + 8));
-        }
-      if (types == NULL || uris == NULL || g_strcmp0 (enabled, "no") == 0)
-        continue;
-      g_auto (GStrv) type_list = g_strsplit_set (types, " \t", -1);
-      if (!g_strv_contains ((const char *const *) type_list, "deb"))
-        continue;
-      g_auto (GStrv) uri_list = g_strsplit_set (uris, " \t", -1);
-      for (char **u = uri_list; *u; u++)
-        if (**u != '\0' && !is_security (*u))
-          return g_strdup (*u);
-    }
-  return NULL;
-}
-
-static char *
-mirror_from_one_line (const char *text)
-{
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-
-  for (char **l = lines; *l; l++)
-    {
-      g_autofree char *line = g_strstrip (g_strdup (*l));
-      if (!g_str_has_prefix (line, "deb "))
-        continue;
-      const char *p = line + 4;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (*p == '[')
-        {
-          p = strchr (p, ']');
-          if (p == NULL)
-            continue;
-          p++;
-          while (*p == ' ' || *p == '\t')
-            p++;
-        }
-      g_autofree char *uri = g_strndup (p, strcspn (p, " \t"));
-      if (*uri != '\0' && !is_security (uri))
-        return g_steal_pointer (&uri);
-    }
-  return NULL;
-}
-
-/* apt reads sources.list.d in file name order */
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 char *
-mbd_chroot_host_mirror (const char *sources_list, const char *sources_parts_dir, GError **error)
+mbd_chroot_host_mirror (const char *etc_apt, const char *codename, GError **error)
 {
-  g_autoptr (GDir) dir = g_dir_open (sources_parts_dir, 0, NULL);
-  if (dir != NULL)
+  g_autoptr (GPtrArray) entries = mbd_apt_sources_read (etc_apt);
+  const char *family[] = { codename, NULL };
+
+  /* The entry serving the codename itself; else, for a codename the machine does not use (a
+   * trixie chroot on a bookworm host), the first mirror that is no security archive. */
+  char *uri = mbd_apt_sources_find_mirror (entries, codename, family, FALSE);
+  if (uri != NULL)
+    return uri;
+  for (guint i = 0; i < entries->len; i++)
     {
-      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (g_str_has_suffix (name, ".sources") || g_str_has_suffix (name, ".list"))
-          g_ptr_array_add (names, g_strdup (name));
-      g_ptr_array_sort (names, compare_names);
-      for (guint i = 0; i < names->len; i++)
-        {
-          const char *n = names->pdata[i];
-          g_autofree char *path = g_build_filename (sources_parts_dir, n, NULL);
-          g_autofree char *text = NULL;
-          if (!g_file_get_contents (path, &text, NULL, NULL))
-            continue;
-          g_autofree char *uri = g_str_has_suffix (n, ".sources") ? mirror_from_deb822 (text)
-                                                                  : mirror_from_one_line (text);
-          if (uri != NULL)
-            return g_steal_pointer (&uri);
-        }
-    }
-  g_autofree char *text = NULL;
-  if (sources_list != NULL && g_file_get_contents (sources_list, &text, NULL, NULL))
-    {
-      g_autofree char *uri = mirror_from_one_line (text);
-      if (uri != NULL)
-        return g_steal_pointer (&uri);
+      MbdAptSource *entry = entries->pdata[i];
+      gboolean security = FALSE;
+      for (char **suite = entry->suites; *suite; suite++)
+        security = security || g_str_has_suffix (*suite, "-security");
+      if (!security)
+        return g_strdup (entry->uri);
     }
   mbd_throw (error, MBD_ERROR_NOT_FOUND,
-             "No Debian mirror found in the apt sources %s/*.sources or %s: set a mirror "
-             "(mbd chroot create --mirror URI)",
-             sources_parts_dir, sources_list ? sources_list : "(none)");
+             "No Debian mirror for %s in the apt sources of %s: add a source (mbd source add) "
+             "or give a mirror (mbd chroot create --mirror URI)",
+             codename, etc_apt);
   return NULL;
 }
 
-/* The mirror to use: the one set on the object, else the machine's. */
-static char *
-resolve_mirror (MbdChroot *self, GError **error)
+/* The mirror and keyring to use: the mirror set on the object (or stored with the chroot),
+ * else the instance's source for the codename (MbdSource), else the machine's apt sources with
+ * the Debian archive keyring. */
+static gboolean
+resolve_mirror (MbdChroot *self, char **out_mirror, char **out_keyring, GError **error)
 {
+  g_autoptr (MbdSource) source = mbd_instance_lookup_source (self->instance, self->codename, NULL);
+
   g_mutex_lock (&self->lock);
-  char *mirror = g_strdup (self->mirror);
+  g_autofree char *mirror = g_strdup (self->mirror);
   g_mutex_unlock (&self->lock);
-  if (mirror != NULL)
-    return mirror;
-  return mbd_chroot_host_mirror ("/etc/apt/sources.list", "/etc/apt/sources.list.d", error);
+  if (mirror == NULL && source != NULL)
+    mirror = g_strdup (mbd_source_get_mirror_uri (source));
+  if (mirror == NULL)
+    mirror = mbd_chroot_host_mirror ("/etc/apt", self->codename, error);
+  if (mirror == NULL)
+    return FALSE;
+  *out_mirror = g_steal_pointer (&mirror);
+  if (out_keyring != NULL)
+    *out_keyring = g_strdup (source != NULL && mbd_source_get_keyring_file (source) != NULL
+                                 ? mbd_source_get_keyring_file (source)
+                                 : DEFAULT_KEYRING);
+  return TRUE;
 }
 
 char **
 mbd_chroot_mmdebstrap_argv (MbdChroot *chroot, const char *target, const char *keyring)
 {
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  g_autofree char *mirror = g_strdup (chroot->mirror);
+  const char *mirror = chroot->mirror;
 
-  if (mirror == NULL)
-    mirror = mbd_chroot_host_mirror ("/etc/apt/sources.list", "/etc/apt/sources.list.d", NULL);
   g_strv_builder_add_many (b, "mmdebstrap", "--variant=buildd", NULL);
   /* As root mmdebstrap's own choice (root mode) is the fastest; otherwise user namespaces. */
   if (!is_root ())
@@ -1312,12 +1241,9 @@ do_create (Op *op, const char *from_tarball, GCancellable *cancellable, GError *
     return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
                       "The schroot backend needs root (it writes %s); use the unshare backend",
                       SCHROOT_CHROOT_D);
-  if (from_tarball != NULL && self->backend != MBD_CHROOT_BACKEND_UNSHARE)
-    return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
-                      "A chroot from a tarball (%s) needs the unshare backend", from_tarball);
-
-  g_autofree char *mirror = resolve_mirror (self, error);
-  if (mirror == NULL)
+  g_autofree char *mirror = NULL;
+  g_autofree char *keyring = NULL;
+  if (!resolve_mirror (self, &mirror, &keyring, error))
     return FALSE;
   g_mutex_lock (&self->lock);
   if (self->mirror == NULL)
@@ -1339,7 +1265,22 @@ do_create (Op *op, const char *from_tarball, GCancellable *cancellable, GError *
     return fail (op, error, local);
 
   op_progress (op, 0.01, from_tarball ? "Copying the chroot tarball" : "Running mmdebstrap");
-  if (from_tarball != NULL)
+  if (from_tarball != NULL && self->backend == MBD_CHROOT_BACKEND_SCHROOT)
+    {
+      const char *argv[]
+          = { "tar", "--zstd", "-xpf", from_tarball, "-C", tmp, "--numeric-owner", NULL };
+      g_autofree char *what = g_strdup_printf ("Unpacking %s", from_tarball);
+      if (g_mkdir (tmp, 0755) < 0 || !run (op, what, argv, NULL, TAR_TIMEOUT, cancellable, &local))
+        {
+          g_autoptr (GError) ignored = NULL;
+          rm_rf (op, tmp, NULL, &ignored);
+          if (local == NULL)
+            local = g_error_new (G_IO_ERROR, g_io_error_from_errno (errno), "Cannot create %s: %s",
+                                 tmp, g_strerror (errno));
+          return fail (op, error, local);
+        }
+    }
+  else if (from_tarball != NULL)
     {
       g_autoptr (GFile) src = g_file_new_for_path (from_tarball);
       g_autoptr (GFile) dst = g_file_new_for_path (tmp);
@@ -1351,7 +1292,7 @@ do_create (Op *op, const char *from_tarball, GCancellable *cancellable, GError *
     }
   else
     {
-      g_auto (GStrv) argv = mbd_chroot_mmdebstrap_argv (self, tmp, DEFAULT_KEYRING);
+      g_auto (GStrv) argv = mbd_chroot_mmdebstrap_argv (self, tmp, keyring);
       g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "LC_ALL", "C.UTF-8", TRUE);
       g_autofree char *what = g_strdup_printf ("Creating chroot %s/%s with mmdebstrap",
                                                self->codename, self->architecture);
@@ -1543,8 +1484,8 @@ do_check (Op *op, GCancellable *cancellable, GError **error)
     return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
                       "Checking chroot %s/%s needs root (it enters the chroot to run apt)",
                       self->codename, self->architecture);
-  g_autofree char *mirror = resolve_mirror (self, error);
-  if (mirror == NULL)
+  g_autofree char *mirror = NULL;
+  if (!resolve_mirror (self, &mirror, NULL, error))
     return FALSE;
 
   GError *local = NULL;
@@ -1752,8 +1693,8 @@ finish_op (MbdChroot *self, GAsyncResult *result, gpointer tag, GError **error)
 /**
  * mbd_chroot_create:
  * @self: a chroot
- * @from_tarball: (nullable): an existing chroot tarball (`.tar.zst`) to copy instead of running
- *   mmdebstrap; unshare backend only
+ * @from_tarball: (nullable): an existing chroot tarball (`.tar.zst`) to copy (unshare backend)
+ *   or unpack (schroot backend) instead of running mmdebstrap
  * @cancellable: (nullable): a cancellable
  * @error: return location for an error
  *
@@ -1765,7 +1706,8 @@ finish_op (MbdChroot *self, GAsyncResult *result, gpointer tag, GError **error)
  *
  * Returns: %TRUE on success; %FALSE with %MBD_ERROR_EXISTS if the chroot exists (and has not
  *   failed), %MBD_ERROR_BUSY if another operation on it runs, %MBD_ERROR_UNSUPPORTED for the
- *   schroot backend without root, %MBD_ERROR_FAILED naming mmdebstrap's last output line,
+ *   schroot backend without root, %MBD_ERROR_INVALID_ARGUMENT for a @from_tarball that is no
+ *   chroot, %MBD_ERROR_FAILED naming mmdebstrap's last output line,
  *   %G_IO_ERROR_CANCELLED
  */
 gboolean

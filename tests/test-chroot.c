@@ -2,6 +2,7 @@
 #include "mbdtest.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,40 +93,56 @@ test_host_mirror (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
 
-  g_test_summary ("The machine's mirror comes from deb822 .sources (skipping security, deb-src "
-                  "only and disabled entries) or from a one-line sources.list with options");
-  g_autofree char *parts = g_build_filename (fx->tmpdir, "sources.list.d", NULL);
-  g_mkdir (parts, 0755);
+  g_test_summary ("Without a source, the mirror comes from the machine's apt sources: the entry "
+                  "serving the codename, else the first that is no security archive");
+  g_autofree char *etc_apt = g_build_filename (fx->tmpdir, "etc-apt", NULL);
+  g_autofree char *parts = g_build_filename (etc_apt, "sources.list.d", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (parts, 0755), ==, 0);
   g_autofree char *a = write_file (parts, "a.sources",
-                                   "Types: deb-src\nURIs: http://src.example/debian\n"
-                                   "Suites: bookworm\nComponents: main\n\n"
-                                   "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\n"
-                                   "Components: main\nEnabled: no\n");
-  g_autofree char *b
-      = write_file (parts, "b.sources",
-                    "# comment\nTypes: deb\nURIs: http://sec.example/debian-security\n"
-                    "Suites: bookworm-security\nComponents: main\n\n"
-                    "Types: deb deb-src\nURIs: http://mirror.example/debian\n"
-                    "Suites: bookworm bookworm-updates\nComponents: main\n");
-  g_autofree char *m = mbd_chroot_host_mirror ("/nonexistent", parts, &error);
+                                   "Types: deb\nURIs: http://sec.example/debian-security\n"
+                                   "Suites: bookworm-security\nComponents: main\n\n"
+                                   "Types: deb\nURIs: http://mirror.example/debian\n"
+                                   "Suites: bookworm bookworm-updates\nComponents: main\n\n"
+                                   "Types: deb\nURIs: http://trixie.example/debian\n"
+                                   "Suites: trixie\nComponents: main\n");
+  g_autofree char *m = mbd_chroot_host_mirror (etc_apt, "bookworm", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (m, ==, "http://mirror.example/debian");
-
-  g_autofree char *empty = g_build_filename (fx->tmpdir, "empty.d", NULL);
-  g_mkdir (empty, 0755);
-  g_autofree char *list = write_file (fx->tmpdir, "sources.list",
-                                      "# deb http://commented.example/debian bookworm main\n"
-                                      "deb-src http://src.example/debian bookworm main\n"
-                                      "deb [signed-by=/k.gpg arch=amd64] http://one.example/debian "
-                                      "bookworm main\n");
-  g_autofree char *m2 = mbd_chroot_host_mirror (list, empty, &error);
+  g_autofree char *t = mbd_chroot_host_mirror (etc_apt, "trixie", &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (m2, ==, "http://one.example/debian");
+  g_assert_cmpstr (t, ==, "http://trixie.example/debian");
+  g_autofree char *other = mbd_chroot_host_mirror (etc_apt, "sid", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (other, ==, "http://mirror.example/debian");
 
-  g_autofree char *none = mbd_chroot_host_mirror ("/nonexistent", empty, &error);
+  g_autofree char *empty = g_build_filename (fx->tmpdir, "empty", NULL);
+  g_autofree char *none = mbd_chroot_host_mirror (empty, "bookworm", &error);
   g_assert_null (none);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, empty));
+}
+
+static void
+test_mirror_from_source (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("A chroot without a mirror of its own takes its codename's MbdSource mirror");
+  g_autoptr (MbdSource) source = mbd_source_new ("Debian", "bookworm");
+  const char *uris[] = { "http://source.example/debian", NULL };
+  mbd_source_set_mirror_uris (source, uris);
+  mbd_source_set_keyring_file (source, "/usr/share/keyrings/debian-archive-keyring.gpg");
+  g_assert_true (mbd_instance_add_source (fx->instance, source, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  g_assert_true (mbd_chroot_create (c, fx->fake_tarball, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (MbdChroot) loaded
+             = mbd_instance_lookup_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_chroot_get_mirror (loaded), ==, "http://source.example/debian");
 }
 
 static void
@@ -312,8 +329,8 @@ test_bad_input (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   g_test_summary ("A bad codename is refused; a tarball that is no chroot fails the creation, "
-                  "records failed with the reason and leaves no partial file; the schroot "
-                  "backend cannot take a tarball; an unknown backend name is refused");
+                  "records failed with the reason and leaves no partial file; an unknown "
+                  "backend name is refused");
   g_autoptr (MbdChroot) bad
              = mbd_chroot_new (fx->instance, "../etc", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
   g_assert_false (mbd_chroot_create (bad, fx->fake_tarball, NULL, &error));
@@ -345,13 +362,6 @@ test_bad_input (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
   g_assert_null (mbd_chroot_get_message (c));
-
-  g_autoptr (MbdChroot) s
-             = mbd_chroot_new (fx->instance, "trixie", "amd64", MBD_CHROOT_BACKEND_SCHROOT);
-  mbd_chroot_set_mirror (s, "http://mirror.example/debian");
-  g_assert_false (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
-  g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
-  g_clear_error (&error);
 
   if (geteuid () == 0)
     {
@@ -412,16 +422,206 @@ test_check_failure (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (mbd_chroot_get_message (loaded), ==, error->message);
 }
 
+/* A stand-in for mmdebstrap in PATH: prints mmdebstrap's phase lines, records its arguments,
+ * copies the fake tarball to the target (the second-last argument); with $MBD_FAKE_HANG set it
+ * hangs in a background child whose pid it writes there. */
+static const char fake_mmdebstrap[]
+    = "#!/bin/sh\n"
+      "echo \"$@\" > \"$MBD_FAKE_ARGS\"\n"
+      "for a; do target=$last; last=$a; done\n"
+      "echo 'I: automatically chosen mode: root'\n"
+      "if [ -n \"$MBD_FAKE_HANG\" ]; then sleep 100 & echo $! > \"$MBD_FAKE_HANG\"; fi\n"
+      "echo 'I: running apt-get update...'\n"
+      "wait\n"
+      "echo 'I: extracting archives...'\n"
+      "cp \"$MBD_FAKE_TARBALL\" \"$target\"\n"
+      "echo 'I: done'\n";
+
+static void
+install_fake_mmdebstrap (Fixture *fx)
+{
+  g_autofree char *bin = g_build_filename (fx->tmpdir, "bin", NULL);
+  g_mkdir (bin, 0755);
+  g_autofree char *script = write_file (bin, "mmdebstrap", fake_mmdebstrap);
+  g_chmod (script, 0755);
+  g_autofree char *path = g_strdup_printf ("%s:%s", bin, g_getenv ("PATH"));
+  g_setenv ("PATH", path, TRUE);
+  g_setenv ("MBD_FAKE_TARBALL", fx->fake_tarball, TRUE);
+  g_autofree char *args = g_build_filename (fx->tmpdir, "mmdebstrap.args", NULL);
+  g_setenv ("MBD_FAKE_ARGS", args, TRUE);
+}
+
+typedef struct
+{
+  GArray *fractions;
+  GCancellable *cancel_on_update; /* (nullable) */
+} ProgressLog;
+
+static void
+log_progress (MbdChroot *chroot, double fraction, const char *message, gpointer user_data)
+{
+  ProgressLog *log = user_data;
+
+  g_array_append_val (log->fractions, fraction);
+  if (log->cancel_on_update != NULL && g_str_has_prefix (message, "I: running apt-get update"))
+    g_cancellable_cancel (log->cancel_on_update);
+}
+
+static void
+test_mmdebstrap_run (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) fractions = g_array_new (FALSE, FALSE, sizeof (double));
+  ProgressLog log = { fractions, NULL };
+
+  g_test_summary ("Creation runs mmdebstrap with the chroot's arguments and turns its phase "
+                  "lines into growing progress fractions ending at 1");
+  install_fake_mmdebstrap (fx);
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  mbd_chroot_set_mirror (c, "http://mirror.example/debian");
+  g_signal_connect (c, "progress", G_CALLBACK (log_progress), &log);
+  g_assert_true (mbd_chroot_create (c, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
+
+  g_autofree char *args = NULL;
+  g_assert_true (g_file_get_contents (g_getenv ("MBD_FAKE_ARGS"), &args, NULL, &error));
+  g_assert_true (g_str_has_prefix (args, "--variant=buildd "));
+  g_assert_nonnull (strstr (args, " bookworm "));
+  g_assert_nonnull (strstr (args, "chroot.new.tar.zst deb http://mirror.example/debian bookworm "
+                                  "main\n"));
+  /* 0.02 (mode), 0.05 (update), 0.35 (extracting), 0.97 (done) and 1 are among them. */
+  double seen[] = { 0.02, 0.05, 0.35, 0.97, 1.0 };
+  for (gsize i = 0; i < G_N_ELEMENTS (seen); i++)
+    {
+      gboolean found = FALSE;
+      for (guint j = 0; j < fractions->len; j++)
+        found = found || g_array_index (fractions, double, j) == seen[i];
+      g_assert_true (found);
+    }
+}
+
+static void
+test_cancel_create (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) fractions = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  ProgressLog log = { fractions, cancellable };
+
+  g_test_summary ("Cancelling a creation stops mmdebstrap and what it started, records failed "
+                  "and leaves no partial chroot");
+  install_fake_mmdebstrap (fx);
+  g_autofree char *pidfile = g_build_filename (fx->tmpdir, "hang.pid", NULL);
+  g_setenv ("MBD_FAKE_HANG", pidfile, TRUE);
+  g_autoptr (MbdChroot) c
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_UNSHARE);
+  mbd_chroot_set_mirror (c, "http://mirror.example/debian");
+  g_signal_connect (c, "progress", G_CALLBACK (log_progress), &log);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_false (mbd_chroot_create (c, NULL, cancellable, &error));
+  g_unsetenv ("MBD_FAKE_HANG");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_FAILED);
+
+  g_autofree char *pid_text = NULL;
+  g_assert_true (g_file_get_contents (pidfile, &pid_text, NULL, NULL));
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", atoi (pid_text));
+  g_autofree char *stat = NULL;
+  if (g_file_get_contents (stat_path, &stat, NULL, NULL))
+    g_assert_nonnull (strstr (stat, ") Z ")); /* at most a zombie nobody reaps */
+  g_autofree char *partial
+      = g_build_filename (fx->home, "chroots/bookworm/amd64/chroot.new.tar.zst", NULL);
+  g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (mbd_chroot_get_path (c), G_FILE_TEST_EXISTS));
+}
+
+static void
+test_schroot_backend (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("The schroot backend unpacks a tarball into chroot/, writes its overlay "
+                  "configuration, and removing it deletes both; without root it is refused");
+  g_autoptr (MbdChroot) s
+             = mbd_chroot_new (fx->instance, "bookworm", "amd64", MBD_CHROOT_BACKEND_SCHROOT);
+  mbd_chroot_set_mirror (s, "http://mirror.example/debian");
+  if (geteuid () != 0)
+    {
+      g_assert_false (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
+      g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
+      return;
+    }
+  g_assert_true (mbd_chroot_create (s, fx->fake_tarball, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *apt = g_build_filename (mbd_chroot_get_path (s), "usr/bin/apt-get", NULL);
+  g_assert_true (g_file_test (apt, G_FILE_TEST_IS_EXECUTABLE));
+  g_autofree char *conf_path = g_build_filename (fx->schroot_d, "mbd-ct-bookworm-amd64", NULL);
+  g_autofree char *conf = NULL;
+  g_assert_true (g_file_get_contents (conf_path, &conf, NULL, &error));
+  g_autofree char *expected = mbd_chroot_schroot_config (s);
+  g_assert_cmpstr (conf, ==, expected);
+  g_autoptr (MbdChroot) loaded
+             = mbd_instance_lookup_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_backend (loaded), ==, MBD_CHROOT_BACKEND_SCHROOT);
+  g_assert_cmpstr (mbd_chroot_get_path (loaded), ==, mbd_chroot_get_path (s));
+
+  g_assert_true (mbd_chroot_remove (loaded, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (conf_path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (mbd_chroot_get_path (s), G_FILE_TEST_EXISTS));
+}
+
+static void
+test_get_creates (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("mbd_instance_get_chroot creates a missing chroot on first need (unshare "
+                  "backend, the codename's source mirror) and returns the same one afterwards");
+  install_fake_mmdebstrap (fx);
+  g_autoptr (MbdSource) source = mbd_source_new ("Debian", "bookworm");
+  const char *uris[] = { "http://source.example/debian", NULL };
+  mbd_source_set_mirror_uris (source, uris);
+  mbd_source_set_keyring_file (source, "/usr/share/keyrings/debian-archive-keyring.gpg");
+  g_assert_true (mbd_instance_add_source (fx->instance, source, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (MbdChroot) c = mbd_instance_get_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mbd_chroot_get_state (c), ==, MBD_CHROOT_STATE_ACTIVE);
+  g_assert_cmpint (mbd_chroot_get_backend (c), ==, MBD_CHROOT_BACKEND_UNSHARE);
+  g_autofree char *args = NULL;
+  g_assert_true (g_file_get_contents (g_getenv ("MBD_FAKE_ARGS"), &args, NULL, &error));
+  g_assert_nonnull (strstr (args, "deb http://source.example/debian bookworm main"));
+  g_assert_nonnull (strstr (args, "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg"));
+
+  g_assert_cmpint (g_unlink (g_getenv ("MBD_FAKE_ARGS")), ==, 0);
+  g_autoptr (MbdChroot) again = mbd_instance_get_chroot (fx->instance, "bookworm", "amd64", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_chroot_get_path (again), ==, mbd_chroot_get_path (c));
+  g_assert_false (g_file_test (g_getenv ("MBD_FAKE_ARGS"), G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/chroot/host-mirror", Fixture, NULL, setup, test_host_mirror, teardown);
+  g_test_add ("/chroot/mirror-from-source", Fixture, NULL, setup, test_mirror_from_source,
+              teardown);
   g_test_add ("/chroot/arguments", Fixture, NULL, setup, test_arguments, teardown);
   g_test_add_func ("/chroot/progress-and-timeouts", test_progress_and_timeouts);
   g_test_add ("/chroot/create-persist-remove", Fixture, NULL, setup, test_create_persist_remove,
               teardown);
   g_test_add ("/chroot/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
+  g_test_add ("/chroot/mmdebstrap-run", Fixture, NULL, setup, test_mmdebstrap_run, teardown);
+  g_test_add ("/chroot/cancel-create", Fixture, NULL, setup, test_cancel_create, teardown);
+  g_test_add ("/chroot/schroot-backend", Fixture, NULL, setup, test_schroot_backend, teardown);
+  g_test_add ("/chroot/get-creates", Fixture, NULL, setup, test_get_creates, teardown);
   g_test_add ("/chroot/check-failure", Fixture, NULL, setup, test_check_failure, teardown);
   return g_test_run ();
 }

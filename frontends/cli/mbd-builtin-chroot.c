@@ -22,7 +22,9 @@ static const GOptionEntry create_options[] = {
   { "mirror", 0, 0, G_OPTION_ARG_STRING, &opt_mirror,
     "Debian mirror URI (default: the one of the machine's apt sources)", "URI" },
   { "from", 0, 0, G_OPTION_ARG_FILENAME, &opt_from,
-    "Copy this chroot tarball (.tar.zst) instead of running mmdebstrap", "TARBALL" },
+    "Copy (unshare) or unpack (schroot) this chroot tarball (.tar.zst) instead of running "
+    "mmdebstrap",
+    "TARBALL" },
   { NULL }
 };
 

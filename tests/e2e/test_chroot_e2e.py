@@ -5,6 +5,7 @@ usable, and removal without leftovers."""
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -157,6 +158,37 @@ class ChrootLifecycle(HomeTestCase):
         proc = run_mbd("chroot", "rm", CODENAME, "--arch", ARCH, home=self.home, check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn(f"No chroot {CODENAME}/{ARCH}", proc.stderr)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("schroot"),
+                     "the schroot backend needs root and schroot")
+class SchrootBackend(HomeTestCase):
+    def test_schroot_from_cache(self):
+        tarball = chrootcache.chroot_tarball(CODENAME, ARCH)
+        os.chmod(self.tmp, 0o711)
+        run_mbd("init", "--identity", "e2e", home=self.home)
+        start = time.monotonic()
+        run_mbd("chroot", "create", CODENAME, "--arch", ARCH, "--backend", "schroot",
+                "--from", tarball, home=self.home, timeout=600)
+        print(f"schroot chroot from the cached tarball: {time.monotonic() - start:.1f} s")
+        name = f"mbd-e2e-{CODENAME}-{ARCH}"
+        conf = f"/etc/schroot/chroot.d/{name}"
+        try:
+            self.assertTrue(os.path.exists(conf))
+            [entry] = chroot_list(self.home)
+            self.assertEqual((entry["backend"], entry["state"]), ("schroot", "active"))
+            # schroot accepts the generated configuration, and the overlay keeps the tree clean.
+            proc = subprocess.run(
+                ["schroot", "-c", name, "-u", "root", "-d", "/", "--",
+                 "sh", "-c", "cat /etc/debian_version && touch /mbd-overlay-probe"],
+                capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertRegex(proc.stdout, r"^12\.")
+            self.assertFalse(os.path.exists(os.path.join(entry["path"], "mbd-overlay-probe")))
+        finally:
+            run_mbd("chroot", "rm", CODENAME, "--arch", ARCH, home=self.home)
+        self.assertFalse(os.path.exists(conf))
+        self.assertEqual(os.listdir(os.path.join(self.home, "chroots")), [])
 
 
 if __name__ == "__main__":
