@@ -21,5 +21,7 @@
 #include <libminibuildd/mbd-distribution.h>
 #include <libminibuildd/mbd-repository.h>
 #include <libminibuildd/mbd-chroot.h>
+#include <libminibuildd/mbd-build-request.h>
+#include <libminibuildd/mbd-builder.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

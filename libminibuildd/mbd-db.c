@@ -203,6 +203,31 @@ static const char *const migrations[] = {
   "  SELECT id, codename, architecture, status FROM chroots;"
   "DROP TABLE chroots;"
   "ALTER TABLE chroots_v2 RENAME TO chroots;",
+  /* 6: builds (MbdBuildRequest, MbdBuilder). state: 0 queued, 1 building, 2 built, 3 failed,
+   * 4 cancelled. owner: "pid:starttime" of the process responsible for a queued or building
+   * row (NULL: nobody, the next builder start adopts it); workdir: sbuild's work directory
+   * while building; request/result: JSON. */
+  "CREATE TABLE builds ("
+  "  id INTEGER PRIMARY KEY,"
+  "  key TEXT NOT NULL UNIQUE,"
+  "  source TEXT NOT NULL,"
+  "  version TEXT NOT NULL,"
+  "  distribution TEXT NOT NULL,"
+  "  codename TEXT NOT NULL,"
+  "  architecture TEXT NOT NULL,"
+  "  state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 4),"
+  "  request TEXT NOT NULL,"
+  "  owner TEXT,"
+  "  workdir TEXT,"
+  "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+  "  attempts INTEGER NOT NULL DEFAULT 0,"
+  "  created INTEGER NOT NULL,"
+  "  started INTEGER,"
+  "  finished INTEGER,"
+  "  exit_status INTEGER,"
+  "  result TEXT"
+  ");"
+  "CREATE INDEX builds_state ON builds (state);",
 };
 
 int

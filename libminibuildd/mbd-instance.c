@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "mbd-build-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
 #include "mbd-repository-private.h"
@@ -743,6 +744,13 @@ mbd_instance_start (MbdInstance *self, GError **error)
       return FALSE;
     }
   self->engine_lock_fd = fd;
+  /* builds interrupted by the end of their process are queued again */
+  if (!mbd_builder_start (mbd_instance_get_builder (self), error))
+    {
+      close (fd);
+      self->engine_lock_fd = -1;
+      return FALSE;
+    }
   self->started = TRUE;
   /* the repositories the server delivers: publish what a crash left out */
   g_autoptr (GError) publish_error = NULL;
@@ -764,6 +772,9 @@ mbd_instance_stop (MbdInstance *self)
   g_return_if_fail (MBD_IS_INSTANCE (self));
   if (!self->started)
     return;
+  MbdBuilder *builder = mbd_instance_peek_builder (self);
+  if (builder != NULL)
+    mbd_builder_stop (builder);
   /* The pid stays in the file; it only counts while the lock is held. */
   close (self->engine_lock_fd);
   self->engine_lock_fd = -1;
@@ -829,8 +840,8 @@ mbd_instance_is_started (MbdInstance *self)
  * Collects the instance's status from its database: identity, URLs, load, the active chroots and
  * the active remotes.
  *
- * The load is the share of build slots in use; no builder runs in this version, so a started
- * instance reports 0.0 and a stopped one -1.0.
+ * The load is the share of build slots in use ([method@Mbd.Builder.get_load]) while the engine
+ * runs, and -1.0 when it is stopped.
  *
  * Returns: (transfer full): the status, or %NULL with @error set
  */
@@ -858,8 +869,12 @@ mbd_instance_get_status (MbdInstance *self, GCancellable *cancellable, GError **
 
   g_autofree char *url = mbd_instance_dup_url (self);
   g_autofree char *incoming = g_strconcat (url, "/upload/", NULL);
-  return mbd_status_new (self->identity, url, incoming, self->started ? 0.0 : -1.0,
-                         g_steal_pointer (&chroots), g_steal_pointer (&remotes));
+  MbdBuilder *builder = mbd_instance_peek_builder (self);
+  double load = -1.0;
+  if (self->started)
+    load = builder != NULL ? mbd_builder_get_load (builder) : 0.0;
+  return mbd_status_new (self->identity, url, incoming, load, g_steal_pointer (&chroots),
+                         g_steal_pointer (&remotes));
 }
 
 static void

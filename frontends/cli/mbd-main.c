@@ -31,6 +31,7 @@ static const MbdCommand commands[] = {
   { "snapshot", mbd_builtin_snapshot, "Create, list and delete snapshots of a distribution" },
   { "sources-list", mbd_builtin_sources_list, "Print APT source lines of the repositories" },
   { "chroot", mbd_builtin_chroot, "Create, check, list and remove build chroots" },
+  { "build", mbd_builtin_build, "Build a source package locally; list or cancel builds" },
 };
 
 static char *opt_home;
