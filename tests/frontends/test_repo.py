@@ -132,7 +132,7 @@ class RepoCliTest(HomeTestCase):
         self.refused("include", "bookworm-r-unstable", offlayout,
                      says="version '1.0' does not match")
         self.refused("include", "bookworm-r-testing", changes, says="is not uploadable")
-        self.refused("include", "nodash", changes, says="is malformed")
+        self.refused("include", "nodash", changes, says="is neither")
         self.refused("include", "bookworm-r-unstable", "/etc/passwd", says="cannot include")
         self.refused("include", "bookworm-r-unstable", says="give a distribution and files",
                      code=2)
