@@ -845,8 +845,13 @@ mbd_repository_include (MbdRepository *self,
     }
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < sorted->len; i++)
-    ok = insert_group (&txn, dist, suite, distribution, g_ptr_array_index (sorted, i), cancellable,
-                       error);
+    {
+      Group *group = g_ptr_array_index (sorted, i);
+      ok = insert_group (&txn, dist, suite, distribution, group, cancellable, error);
+      /* the parsed packages are not needed any more: a bulk include keeps its peak low */
+      g_ptr_array_set_size (group->debs, 0);
+      g_clear_object (&group->dsc);
+    }
   if (ok)
     ok = mbd_repo_txn_commit (&txn, cancellable, error);
   mbd_repo_txn_clear (&txn);

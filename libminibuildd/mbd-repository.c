@@ -624,6 +624,62 @@ mbd_instance_lookup_repository_for_distribution (MbdInstance *instance,
   return mbd_instance_lookup_repository (instance, identity, error);
 }
 
+/**
+ * mbd_instance_resolve_distribution:
+ * @instance: an open instance
+ * @name: a distribution string, or a meta distribution name such as `unstable`
+ *
+ * Maps a meta distribution (see [method@Mbd.Layout.add_meta_distribution]) to the distribution
+ * string it stands for in the one repository whose layout defines it and that has its codename,
+ * as mini-buildd does for uploads; a distribution string is given back as it is.
+ *
+ * Returns: (transfer full): the distribution string, or %NULL with %MBD_ERROR_NOT_FOUND (no
+ *   repository maps @name) or %MBD_ERROR_INVALID_ARGUMENT (several do)
+ */
+char *
+mbd_instance_resolve_distribution (MbdInstance *instance, const char *name, GError **error)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (mbd_distribution_string_parse (name, NULL, NULL, NULL, NULL, NULL))
+    return g_strdup (name);
+  g_autoptr (GPtrArray) repos = mbd_instance_list_repositories (instance, error);
+  if (repos == NULL)
+    return NULL;
+  g_autofree char *found = NULL;
+  for (guint i = 0; i < repos->len; i++)
+    {
+      MbdRepository *repo = g_ptr_array_index (repos, i);
+      const char *target = mbd_layout_lookup_meta_distribution (repo->layout, name);
+      const char *dash = target != NULL ? strchr (target, '-') : NULL;
+      if (dash == NULL)
+        continue;
+      g_autofree char *codename = g_strndup (target, dash - target);
+      if (mbd_repository_lookup_distribution (repo, codename) == NULL)
+        continue;
+      g_autofree char *dist
+          = mbd_distribution_string_format (codename, repo->identity, dash + 1, -1);
+      if (found != NULL)
+        {
+          mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                     "meta distribution '%s' is ambiguous: %s or %s; give the distribution", name,
+                     found, dist);
+          return NULL;
+        }
+      found = g_steal_pointer (&dist);
+    }
+  if (found == NULL)
+    {
+      g_autofree char *q = mbd_utf8_excerpt (name, strlen (name), 80);
+      mbd_throw (error, MBD_ERROR_NOT_FOUND,
+                 "distribution '%s' is neither <codename>-<repository>-<suite> nor a meta "
+                 "distribution of a repository",
+                 q);
+    }
+  return g_steal_pointer (&found);
+}
+
 MbdDistribution *
 mbd_repository_lookup_distribution_string (MbdRepository *self,
                                            const char *distribution,

@@ -68,6 +68,8 @@ MBD_AVAILABLE_IN_ALL
 MbdRepository *mbd_instance_lookup_repository_for_distribution (MbdInstance *instance,
                                                                 const char *distribution,
                                                                 GError **error);
+MBD_AVAILABLE_IN_ALL
+char *mbd_instance_resolve_distribution (MbdInstance *instance, const char *name, GError **error);
 
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_repository_include (MbdRepository *self,

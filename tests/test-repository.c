@@ -78,8 +78,9 @@ setup (Fixture *fx, gconstpointer data)
   fx->instance = mbd_instance_new (fx->home);
   mbd_instance_set_identity (fx->instance, "repotest");
   mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  g_assert_true (mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
+  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (opened);
 
   g_autoptr (MbdLayout) layout = mbd_layout_new_builtin (layout_name, &error);
   g_assert_no_error (error);
@@ -89,8 +90,9 @@ setup (Fixture *fx, gconstpointer data)
              = mbd_distribution_new_from_spec ("bookworm:amd64,i386?", &error);
   g_assert_no_error (error);
   g_assert_true (mbd_repository_add_distribution (fx->repo, dist, &error));
-  g_assert_true (mbd_instance_add_repository (fx->instance, fx->repo, NULL, &error));
+  gboolean added = mbd_instance_add_repository (fx->instance, fx->repo, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (added);
 }
 
 static void
@@ -370,6 +372,24 @@ test_stored (Fixture *fx, gconstpointer data)
   g_assert_null (mbd_repository_new ("Bad-Id", layout, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
+  /* meta distributions map to the one repository whose layout has them */
+  g_autoptr (MbdLayout) dd_layout = mbd_layout_new_builtin (MBD_LAYOUT_DEBIAN_DEVELOPER, &error);
+  g_autoptr (MbdRepository) dd = mbd_repository_new ("dd", dd_layout, &error);
+  g_autoptr (MbdDistribution) sid = mbd_distribution_new_from_spec ("sid:amd64", &error);
+  g_assert_true (mbd_repository_add_distribution (dd, sid, &error));
+  gboolean added = mbd_instance_add_repository (fx->instance, dd, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (added);
+  g_autofree char *meta = mbd_instance_resolve_distribution (fx->instance, "unstable", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (meta, ==, "sid-dd-unstable");
+  g_autofree char *plain
+      = mbd_instance_resolve_distribution (fx->instance, "bookworm-r-stable", &error);
+  g_assert_cmpstr (plain, ==, "bookworm-r-stable");
+  g_assert_null (mbd_instance_resolve_distribution (fx->instance, "stable", &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
   g_autoptr (MbdRepository) dup = mbd_repository_new ("r", layout, &error);
   g_autoptr (MbdDistribution) d2 = mbd_distribution_new_from_spec ("sid:amd64", &error);
   mbd_repository_add_distribution (dup, d2, &error);

@@ -51,13 +51,15 @@ BUILTINPROTO (include)
     }
   g_ptr_array_add (files, NULL);
 
+  g_autofree char *dist = mbd_instance_resolve_distribution (instance, argv[1], error);
+  if (dist == NULL)
+    return FALSE;
   g_autoptr (MbdRepository) repo
-             = mbd_instance_lookup_repository_for_distribution (instance, argv[1], error);
+             = mbd_instance_lookup_repository_for_distribution (instance, dist, error);
   if (repo == NULL)
     return FALSE;
-  if (!mbd_repository_include (repo, argv[1], (const char *const *) files->pdata, cancellable,
-                               error))
+  if (!mbd_repository_include (repo, dist, (const char *const *) files->pdata, cancellable, error))
     return FALSE;
-  printf ("Included %u file%s into %s\n", files->len - 1, files->len == 2 ? "" : "s", argv[1]);
+  printf ("Included %u file%s into %s\n", files->len - 1, files->len == 2 ? "" : "s", dist);
   return TRUE;
 }
