@@ -16,5 +16,8 @@
 #include <libminibuildd/mbd-gnupg.h>
 #include <libminibuildd/mbd-status.h>
 #include <libminibuildd/mbd-instance.h>
+#include <libminibuildd/mbd-layout.h>
+#include <libminibuildd/mbd-distribution.h>
+#include <libminibuildd/mbd-repository.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

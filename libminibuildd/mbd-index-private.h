@@ -91,11 +91,18 @@ typedef struct
   guint blocks_compressed; /* blocks deflated + xz-encoded by apply */
   guint targets_rendered;  /* target indices (re)written by publish */
   guint64 bytes_hashed;    /* bytes fed to SHA256 by publish (resumed hashing skips some) */
+  guint blocks_read;       /* blocks publish read from the database (the rest are copied) */
 } MbdIndexStats;
 
 void mbd_index_get_stats (MbdIndexStats *stats);
 void mbd_index_reset_stats (void);
 void mbd_index_note_rendered (guint64 bytes_hashed);
+void mbd_index_note_blocks_read (guint n);
+/* Whether publishing fdatasync()s every file and fsync()s the directories before the renames
+ * that depend on them (off by default: a killed process loses nothing without it, only a power
+ * failure can). */
+void mbd_index_set_fsync (gboolean enabled);
+gboolean mbd_index_get_fsync (void);
 /* Overrides MBD_INDEX_BLOCK_TARGET (0 restores it): lets tests split and merge with few stanzas. */
 void mbd_index_set_block_target (gsize bytes);
 gsize mbd_index_get_block_target (void);

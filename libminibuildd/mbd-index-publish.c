@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <lzma.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -74,74 +77,37 @@ throw_errno (GError **error, int saved, const char *what, const char *path)
   return FALSE;
 }
 
+/* Writes all of @iov (which it modifies) to @fd. */
 static gboolean
-write_all (int fd, const struct iovec *iov, int n, const char *path, GError **error)
+write_all (int fd, struct iovec *iov, int n, const char *path, GError **error)
 {
-  struct iovec local[8];
-
-  g_assert (n <= (int) G_N_ELEMENTS (local));
-  memcpy (local, iov, n * sizeof *iov);
-  struct iovec *p = local;
   while (n > 0)
     {
-      ssize_t done = writev (fd, p, n);
+      ssize_t done = writev (fd, iov, MIN (n, IOV_MAX));
       if (done < 0 && errno == EINTR)
         continue;
       if (done < 0)
         return throw_errno (error, errno, "cannot write", path);
-      while (n > 0 && (size_t) done >= p->iov_len)
+      while (n > 0 && (size_t) done >= iov->iov_len)
         {
-          done -= p->iov_len;
-          p++;
+          done -= iov->iov_len;
+          iov++;
           n--;
         }
       if (n > 0)
         {
-          p->iov_base = (char *) p->iov_base + done;
-          p->iov_len -= done;
+          iov->iov_base = (char *) iov->iov_base + done;
+          iov->iov_len -= done;
         }
     }
   return TRUE;
 }
 
-/* Streams one target's three files from the block rows to temporary files, hashing as it goes
- * (resuming from the saved hash states where the leading blocks are unchanged). */
-typedef struct
-{
-  int fd[N_FILES];
-  char *tmp[N_FILES];
-  MbdSha256 sha[N_FILES];
-  guint64 size[N_FILES];
-} Render;
-
-static void
-render_clear (Render *r)
-{
-  for (int f = 0; f < N_FILES; f++)
-    {
-      if (r->fd[f] >= 0)
-        close (r->fd[f]);
-      if (r->tmp[f] != NULL)
-        g_unlink (r->tmp[f]);
-      g_free (r->tmp[f]);
-    }
-}
-
-static gboolean
-render_emit (Render *r, int f, const void *data, gsize len, gboolean hash, GError **error)
-{
-  struct iovec iov = { (void *) data, len };
-
-  if (hash)
-    mbd_sha256_update (&r->sha[f], data, len);
-  r->size[f] += len;
-  return len == 0 || write_all (r->fd[f], &iov, 1, r->tmp[f], error);
-}
-
 typedef struct
 {
   gint64 id;
-  guint64 text_size, gz_size, xz_size, xz_unpadded;
+  guint64 size[N_FILES]; /* of the text, the deflate chunk, the xz block */
+  guint64 xz_unpadded;
   guint32 gz_crc;
 } BlockMeta;
 
@@ -161,9 +127,11 @@ load_metas (MbdDb *db, gint64 target_id, GArray *metas, GError **error)
   sqlite3_bind_int64 (stmt, 1, target_id);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      BlockMeta m = { sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1),
-                      sqlite3_column_int64 (stmt, 2), sqlite3_column_int64 (stmt, 3),
-                      sqlite3_column_int64 (stmt, 4), (guint32) sqlite3_column_int64 (stmt, 5) };
+      BlockMeta m = { sqlite3_column_int64 (stmt, 0),
+                      { sqlite3_column_int64 (stmt, 1), sqlite3_column_int64 (stmt, 2),
+                        sqlite3_column_int64 (stmt, 3) },
+                      sqlite3_column_int64 (stmt, 4),
+                      (guint32) sqlite3_column_int64 (stmt, 5) };
       g_array_append_val (metas, m);
     }
   if (rc != SQLITE_DONE)
@@ -171,39 +139,58 @@ load_metas (MbdDb *db, gint64 target_id, GArray *metas, GError **error)
   return TRUE;
 }
 
-/* How many leading blocks have valid saved hash states; restores the states after the last of
- * them into @r. */
-static guint
-resume_point (MbdDb *db, gint64 target_id, GArray *metas, Render *r, GError **error)
+/* What the last completed publish of a target was made of: its block ids in order, and the
+ * SHA256 states after each of the leading blocks whose state could be restored. */
+typedef struct
+{
+  GArray *ids;    /* gint64 */
+  GArray *states; /* MbdSha256, N_FILES per block */
+} Previous;
+
+static void
+previous_clear (Previous *prev)
+{
+  g_clear_pointer (&prev->ids, g_array_unref);
+  g_clear_pointer (&prev->states, g_array_unref);
+}
+
+static gboolean
+load_previous (MbdDb *db, gint64 target_id, Previous *prev, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
       db,
       "SELECT position, block_id, text_state, gz_state, xz_state FROM index_checkpoints "
       "WHERE target_id = ?1 ORDER BY position",
       error);
-  guint valid = 0;
+  gboolean states_ok = TRUE;
+  int rc;
 
+  prev->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  prev->states = g_array_new (FALSE, FALSE, sizeof (MbdSha256));
   if (stmt == NULL)
-    return G_MAXUINT;
+    return FALSE;
   sqlite3_bind_int64 (stmt, 1, target_id);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      gint64 pos = sqlite3_column_int64 (stmt, 0);
-      if (pos != valid || valid >= metas->len
-          || sqlite3_column_int64 (stmt, 1) != g_array_index (metas, BlockMeta, valid).id)
-        break;
+      if (sqlite3_column_int64 (stmt, 0) != prev->ids->len)
+        {
+          /* not the complete list of a publish: nothing to reuse */
+          g_array_set_size (prev->ids, 0);
+          g_array_set_size (prev->states, 0);
+          return TRUE;
+        }
+      gint64 id = sqlite3_column_int64 (stmt, 1);
+      g_array_append_val (prev->ids, id);
       MbdSha256 sha[N_FILES];
-      gboolean ok = TRUE;
-      for (int f = 0; f < N_FILES; f++)
-        ok = ok
-             && mbd_sha256_restore (&sha[f], sqlite3_column_blob (stmt, 2 + f),
-                                    sqlite3_column_bytes (stmt, 2 + f));
-      if (!ok)
-        break;
-      memcpy (r->sha, sha, sizeof sha);
-      valid++;
+      for (int f = 0; f < N_FILES && states_ok; f++)
+        states_ok = mbd_sha256_restore (&sha[f], sqlite3_column_blob (stmt, 2 + f),
+                                        sqlite3_column_bytes (stmt, 2 + f));
+      if (states_ok)
+        g_array_append_vals (prev->states, sha, N_FILES);
     }
-  return valid;
+  if (rc != SQLITE_DONE)
+    return mbd_db_throw (db, rc, "cannot read an index target's hash states", error);
+  return TRUE;
 }
 
 static gboolean
@@ -228,7 +215,8 @@ save_checkpoints (MbdDb *db,
   sqlite3_bind_int64 (del, 2, from);
   if (!mbd_db_step_done (db, del, error))
     return FALSE;
-  for (guint i = 0; i < states->len; i++)
+  g_assert (states->len % N_FILES == 0 && from + states->len / N_FILES == metas->len);
+  for (guint i = 0; i < states->len / N_FILES; i++)
     {
       MbdSha256 *sha = &g_array_index (states, MbdSha256, i * N_FILES);
       sqlite3_reset (ins);
@@ -244,6 +232,24 @@ save_checkpoints (MbdDb *db,
       if (!mbd_db_step_done (db, ins, error))
         return FALSE;
     }
+  return TRUE;
+}
+
+/* With mbd_index_set_fsync(), makes the renames in @path durable. */
+static gboolean
+sync_dir (const char *path, GError **error)
+{
+  if (!mbd_index_get_fsync ())
+    return TRUE;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved = errno;
+      if (fd >= 0)
+        close (fd);
+      return throw_errno (error, saved, "cannot sync", path);
+    }
+  close (fd);
   return TRUE;
 }
 
@@ -281,110 +287,402 @@ install_file (const char *dir, PubTarget *t, int f, const char *tmp, GError **er
   return TRUE;
 }
 
-/* Streams the blocks of @t into the open files of @r. */
-static gboolean
-render_streams (MbdDb *db, PubTarget *t, GArray *metas, Render *r, GError **error)
+/* One piece of an output file: the gzip/xz header, a block, or the trailer. */
+typedef struct
 {
-  GError *local = NULL;
-  guint resume = resume_point (db, t->id, metas, r, &local);
-  guint64 hashed = 0;
+  const guint8 *data;
+  gsize len;
+} Piece;
 
-  if (local != NULL)
+/* Writing and hashing one of the three files of a target (run on its own thread). */
+typedef struct
+{
+  int f;
+  int fd;
+  char *tmp;
+  GArray *pieces; /* [0] header, [1..n] the blocks, [n+1] trailer */
+  guint resume;   /* the blocks before it are not hashed: @sha holds the state after them */
+  MbdSha256 sha;
+  MbdSha256 *states; /* out: the state after block resume + k at states[k * N_FILES + f] */
+  guint64 size;
+  guint64 hashed;
+  double cpu_ms;
+  GError *error;
+} FileJob;
+
+static gboolean
+run_file_job (FileJob *job, gboolean do_hash, gboolean do_write)
+{
+  struct iovec iov[256];
+  guint n_iov = 0;
+  gsize pending = 0;
+  guint n_blocks = job->pieces->len - 2;
+
+  for (guint p = 0; p < job->pieces->len; p++)
     {
-      g_propagate_error (error, local);
-      return FALSE;
+      const Piece *piece = &g_array_index (job->pieces, Piece, p);
+      gboolean is_block = p >= 1 && p <= n_blocks;
+      gboolean hash = do_hash && (p == 0 ? job->resume == 0 : !is_block || p - 1 >= job->resume);
+      if (hash)
+        {
+          mbd_sha256_update (&job->sha, piece->data, piece->len);
+          job->hashed += piece->len;
+        }
+      if (do_hash && is_block && p - 1 >= job->resume)
+        job->states[(p - 1 - job->resume) * N_FILES + job->f] = job->sha;
+      if (!do_write)
+        continue;
+      job->size += piece->len;
+      if (piece->len > 0)
+        {
+          iov[n_iov].iov_base = (void *) piece->data;
+          iov[n_iov].iov_len = piece->len;
+          n_iov++;
+          pending += piece->len;
+        }
+      if (n_iov > 0
+          && (n_iov == G_N_ELEMENTS (iov) || pending >= 4 * 1024 * 1024
+              || p + 1 == job->pieces->len))
+        {
+          if (!write_all (job->fd, iov, n_iov, job->tmp, &job->error))
+            return FALSE;
+          n_iov = 0;
+          pending = 0;
+        }
     }
-  guint8 xz_header[12];
-  mbd_index_xz_header (xz_header);
-  if (!render_emit (r, FILE_GZ, mbd_index_gz_header, MBD_INDEX_GZ_HEADER_LEN, resume == 0, error)
-      || !render_emit (r, FILE_XZ, xz_header, sizeof xz_header, resume == 0, error))
-    return FALSE;
+  return TRUE;
+}
 
-  g_autoptr (sqlite3_stmt) stmt
-             = mbd_db_prepare (db, "SELECT text, gz, xz FROM index_blocks WHERE id = ?1", error);
+static double
+thread_cpu_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static gpointer
+file_job_thread (gpointer data)
+{
+  FileJob *job = data;
+  double start = thread_cpu_ms ();
+
+  run_file_job (job, FALSE, TRUE);
+  job->cpu_ms = thread_cpu_ms () - start;
+  return NULL;
+}
+
+/* A previously published file of the target, mapped to copy its unchanged blocks from. */
+typedef struct
+{
+  guint8 *map;
+  gsize len;
+} OldFile;
+
+/* Everything one render holds, released by render_clear(). */
+typedef struct
+{
+  FileJob jobs[N_FILES];
+  OldFile old[N_FILES];
+  GPtrArray *loaded; /* GBytes of the blocks read from the database */
+  GArray *metas;
+  Previous prev;
+  GArray *states;
+  guint prefix, suffix; /* blocks copied from the old files */
+} Render;
+
+static void
+render_clear (Render *r)
+{
+  for (int f = 0; f < N_FILES; f++)
+    {
+      FileJob *job = &r->jobs[f];
+      if (job->fd >= 0)
+        close (job->fd);
+      if (job->tmp != NULL)
+        g_unlink (job->tmp);
+      g_free (job->tmp);
+      g_clear_pointer (&job->pieces, g_array_unref);
+      g_clear_error (&job->error);
+      if (r->old[f].map != NULL)
+        munmap (r->old[f].map, r->old[f].len);
+    }
+  g_clear_pointer (&r->loaded, g_ptr_array_unref);
+  g_clear_pointer (&r->metas, g_array_unref);
+  g_clear_pointer (&r->states, g_array_unref);
+  previous_clear (&r->prev);
+}
+
+/* Maps the published file @rel of the suite if the database records it and it is intact. */
+static gboolean
+map_old_file (MbdDb *db,
+              const char *suite,
+              const char *dir,
+              const char *rel,
+              OldFile *old,
+              GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
+      db, "SELECT size, sha256 FROM index_files WHERE suite = ?1 AND path = ?2", error);
+  struct stat st;
+
   if (stmt == NULL)
     return FALSE;
-  g_autoptr (GArray) states = g_array_new (FALSE, FALSE, sizeof (MbdSha256));
-  g_autofree guint64 *unpadded = g_new (guint64, metas->len + 1);
-  g_autofree guint64 *uncompressed = g_new (guint64, metas->len + 1);
-  guint32 crc = 0;
-  for (guint i = 0; i < metas->len; i++)
+  sqlite3_bind_text (stmt, 1, suite, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, rel, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return TRUE;
+  guint64 size = sqlite3_column_int64 (stmt, 0);
+  const char *hex = (const char *) sqlite3_column_text (stmt, 1);
+  if (size == 0 || hex == NULL || strlen (hex) != MBD_SHA256_HEX_LEN || strchr (hex, '/'))
+    return TRUE;
+  /* by hash: the plain name may already hold a newer file of a killed publish */
+  g_autofree char *path = g_build_filename (dir, "by-hash", "SHA256", hex, NULL);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return TRUE;
+  if (fstat (fd, &st) == 0 && (guint64) st.st_size == size)
     {
-      BlockMeta *m = &g_array_index (metas, BlockMeta, i);
+      void *map = mmap (NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+      if (map != MAP_FAILED)
+        {
+          old->map = map;
+          old->len = size;
+        }
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* The size of the xz index and stream footer at the end of @old, 0 if it is not one. */
+static gsize
+xz_trailer_size (const OldFile *old)
+{
+  lzma_stream_flags flags;
+
+  if (old->len < 2 * LZMA_STREAM_HEADER_SIZE
+      || lzma_stream_footer_decode (&flags, old->map + old->len - LZMA_STREAM_HEADER_SIZE)
+             != LZMA_OK)
+    return 0;
+  return flags.backward_size + LZMA_STREAM_HEADER_SIZE;
+}
+
+static const guint64 header_size[N_FILES] = { 0, MBD_INDEX_GZ_HEADER_LEN, 12 };
+
+/* Loads the blocks [from, to) of @r->metas from the database into @r->loaded. */
+static gboolean
+load_blocks (MbdDb *db, Render *r, guint from, guint to, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db, "SELECT text, gz, xz FROM index_blocks WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = from; i < to; i++)
+    {
+      BlockMeta *m = &g_array_index (r->metas, BlockMeta, i);
       sqlite3_reset (stmt);
       sqlite3_bind_int64 (stmt, 1, m->id);
       int rc = sqlite3_step (stmt);
       if (rc != SQLITE_ROW)
         return mbd_db_throw (db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
                              "cannot read an index block", error);
-      gboolean hash = i >= resume;
       for (int f = 0; f < N_FILES; f++)
         {
-          gsize len = sqlite3_column_bytes (stmt, f);
-          if (!render_emit (r, f, sqlite3_column_blob (stmt, f), len, hash, error))
-            return FALSE;
-          if (hash)
-            hashed += len;
+          if ((guint64) sqlite3_column_bytes (stmt, f) != m->size[f])
+            return mbd_throw (error, MBD_ERROR_DATABASE,
+                              "index block %" G_GINT64_FORMAT " is corrupt: wrong size", m->id);
+          g_ptr_array_add (r->loaded, g_bytes_new (sqlite3_column_blob (stmt, f), m->size[f]));
         }
-      if (hash)
-        g_array_append_vals (states, r->sha, N_FILES);
-      crc = mbd_index_crc32_combine (crc, m->gz_crc, m->text_size);
-      unpadded[i] = m->xz_unpadded;
-      uncompressed[i] = m->text_size;
     }
-  guint8 gz_trailer[10];
-  mbd_index_gz_trailer (crc, r->size[FILE_TEXT], gz_trailer);
-  g_autoptr (GBytes) xz_trailer = mbd_index_xz_trailer (unpadded, uncompressed, metas->len, error);
-  if (xz_trailer == NULL || !render_emit (r, FILE_GZ, gz_trailer, sizeof gz_trailer, TRUE, error)
-      || !render_emit (r, FILE_XZ, g_bytes_get_data (xz_trailer, NULL),
-                       g_bytes_get_size (xz_trailer), TRUE, error))
-    return FALSE;
-  mbd_index_note_rendered (hashed);
-  return save_checkpoints (db, t->id, resume, states, metas, error);
-}
-
-static gboolean
-render_files (MbdDb *db, const char *dir, PubTarget *t, Render *r, GError **error)
-{
-  g_autoptr (GArray) metas = g_array_new (FALSE, FALSE, sizeof (BlockMeta));
-
-  if (!ensure_dir (dir, error) || !load_metas (db, t->id, metas, error))
-    return FALSE;
-  for (int f = 0; f < N_FILES; f++)
-    {
-      r->tmp[f] = g_strdup_printf ("%s/.%s%s.new", dir, t->basename, suffixes[f]);
-      r->fd[f] = open (r->tmp[f], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (r->fd[f] < 0)
-        return throw_errno (error, errno, "cannot create", r->tmp[f]);
-      mbd_sha256_init (&r->sha[f]);
-    }
-  if (!render_streams (db, t, metas, r, error))
-    return FALSE;
-  for (int f = 0; f < N_FILES; f++)
-    {
-      t->size[f] = r->size[f];
-      mbd_sha256_hex (&r->sha[f], t->hex[f]);
-      int rc = close (r->fd[f]);
-      r->fd[f] = -1;
-      if (rc != 0)
-        return throw_errno (error, errno, "cannot write", r->tmp[f]);
-    }
-  for (int f = 0; f < N_FILES; f++)
-    {
-      if (!install_file (dir, t, f, r->tmp[f], error))
-        return FALSE;
-      g_clear_pointer (&r->tmp[f], g_free);
-    }
+  mbd_index_note_blocks_read (to - from);
   return TRUE;
 }
 
+/* Renders the three files of @t into temporary files: unchanged leading and trailing blocks are
+ * copied from the previously published files (mapped), only the others are read from the
+ * database; hashing resumes from the saved state after the unchanged leading blocks. */
 static gboolean
-render_target (MbdDb *db, const char *suite_dir, PubTarget *t, GError **error)
+render_files (MbdDb *db,
+              const char *suite,
+              const char *dir,
+              PubTarget *t,
+              Render *r,
+              guint8 *gz_trailer,
+              GError **error)
+{
+  r->metas = g_array_new (FALSE, FALSE, sizeof (BlockMeta));
+  r->loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  if (!ensure_dir (dir, error) || !load_metas (db, t->id, r->metas, error)
+      || !load_previous (db, t->id, &r->prev, error))
+    return FALSE;
+  GArray *old_ids = r->prev.ids;
+  guint n = r->metas->len, n_old = old_ids->len;
+#define NEW_ID(i) (g_array_index (r->metas, BlockMeta, (i)).id)
+#define OLD_ID(i) (g_array_index (old_ids, gint64, (i)))
+  guint prefix = 0, suffix = 0;
+  while (prefix < n && prefix < n_old && NEW_ID (prefix) == OLD_ID (prefix))
+    prefix++;
+  while (prefix + suffix < n && prefix + suffix < n_old
+         && NEW_ID (n - 1 - suffix) == OLD_ID (n_old - 1 - suffix))
+    suffix++;
+#undef NEW_ID
+#undef OLD_ID
+  guint resume = MIN (prefix, r->prev.states->len / N_FILES);
+
+  /* where the unchanged blocks sit in the old files */
+  guint64 old_suffix_start[N_FILES] = { 0 };
+  gboolean reuse = prefix + suffix > 0;
+  for (int f = 0; f < N_FILES && reuse; f++)
+    {
+      g_autofree char *rel = file_rel_path (t, f);
+      if (!map_old_file (db, suite, dir, rel, &r->old[f], error))
+        return FALSE;
+      guint64 prefix_end = header_size[f], suffix_len = 0;
+      for (guint i = 0; i < prefix; i++)
+        prefix_end += g_array_index (r->metas, BlockMeta, i).size[f];
+      for (guint i = n - suffix; i < n; i++)
+        suffix_len += g_array_index (r->metas, BlockMeta, i).size[f];
+      guint64 trailer = f == FILE_TEXT ? 0 : f == FILE_GZ ? 10 : xz_trailer_size (&r->old[f]);
+      reuse = r->old[f].map != NULL && (f != FILE_XZ || trailer > 0)
+              && r->old[f].len >= trailer + suffix_len
+              && prefix_end <= r->old[f].len - trailer - suffix_len;
+      if (reuse)
+        old_suffix_start[f] = r->old[f].len - trailer - suffix_len;
+    }
+  if (!reuse)
+    prefix = suffix = 0;
+  r->prefix = prefix;
+  r->suffix = suffix;
+  if (!load_blocks (db, r, prefix, n - suffix, error))
+    return FALSE;
+
+  /* the pieces of each file, and the trailers computed from the block sizes */
+  g_autofree guint64 *unpadded = g_new (guint64, n + 1);
+  g_autofree guint64 *uncompressed = g_new (guint64, n + 1);
+  guint32 crc = 0;
+  guint64 text_size = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      BlockMeta *m = &g_array_index (r->metas, BlockMeta, i);
+      crc = mbd_index_crc32_combine (crc, m->gz_crc, m->size[FILE_TEXT]);
+      unpadded[i] = m->xz_unpadded;
+      uncompressed[i] = m->size[FILE_TEXT];
+      text_size += m->size[FILE_TEXT];
+    }
+  mbd_index_gz_trailer (crc, text_size, gz_trailer);
+  GBytes *xz_trailer = mbd_index_xz_trailer (unpadded, uncompressed, n, error);
+  if (xz_trailer == NULL)
+    return FALSE;
+  g_ptr_array_add (r->loaded, xz_trailer);
+  static guint8 xz_header[12];
+  mbd_index_xz_header (xz_header);
+  const guint8 *headers[N_FILES] = { NULL, mbd_index_gz_header, xz_header };
+  const Piece trailers[N_FILES]
+      = { { NULL, 0 },
+          { gz_trailer, 10 },
+          { g_bytes_get_data (xz_trailer, NULL), g_bytes_get_size (xz_trailer) } };
+
+  r->states = g_array_new (FALSE, TRUE, sizeof (MbdSha256));
+  g_array_set_size (r->states, (n - resume) * N_FILES);
+  for (int f = 0; f < N_FILES; f++)
+    {
+      FileJob *job = &r->jobs[f];
+      job->f = f;
+      job->resume = resume;
+      job->states = (MbdSha256 *) r->states->data;
+      job->pieces = g_array_sized_new (FALSE, FALSE, sizeof (Piece), n + 2);
+      Piece header = { headers[f], header_size[f] };
+      g_array_append_val (job->pieces, header);
+      guint64 offset = header_size[f], old_offset = old_suffix_start[f];
+      for (guint i = 0; i < n; i++)
+        {
+          BlockMeta *m = &g_array_index (r->metas, BlockMeta, i);
+          Piece piece = { NULL, m->size[f] };
+          if (i < prefix)
+            piece.data = r->old[f].map + offset;
+          else if (i >= n - suffix)
+            {
+              piece.data = r->old[f].map + old_offset;
+              old_offset += m->size[f];
+            }
+          else
+            piece.data = g_bytes_get_data (
+                g_ptr_array_index (r->loaded, (i - prefix) * N_FILES + f), NULL);
+          g_array_append_val (job->pieces, piece);
+          offset += m->size[f];
+        }
+      g_array_append_val (job->pieces, trailers[f]);
+      if (resume > 0)
+        job->sha = g_array_index (r->prev.states, MbdSha256, (resume - 1) * N_FILES + f);
+      else
+        mbd_sha256_init (&job->sha);
+      job->tmp = g_strdup_printf ("%s/.%s%s.new", dir, t->basename, suffixes[f]);
+      job->fd = open (job->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (job->fd < 0)
+        return throw_errno (error, errno, "cannot create", job->tmp);
+    }
+  return TRUE;
+}
+static gboolean
+render_target (MbdDb *db, const char *suite, const char *suite_dir, PubTarget *t, GError **error)
 {
   g_autofree char *dir = g_build_filename (suite_dir, t->rel_dir, NULL);
-  Render r = { .fd = { -1, -1, -1 } };
-  gboolean ok = render_files (db, dir, t, &r, error);
+  g_autofree char *byhash_dir = g_build_filename (dir, "by-hash", "SHA256", NULL);
+  Render r = { .jobs = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } } };
+  guint8 gz_trailer[10];
+  gboolean ok = render_files (db, suite, dir, t, &r, gz_trailer, error);
 
+  if (ok)
+    {
+      /* the plain text (the bulk of the bytes) is written on a thread while this one writes
+       * and hashes the compressed files and then hashes the text */
+      GThread *thread = g_thread_new ("mbd-index-text", file_job_thread, &r.jobs[FILE_TEXT]);
+      double start = thread_cpu_ms ();
+      if (run_file_job (&r.jobs[FILE_GZ], TRUE, TRUE))
+        run_file_job (&r.jobs[FILE_XZ], TRUE, TRUE);
+      run_file_job (&r.jobs[FILE_TEXT], TRUE, FALSE);
+      double compressed_ms = thread_cpu_ms () - start;
+      g_thread_join (thread);
+      g_debug ("rendered %s: %u blocks, %u unchanged before and %u after the changes, CPU "
+               "%.1f ms writing the text, %.1f ms .gz/.xz and hashing the text",
+               t->target, r.metas->len, r.prefix, r.suffix, r.jobs[FILE_TEXT].cpu_ms,
+               compressed_ms);
+      guint64 hashed = 0;
+      for (int f = 0; f < N_FILES && ok; f++)
+        {
+          FileJob *job = &r.jobs[f];
+          if (job->error != NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&job->error));
+              ok = FALSE;
+              break;
+            }
+          t->size[f] = job->size;
+          mbd_sha256_hex (&job->sha, t->hex[f]);
+          hashed += job->hashed;
+          if (mbd_index_get_fsync () && fdatasync (job->fd) != 0)
+            {
+              ok = throw_errno (error, errno, "cannot write", job->tmp);
+              break;
+            }
+          int rc = close (job->fd);
+          job->fd = -1;
+          if (rc != 0)
+            ok = throw_errno (error, errno, "cannot write", job->tmp);
+        }
+      mbd_index_note_rendered (hashed);
+    }
+  /* the old files stay mapped until the new ones are complete: install may delete nothing */
+  for (int f = 0; f < N_FILES && ok; f++)
+    {
+      ok = install_file (dir, t, f, r.jobs[f].tmp, error);
+      if (ok)
+        g_clear_pointer (&r.jobs[f].tmp, g_free);
+    }
+  ok = ok && sync_dir (byhash_dir, error) && sync_dir (dir, error)
+       && save_checkpoints (db, t->id, r.jobs[0].resume, r.states, r.metas, error);
   render_clear (&r);
   return ok;
 }
@@ -618,6 +916,8 @@ write_tmp (const char *path, GBytes *bytes, GError **error)
     return throw_errno (error, errno, "cannot create", path);
   struct iovec iov = { (void *) data, len };
   gboolean ok = len == 0 || write_all (fd, &iov, 1, path, error);
+  if (ok && mbd_index_get_fsync () && fdatasync (fd) != 0)
+    ok = throw_errno (error, errno, "cannot write", path);
   if (close (fd) != 0 && ok)
     return throw_errno (error, errno, "cannot write", path);
   return ok;
@@ -666,7 +966,7 @@ write_release (MbdGnupg *gnupg, const char *suite_dir, const char *text, GError 
         g_unlink (tmps[i]);
       g_free (tmps[i]);
     }
-  return ok;
+  return ok && sync_dir (suite_dir, error);
 }
 
 /* Files under a rendered target's by-hash directory the database does not know (left by a
@@ -803,6 +1103,7 @@ publish_in_savepoint (MbdDb *db,
   g_autofree char *suite_dir = g_build_filename (dists_dir, suite, NULL);
   g_autoptr (GPtrArray) targets = expected_targets (info);
 
+  gint64 t0 = g_get_monotonic_time ();
   if (!ensure_dir (suite_dir, error))
     return FALSE;
   for (guint i = 0; i < targets->len; i++)
@@ -814,15 +1115,47 @@ publish_in_savepoint (MbdDb *db,
         return FALSE;
       t->render = !current;
       if (t->render
-          && (!render_target (db, suite_dir, t, error) || !record_target (db, suite, t, error)))
+          && (!render_target (db, suite, suite_dir, t, error)
+              || !record_target (db, suite, t, error)))
         return mbd_prefix_error (error, "publishing '%s': ", t->target);
     }
+  gint64 t1 = g_get_monotonic_time ();
   g_autofree char *text = release_text (info, targets);
   if (!write_release (gnupg, suite_dir, text, error))
     return FALSE;
+  gint64 t2 = g_get_monotonic_time ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  return update_byhash (db, suite, suite_dir, targets, now, grace_seconds, error)
-         && clear_dirty (db, suite, error);
+  gboolean ok = update_byhash (db, suite, suite_dir, targets, now, grace_seconds, error)
+                && clear_dirty (db, suite, error);
+  g_debug ("published %s: indices %.1f ms, Release signed %.1f ms, by-hash upkeep %.1f ms", suite,
+           (t1 - t0) / 1e3, (t2 - t1) / 1e3, (g_get_monotonic_time () - t2) / 1e3);
+  return ok;
+}
+
+/* Outside a transaction, publishing takes the database's write lock at once (BEGIN IMMEDIATE),
+ * so two processes publishing the same suite take turns instead of sharing temporary files;
+ * inside the caller's transaction it runs in a savepoint. */
+static gboolean
+enter_transaction (MbdDb *db, gboolean *own, GError **error)
+{
+  *own = sqlite3_get_autocommit (mbd_db_get_handle (db)) != 0;
+  return *own ? mbd_db_begin (db, error) : mbd_db_exec (db, "SAVEPOINT mbd_index", error);
+}
+
+static gboolean
+leave_transaction (MbdDb *db, gboolean own, gboolean ok, GError **error)
+{
+  if (own)
+    {
+      if (ok)
+        return mbd_db_commit (db, error);
+      mbd_db_rollback (db);
+      return FALSE;
+    }
+  if (ok)
+    return mbd_db_exec (db, "RELEASE mbd_index", error);
+  mbd_db_exec (db, "ROLLBACK TO mbd_index; RELEASE mbd_index", NULL);
+  return FALSE;
 }
 
 gboolean
@@ -835,14 +1168,11 @@ mbd_index_publish (MbdDb *db,
 {
   if (!validate_info (info, error))
     return FALSE;
-  if (!mbd_db_exec (db, "SAVEPOINT mbd_index_publish", error))
+  gboolean own = FALSE;
+  if (!enter_transaction (db, &own, error))
     return FALSE;
-  if (!publish_in_savepoint (db, gnupg, dists_dir, info, grace_seconds, error))
-    {
-      mbd_db_exec (db, "ROLLBACK TO mbd_index_publish; RELEASE mbd_index_publish", NULL);
-      return FALSE;
-    }
-  return mbd_db_exec (db, "RELEASE mbd_index_publish", error);
+  gboolean ok = publish_in_savepoint (db, gnupg, dists_dir, info, grace_seconds, error);
+  return leave_transaction (db, own, ok, error);
 }
 
 char **
@@ -948,12 +1278,9 @@ mbd_index_remove_suite (MbdDb *db, const char *dists_dir, const char *suite_path
   if (!validate_info (&check, error))
     return FALSE;
   g_autofree char *suite_dir = g_build_filename (dists_dir, suite_path, NULL);
-  if (!mbd_db_exec (db, "SAVEPOINT mbd_index_remove", error))
+  gboolean own = FALSE;
+  if (!enter_transaction (db, &own, error))
     return FALSE;
-  if (!remove_suite_in_savepoint (db, suite_dir, suite_path, error))
-    {
-      mbd_db_exec (db, "ROLLBACK TO mbd_index_remove; RELEASE mbd_index_remove", NULL);
-      return FALSE;
-    }
-  return mbd_db_exec (db, "RELEASE mbd_index_remove", error);
+  gboolean ok = remove_suite_in_savepoint (db, suite_dir, suite_path, error);
+  return leave_transaction (db, own, ok, error);
 }

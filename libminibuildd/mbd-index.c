@@ -9,6 +9,7 @@
 /* Batches and their application to the stored blocks. See mbd-index-private.h for the model. */
 
 static gsize block_target_override;
+static gboolean fsync_files;
 static MbdIndexStats stats;
 G_LOCK_DEFINE_STATIC (stats);
 
@@ -35,6 +36,26 @@ mbd_index_note_rendered (guint64 bytes_hashed)
   stats.targets_rendered++;
   stats.bytes_hashed += bytes_hashed;
   G_UNLOCK (stats);
+}
+
+void
+mbd_index_note_blocks_read (guint n)
+{
+  G_LOCK (stats);
+  stats.blocks_read += n;
+  G_UNLOCK (stats);
+}
+
+void
+mbd_index_set_fsync (gboolean enabled)
+{
+  fsync_files = enabled;
+}
+
+gboolean
+mbd_index_get_fsync (void)
+{
+  return fsync_files;
 }
 
 void
@@ -942,6 +963,9 @@ apply_one (MbdDb *db, TargetOps *ops, GArray *garbage, GError **error)
 gboolean
 mbd_index_batch_apply (MbdIndexBatch *batch, GError **error)
 {
+  if (sqlite3_get_autocommit (mbd_db_get_handle (batch->db)))
+    return mbd_throw (error, MBD_ERROR_FAILED,
+                      "index batch: must be applied inside a transaction (mbd_db_begin)");
   if (batch->invalid != NULL)
     return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s", batch->invalid);
   for (guint i = 0; i < batch->order->len; i++)

@@ -10,6 +10,7 @@
 
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
+#include "mbd-repository-private.h"
 #include "mbd-status-private.h"
 #include "mbd-util-private.h"
 
@@ -431,7 +432,8 @@ open_locked (MbdInstance *self, gboolean create, GCancellable *cancellable, GErr
   if (self->db == NULL)
     return FALSE;
   if (!setup_identity (self, error) || !setup_key (self, create, cancellable, error)
-      || !setup_url (self, error))
+      || !setup_url (self, error)
+      || (create && !mbd_repository_ensure_default (self, cancellable, error)))
     {
       g_clear_pointer (&self->db, mbd_db_close);
       g_clear_object (&self->gnupg);
@@ -742,6 +744,10 @@ mbd_instance_start (MbdInstance *self, GError **error)
     }
   self->engine_lock_fd = fd;
   self->started = TRUE;
+  /* the repositories the server delivers: publish what a crash left out */
+  g_autoptr (GError) publish_error = NULL;
+  if (!mbd_instance_publish_dirty_suites (self, NULL, &publish_error))
+    g_warning ("%s: publishing the repositories failed: %s", self->home, publish_error->message);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STARTED]);
   return TRUE;
 }

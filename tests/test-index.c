@@ -66,6 +66,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->db = mbd_db_open (db_path, &error);
   g_assert_no_error (error);
   mbd_index_set_block_target (0);
+  /* data: publish with fdatasync/fsync */
+  mbd_index_set_fsync (data != NULL);
 }
 
 static void
@@ -93,6 +95,19 @@ apply (Fixture *fx, MbdIndexBatch *batch)
   g_assert_no_error (error);
   mbd_db_commit (fx->db, &error);
   g_assert_no_error (error);
+}
+
+/* Applies @batch in a transaction that it rolls back; asserts the apply fails with @code. */
+static void
+apply_fails (Fixture *fx, MbdIndexBatch *batch, int code, const char *in_message)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mbd_db_begin (fx->db, &error));
+  g_assert_false (mbd_index_batch_apply (batch, &error));
+  g_assert_error (error, MBD_ERROR, code);
+  g_assert_nonnull (strstr (error->message, in_message));
+  mbd_db_rollback (fx->db);
 }
 
 static void
@@ -295,24 +310,27 @@ test_invalid (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_targets); i++)
     {
-      g_autoptr (GError) error = NULL;
       g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
       mbd_index_batch_put (batch, bad_targets[i], "a", "Package: a");
-      g_assert_false (mbd_index_batch_apply (batch, &error));
-      g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
-      g_assert_nonnull (strstr (error->message, bad_targets[i]));
+      apply_fails (fx, batch, MBD_ERROR_INVALID_ARGUMENT, bad_targets[i]);
     }
   const char *bad_stanzas[] = { "", "\n", "Package: a\n\nPackage: b", "\nPackage: a" };
   for (guint i = 0; i < G_N_ELEMENTS (bad_stanzas); i++)
     {
-      g_autoptr (GError) error = NULL;
       g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
       mbd_index_batch_put (batch, AMD64, "the-key", bad_stanzas[i]);
-      g_assert_false (mbd_index_batch_apply (batch, &error));
-      g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
-      g_assert_nonnull (strstr (error->message, "the-key"));
+      apply_fails (fx, batch, MBD_ERROR_INVALID_ARGUMENT, "the-key");
     }
+  /* outside a transaction: refused, nothing stored */
   g_autoptr (GError) error = NULL;
+  g_autoptr (MbdIndexBatch) loose = mbd_index_batch_new (fx->db);
+  mbd_index_batch_put (loose, AMD64, "a", "Package: a");
+  g_assert_false (mbd_index_batch_apply (loose, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "transaction"));
+  g_clear_error (&error);
+  g_assert_cmpint (mbd_index_lookup_target (fx->db, AMD64, &error), ==, 0);
+
   MbdReleaseInfo info = release_info ("../escape");
   g_assert_false (mbd_index_publish (fx->db, fx->gnupg, fx->dists, &info, 0, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
@@ -446,6 +464,16 @@ test_incremental (Fixture *fx, gconstpointer data)
   g_autofree char *text = render_model (model);
   check_index (fx, SUITE, "main/binary-amd64/Packages", text);
 
+  /* a saved hash state after every block */
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) checkpoints
+          = mbd_db_query_strv (fx->db,
+                               "SELECT c.block_id FROM index_checkpoints c JOIN index_targets t "
+                               "ON t.id = c.target_id WHERE t.name = '" AMD64 "'",
+                               &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (checkpoints), ==, n_blocks);
+
   /* one stanza in the middle changes: one block recompressed, one target rendered */
   mbd_index_reset_stats ();
   g_autoptr (MbdIndexBatch) one = mbd_index_batch_new (fx->db);
@@ -457,6 +485,8 @@ test_incremental (Fixture *fx, gconstpointer data)
   publish (fx, SUITE, 0);
   mbd_index_get_stats (&stats);
   g_assert_cmpuint (stats.targets_rendered, ==, 1);
+  /* only the changed block is read back; the others are copied from the published files */
+  g_assert_cmpuint (stats.blocks_read, ==, 1);
   /* hashing resumed at the changed block, three quarters into the text */
   g_autofree char *text2 = render_model (model);
   g_assert_cmpuint (stats.bytes_hashed, >, 0);
@@ -486,6 +516,11 @@ test_incremental (Fixture *fx, gconstpointer data)
   guint n_grown = count_blocks (fx, AMD64, &max_size, &min_size);
   g_assert_cmpuint (n_grown, >, n_blocks);
   g_assert_cmpuint (max_size, <=, 2 * target);
+  publish (fx, SUITE, 0);
+  mbd_index_get_stats (&stats);
+  g_assert_cmpuint (stats.blocks_read, ==, stats.blocks_compressed);
+  g_autofree char *text_grown = render_model (model);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text_grown);
 
   /* a block shrinks below half the target: it is merged with a neighbour */
   mbd_index_reset_stats ();
@@ -707,6 +742,221 @@ test_remove_suite (Fixture *fx, gconstpointer data)
   g_assert_false (g_file_test (snap_release, G_FILE_TEST_EXISTS));
 }
 
+/* Runs `apt-get update` as a client of the published tree (file:, signed-by the exported key,
+ * i386 and amd64, deb and deb-src) in a throw-away apt directory; asserts it succeeds without
+ * a warning and, with @expected, that apt stored exactly that amd64 Packages text. */
+static void
+apt_update (Fixture *fx, const char *suite_path, const char *expected)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *apt = g_build_filename (fx->tmpdir, "apt", NULL);
+  g_autofree char *lists = g_build_filename (apt, "lists", NULL);
+  g_autofree char *etc = g_build_filename (apt, "etc", NULL);
+  g_autofree char *cache = g_build_filename (apt, "cache", NULL);
+  g_autofree char *status = g_build_filename (apt, "status", NULL);
+  g_autofree char *repo = g_path_get_dirname (fx->dists);
+  const char *subdirs[] = { "lists/partial", "cache/archives/partial", "etc" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *d = g_build_filename (apt, subdirs[i], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
+    }
+  g_autofree char *sources = g_build_filename (etc, "mbd.sources", NULL);
+  g_autofree char *sources_text
+      = g_strdup_printf ("Types: deb deb-src\nURIs: file://%s\nSuites: %s\n"
+                         "Components: main\nSigned-By: %s\n",
+                         repo, suite_path, fx->keyring);
+  g_file_set_contents (sources, sources_text, -1, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (status, "", 0, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *o_parts = g_strconcat ("Dir::Etc::sourceparts=", etc, NULL);
+  g_autofree char *o_lists = g_strconcat ("Dir::State::Lists=", lists, NULL);
+  g_autofree char *o_cache = g_strconcat ("Dir::Cache=", cache, NULL);
+  g_autofree char *o_status = g_strconcat ("Dir::State::status=", status, NULL);
+  const char *argv[] = { "apt-get", "-q",
+                         "-o",      "Dir::Etc::sourcelist=/dev/null",
+                         "-o",      o_parts,
+                         "-o",      o_lists,
+                         "-o",      o_cache,
+                         "-o",      o_status,
+                         "-o",      "APT::Architecture=amd64",
+                         "-o",      "APT::Architectures::=amd64",
+                         "-o",      "APT::Architectures::=i386",
+                         "-o",      "Acquire::Languages=none",
+                         "-o",      "APT::Sandbox::User=root",
+                         "-o",      "Debug::NoLocking=1",
+                         "update",  NULL };
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (
+      argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = NULL;
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (proc) || strstr (out, "W:") != NULL
+      || strstr (out, "E:") != NULL || strstr (out, "Ign:") != NULL)
+    g_error ("apt-get update of %s failed or warned:\n%s", suite_path, out);
+  if (expected == NULL)
+    return;
+  g_autoptr (GDir) dir = g_dir_open (lists, 0, &error);
+  g_assert_no_error (error);
+  g_autofree char *suffix
+      = g_strdup_printf ("_dists_%s_main_binary-amd64_Packages.lz4", suite_path);
+  const char *name;
+  gboolean found = FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, suffix))
+      {
+        /* apt keeps its lists recompressed (lz4); its helper reads them back */
+        g_autofree char *path = g_build_filename (lists, name, NULL);
+        const char *cat[] = { "/usr/lib/apt/apt-helper", "cat-file", path, NULL };
+        g_autoptr (GBytes) stored = run (cat);
+        g_autofree char *got
+            = g_strndup (g_bytes_get_data (stored, NULL), g_bytes_get_size (stored));
+        g_assert_cmpstr (got, ==, expected);
+        found = TRUE;
+      }
+  if (!found)
+    g_error ("apt stored no %s", suffix);
+}
+
+/* apt 2.6 accepts the published suite with signature checking on, before and after an
+ * incremental republish, and stores exactly the expected index. */
+static void
+test_apt (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GTree) model = model_new ();
+  g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+
+  mbd_index_set_block_target (2048);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg%03u 1.0 amd64", i);
+      g_autofree char *name = g_strdup_printf ("pkg%03u", i);
+      g_autofree char *stanza = g_strdup_printf (
+          "Package: %s\nVersion: 1.0\nArchitecture: amd64\nMaintainer: T <t@example.org>\n"
+          "Filename: pool/main/p/%s/%s_1.0_amd64.deb\nSize: 1000\nSHA256: %064u\n"
+          "Description: test package %u\n",
+          name, name, name, i, i);
+      put_model (batch, model, AMD64, key, g_strdup (stanza));
+    }
+  mbd_index_batch_put (
+      batch, SOURCE, "pkg000 1.0",
+      "Package: pkg000\nBinary: pkg000\nVersion: 1.0\nMaintainer: T <t@example.org>\n"
+      "Architecture: any\nFormat: 3.0 (native)\nDirectory: pool/main/p/pkg000\n"
+      "Files:\n 00000000000000000000000000000000 10 pkg000_1.0.dsc\n"
+      "Checksums-Sha256:\n "
+      "0000000000000000000000000000000000000000000000000000000000000000 10 "
+      "pkg000_1.0.dsc");
+  apply (fx, batch);
+  publish (fx, SUITE, 0);
+  g_autofree char *text = render_model (model);
+  apt_update (fx, SUITE, text);
+
+  g_autoptr (MbdIndexBatch) change = mbd_index_batch_new (fx->db);
+  put_model (change, model, AMD64, "pkg050 1.0 amd64",
+             g_strdup ("Package: pkg050\nVersion: 1.0\nArchitecture: amd64\n"
+                       "Maintainer: T <t@example.org>\nFilename: pool/main/p/pkg050/x.deb\n"
+                       "Size: 1\nDescription: changed\n"));
+  apply (fx, change);
+  publish (fx, SUITE, 0);
+  g_autofree char *text2 = render_model (model);
+  apt_update (fx, SUITE, text2);
+}
+
+/* Not a test of its own: publishes in a loop until /index/crash kills it. */
+static void
+test_crash_child (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *dir = g_getenv ("MBD_TEST_INDEX_CRASH_DIR");
+
+  if (dir == NULL)
+    {
+      g_test_skip ("run by /index/crash only");
+      return;
+    }
+  Fixture fx = { .tmpdir = g_strdup (dir) };
+  fx.home = g_build_filename (dir, "gnupg", NULL);
+  fx.dists = g_build_filename (dir, "repo", "dists", NULL);
+  g_autofree char *db_path = g_build_filename (dir, "mbd.sqlite", NULL);
+  fx.db = mbd_db_open (db_path, &error);
+  g_assert_no_error (error);
+  fx.gnupg = mbd_gnupg_new (fx.home, &error);
+  g_assert_no_error (error);
+  mbd_gnupg_set_signing_fingerprint (fx.gnupg, g_getenv ("MBD_TEST_INDEX_CRASH_FPR"));
+  mbd_index_set_block_target (4096);
+  for (guint round = 0;; round++)
+    {
+      g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx.db);
+      for (guint i = 0; i < 5; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("pkg%03d", g_random_int_range (0, 300));
+          g_autofree char *stanza = make_stanza (key, round, g_random_int_range (100, 900));
+          mbd_index_batch_put (batch, g_random_boolean () ? AMD64 : SOURCE, key, stanza);
+        }
+      apply (&fx, batch);
+      publish (&fx, SUITE, 0);
+    }
+}
+
+/* Kills a publishing process (SIGKILL) at random points: after every kill `apt-get update`
+ * accepts the tree, and a publish afterwards completes it. */
+static void
+test_crash (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdIndexBatch) batch = mbd_index_batch_new (fx->db);
+
+  mbd_index_set_block_target (4096);
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("pkg%03u", i);
+      g_autofree char *stanza = make_stanza (key, 0, 500);
+      mbd_index_batch_put (batch, AMD64, key, stanza);
+    }
+  apply (fx, batch);
+  publish (fx, SUITE, 0);
+  apt_update (fx, SUITE, NULL);
+
+  g_autofree char *inrelease = suite_file (fx, SUITE, "InRelease");
+  g_autofree char *first_release = read_file (inrelease, NULL);
+  g_autofree char *fpr = mbd_gnupg_get_signing_fingerprint (fx->gnupg, &error);
+  g_assert_no_error (error);
+  for (guint round = 0; round < 12; round++)
+    {
+      g_autoptr (GSubprocessLauncher) launcher
+                 = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+      g_subprocess_launcher_setenv (launcher, "MBD_TEST_INDEX_CRASH_DIR", fx->tmpdir, TRUE);
+      g_subprocess_launcher_setenv (launcher, "MBD_TEST_INDEX_CRASH_FPR", fpr, TRUE);
+      g_autoptr (GSubprocess) child = g_subprocess_launcher_spawn (
+          launcher, &error, test_argv0, "-p", "/index/crash-child", NULL);
+      g_assert_no_error (error);
+      g_usleep (g_test_rand_int_range (100, 700) * 1000);
+      g_subprocess_send_signal (child, SIGKILL);
+      g_subprocess_wait (child, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_signaled (child));
+      apt_update (fx, SUITE, NULL);
+    }
+  /* the killed processes got publishes done */
+  g_autofree char *last_release = read_file (inrelease, NULL);
+  g_assert_cmpstr (last_release, !=, first_release);
+  /* the interrupted publish completes */
+  publish (fx, SUITE, 0);
+  g_auto (GStrv) dirty = mbd_index_dirty_suites (fx->db, &error);
+  g_assert_cmpuint (g_strv_length (dirty), ==, 0);
+  g_auto (GStrv) stanzas = mbd_index_get_stanzas (fx->db, AMD64, &error);
+  g_assert_no_error (error);
+  g_autofree char *joined = g_strjoinv ("\n", stanzas);
+  g_autofree char *text = g_strconcat (joined, "\n", NULL);
+  check_index (fx, SUITE, "main/binary-amd64/Packages", text);
+  check_release (fx, SUITE, 9);
+  apt_update (fx, SUITE, text);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -716,6 +966,8 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/index/publish-basic", test_publish_basic);
+  g_test_add ("/index/publish-fsync", Fixture, "fsync", fixture_setup, test_publish_basic,
+              fixture_teardown);
   ADD ("/index/stanzas", test_stanzas);
   ADD ("/index/invalid", test_invalid);
   ADD ("/index/dirty", test_dirty);
@@ -724,6 +976,9 @@ main (int argc, char **argv)
   ADD ("/index/copy-drop", test_copy_drop);
   ADD ("/index/grace", test_grace);
   ADD ("/index/remove-suite", test_remove_suite);
+  ADD ("/index/apt", test_apt);
+  ADD ("/index/crash", test_crash);
+  g_test_add_func ("/index/crash-child", test_crash_child);
 #undef ADD
   return g_test_run ();
 }

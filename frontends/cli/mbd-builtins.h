@@ -9,6 +9,7 @@ typedef enum
 {
   MBD_BUILTIN_FLAG_NONE = 0,
   MBD_BUILTIN_FLAG_NO_INSTANCE = 1 << 0, /* the command opens (or creates) the instance itself */
+  MBD_BUILTIN_FLAG_ARGS = 1 << 1,        /* the command takes positional arguments */
 } MbdBuiltinFlags;
 
 typedef struct
@@ -23,6 +24,15 @@ typedef struct
 
 BUILTINPROTO (init);
 BUILTINPROTO (status);
+BUILTINPROTO (repo);
+BUILTINPROTO (include);
+BUILTINPROTO (ls);
+BUILTINPROTO (show);
+BUILTINPROTO (search);
+BUILTINPROTO (migrate);
+BUILTINPROTO (remove);
+BUILTINPROTO (snapshot);
+BUILTINPROTO (sources_list);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with
@@ -36,6 +46,21 @@ gboolean mbd_option_context_parse (GOptionContext *context,
                                    MbdInstance **out_instance,
                                    GCancellable *cancellable,
                                    GError **error);
+
+/* ls and show share their options and output (mbd-builtin-ls.c). */
+gboolean mbd_cli_ls_show (int argc,
+                          char **argv,
+                          MbdCommandInvocation *invocation,
+                          gboolean show,
+                          GCancellable *cancellable,
+                          GError **error);
+
+/* Removes the first non-option argument (a subcommand such as "create") from @argv, skipping
+ * the value of --home; returns it (transfer none), or NULL if there is none. */
+const char *mbd_cli_take_subcommand (int *argc, char **argv);
+
+/* A usage error (exit code 2) naming the command. */
+gboolean mbd_cli_usage_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 /* The home named by --home, or the default one; valid after mbd_option_context_parse(). */
 const char *mbd_cli_get_home (void);

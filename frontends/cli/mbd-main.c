@@ -20,6 +20,15 @@ typedef struct
 static const MbdCommand commands[] = {
   { "init", mbd_builtin_init, "Create an instance (home, database, signing key)" },
   { "status", mbd_builtin_status, "Show the status of an instance" },
+  { "repo", mbd_builtin_repo, "Create, list, publish and check repositories" },
+  { "include", mbd_builtin_include, "Include .changes, .deb or .dsc files into a distribution" },
+  { "ls", mbd_builtin_ls, "List where a source package is" },
+  { "show", mbd_builtin_show, "Show a source package in detail" },
+  { "search", mbd_builtin_search, "Search source and binary package names" },
+  { "migrate", mbd_builtin_migrate, "Migrate a source package, or restore a rollback" },
+  { "remove", mbd_builtin_remove, "Remove a source package from a distribution" },
+  { "snapshot", mbd_builtin_snapshot, "Create, list and delete snapshots of a distribution" },
+  { "sources-list", mbd_builtin_sources_list, "Print APT source lines of the repositories" },
 };
 
 static char *opt_home;
@@ -53,7 +62,7 @@ mbd_option_context_parse (GOptionContext *context,
   g_option_context_add_main_entries (context, global_entries, NULL);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
-  if (*argc > 1)
+  if (*argc > 1 && (flags & MBD_BUILTIN_FLAG_ARGS) == 0)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unexpected argument '%s'",
                    (*argv)[1]);
@@ -70,6 +79,38 @@ mbd_option_context_parse (GOptionContext *context,
   return TRUE;
 }
 
+const char *
+mbd_cli_take_subcommand (int *argc, char **argv)
+{
+  for (int i = 1; i < *argc; i++)
+    {
+      if (strcmp (argv[i], "--home") == 0)
+        {
+          i++;
+          continue;
+        }
+      if (argv[i][0] == '-')
+        continue;
+      const char *sub = argv[i];
+      memmove (argv + i, argv + i + 1, (*argc - i) * sizeof (char *));
+      (*argc)--;
+      return sub;
+    }
+  return NULL;
+}
+
+gboolean
+mbd_cli_usage_error (GError **error, const char *fmt, ...)
+{
+  va_list args;
+
+  va_start (args, fmt);
+  g_autofree char *message = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, message);
+  return FALSE;
+}
+
 static void
 print_usage (FILE *out)
 {
@@ -77,7 +118,7 @@ print_usage (FILE *out)
                 "mbd drives a mini-buildd compatible build daemon and APT repository.\n\n"
                 "Commands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].description);
+    fprintf (out, "  %-13s %s\n", commands[i].name, commands[i].description);
   fprintf (out, "\nOptions:\n"
                 "  --home DIR   instance home (default: $MBD_HOME or ~/.local/share/mbd)\n"
                 "  --version    print the version and exit\n"
