@@ -142,6 +142,8 @@ gboolean mbd_index_parse_target (const char *target,
 gint64 mbd_index_lookup_target (MbdDb *db, const char *target, GError **error);
 /* The id of @target, stored (empty) first if it is not yet. */
 gint64 mbd_index_ensure_target (MbdDb *db, const char *target, GError **error);
+/* Sets or clears the dirty mark of @suite. */
+gboolean mbd_index_mark_suite (MbdDb *db, const char *suite, gboolean dirty, GError **error);
 /* Deletes every stored target of @suite (and the blocks no other target lists). */
 gboolean mbd_index_forget_suite_targets (MbdDb *db, const char *suite, GError **error);
 

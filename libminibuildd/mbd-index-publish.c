@@ -1077,21 +1077,6 @@ update_byhash (MbdDb *db,
 }
 
 static gboolean
-clear_dirty (MbdDb *db, const char *suite, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt
-             = mbd_db_prepare (db,
-                               "INSERT INTO index_suites (suite, dirty) VALUES (?1, 0) "
-                               "ON CONFLICT (suite) DO UPDATE SET dirty = 0",
-                               error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, suite, -1, SQLITE_STATIC);
-  return mbd_db_step_done (db, stmt, error);
-}
-
-static gboolean
 publish_in_savepoint (MbdDb *db,
                       MbdGnupg *gnupg,
                       const char *dists_dir,
@@ -1126,7 +1111,7 @@ publish_in_savepoint (MbdDb *db,
   gint64 t2 = g_get_monotonic_time ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   gboolean ok = update_byhash (db, suite, suite_dir, targets, now, grace_seconds, error)
-                && clear_dirty (db, suite, error);
+                && mbd_index_mark_suite (db, suite, FALSE, error);
   g_debug ("published %s: indices %.1f ms, Release signed %.1f ms, by-hash upkeep %.1f ms", suite,
            (t1 - t0) / 1e3, (t2 - t1) / 1e3, (g_get_monotonic_time () - t2) / 1e3);
   return ok;

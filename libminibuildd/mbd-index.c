@@ -297,6 +297,22 @@ mbd_index_ensure_target (MbdDb *db, const char *target, GError **error)
   return sqlite3_last_insert_rowid (mbd_db_get_handle (db));
 }
 
+gboolean
+mbd_index_mark_suite (MbdDb *db, const char *suite, gboolean dirty, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db,
+                               "INSERT INTO index_suites (suite, dirty) VALUES (?1, ?2) "
+                               "ON CONFLICT (suite) DO UPDATE SET dirty = excluded.dirty",
+                               error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, suite, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 2, dirty ? 1 : 0);
+  return mbd_db_step_done (db, stmt, error);
+}
+
 static gboolean
 mark_changed (MbdDb *db, gint64 target_id, const char *target, GError **error)
 {
@@ -311,15 +327,7 @@ mark_changed (MbdDb *db, gint64 target_id, const char *target, GError **error)
   sqlite3_bind_int64 (bump, 1, target_id);
   if (!mbd_db_step_done (db, bump, error))
     return FALSE;
-  g_autoptr (sqlite3_stmt) dirty
-             = mbd_db_prepare (db,
-                               "INSERT INTO index_suites (suite, dirty) VALUES (?1, 1) "
-                               "ON CONFLICT (suite) DO UPDATE SET dirty = 1",
-                               error);
-  if (dirty == NULL)
-    return FALSE;
-  sqlite3_bind_text (dirty, 1, suite, -1, SQLITE_STATIC);
-  return mbd_db_step_done (db, dirty, error);
+  return mbd_index_mark_suite (db, suite, TRUE, error);
 }
 
 /* One block of a target's list. */
@@ -982,6 +990,8 @@ mbd_index_batch_apply (MbdIndexBatch *batch, GError **error)
         return FALSE;
     }
   g_autoptr (GArray) garbage = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 start = g_get_monotonic_time ();
+  guint compressed_before = stats.blocks_compressed;
   for (guint i = 0; i < batch->order->len; i++)
     if (!apply_one (batch->db, g_ptr_array_index (batch->order, i), garbage, error))
       return mbd_prefix_error (
@@ -989,6 +999,8 @@ mbd_index_batch_apply (MbdIndexBatch *batch, GError **error)
   for (guint i = 0; i < garbage->len; i++)
     if (!collect_block (batch->db, g_array_index (garbage, gint64, i), error))
       return FALSE;
+  g_debug ("applied an index batch of %u targets: %u blocks compressed, %.1f ms", batch->order->len,
+           stats.blocks_compressed - compressed_before, (g_get_monotonic_time () - start) / 1e3);
   return TRUE;
 }
 
