@@ -691,7 +691,7 @@ mbd_layout_check_version (MbdLayout *self,
   const char *template
       = suite->experimental ? self->experimental_mandatory_regex : self->mandatory_regex;
   g_autofree char *pattern = expand (template, identity, codeversion, TRUE);
-  g_autoptr (GRegex) regex = g_regex_new (pattern, G_REGEX_OPTIMIZE, 0, error);
+  g_autoptr (GRegex) regex = g_regex_new (pattern, 0, 0, error);
   if (regex == NULL)
     return mbd_prefix_error (error, "layout %s: ", self->name);
   if (g_regex_match (regex, version, 0, NULL))

@@ -125,7 +125,7 @@ mbd_repository_migrate (MbdRepository *self,
   gboolean any = FALSE;
   while (ok)
     {
-      char *to = NULL;
+      g_autofree char *to = NULL;
       gboolean done = FALSE;
       ok = migrate_step (&txn, self, dist, from, suite, source, version != NULL ? version : have,
                          full, &to, &done, error);
@@ -133,7 +133,7 @@ mbd_repository_migrate (MbdRepository *self,
       if (!ok)
         break;
       g_free (from);
-      from = to;
+      from = g_steal_pointer (&to);
       g_autofree char *suite_name = NULL;
       mbd_distribution_string_parse (from, NULL, NULL, &suite_name, NULL, NULL);
       suite = mbd_layout_lookup_suite (self->layout, suite_name);

@@ -78,8 +78,9 @@ setup (Fixture *fx, gconstpointer data)
   fx->instance = mbd_instance_new (fx->home);
   mbd_instance_set_identity (fx->instance, "repotest");
   mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  g_assert_true (mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
+  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (opened);
 
   g_autoptr (MbdLayout) layout = mbd_layout_new_builtin (layout_name, &error);
   g_assert_no_error (error);
@@ -89,8 +90,9 @@ setup (Fixture *fx, gconstpointer data)
              = mbd_distribution_new_from_spec ("bookworm:amd64,i386?", &error);
   g_assert_no_error (error);
   g_assert_true (mbd_repository_add_distribution (fx->repo, dist, &error));
-  g_assert_true (mbd_instance_add_repository (fx->instance, fx->repo, NULL, &error));
+  gboolean added = mbd_instance_add_repository (fx->instance, fx->repo, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (added);
 }
 
 static void
