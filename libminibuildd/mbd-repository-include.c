@@ -19,9 +19,14 @@
  * are stored in the pool once (staged under a temporary name, renamed into place just before
  * COMMIT) and its Packages/Sources stanzas are rendered from the .deb control and the .dsc. */
 
+/* What an include needs of a .deb: its control paragraph as text (a parsed MbdDeb with its file
+ * list costs several times more, which adds up in a bulk include of tens of thousands). */
 typedef struct
 {
-  MbdDeb *deb;
+  char *control;
+  char *package;
+  char *version;
+  char *architecture;
   char *path;
   MbdFileEntry *listed; /* (nullable): the .changes entry, with section and priority */
 } IncludeDeb;
@@ -41,7 +46,10 @@ typedef struct
 static void
 include_deb_free (IncludeDeb *item)
 {
-  g_clear_object (&item->deb);
+  g_free (item->control);
+  g_free (item->package);
+  g_free (item->version);
+  g_free (item->architecture);
   g_free (item->path);
   g_clear_pointer (&item->listed, mbd_file_entry_free);
   g_free (item);
@@ -131,7 +139,10 @@ add_deb (GHashTable *groups,
   if (group == NULL)
     return FALSE;
   IncludeDeb *item = g_new0 (IncludeDeb, 1);
-  item->deb = g_steal_pointer (&deb);
+  item->control = mbd_paragraph_to_string (control);
+  item->package = g_strdup (mbd_deb_get_package (deb));
+  item->version = g_strdup (mbd_deb_get_version (deb));
+  item->architecture = g_strdup (mbd_deb_get_architecture (deb));
   item->path = g_strdup (path);
   item->listed = listed != NULL ? mbd_file_entry_copy (listed) : NULL;
   g_ptr_array_add (group->debs, item);
@@ -485,9 +496,12 @@ stanza_text (MbdParagraph *paragraph)
 }
 
 static char *
-packages_stanza (IncludeDeb *item, const PoolFile *file)
+packages_stanza (IncludeDeb *item, const PoolFile *file, GError **error)
 {
-  MbdParagraph *control = mbd_deb_get_control (item->deb);
+  g_autoptr (MbdControl) parsed = mbd_control_new_from_string (item->control, item->path, error);
+  if (parsed == NULL)
+    return NULL;
+  MbdParagraph *control = mbd_control_get_paragraph (parsed, 0);
 
   if (item->listed != NULL)
     {
@@ -713,20 +727,21 @@ insert_group (MbdRepoTxn *txn,
                      cancellable, error)
           || !link_file (txn, entry_id, file.id, error))
         return FALSE;
-      g_autofree char *stanza = packages_stanza (item, &file);
+      g_autofree char *stanza = packages_stanza (item, &file, error);
+      if (stanza == NULL)
+        return FALSE;
       sqlite3_reset (bin);
       sqlite3_bind_int64 (bin, 1, entry_id);
-      sqlite3_bind_text (bin, 2, mbd_deb_get_package (item->deb), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (bin, 3, mbd_deb_get_version (item->deb), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (bin, 4, mbd_deb_get_architecture (item->deb), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (bin, 2, item->package, -1, SQLITE_STATIC);
+      sqlite3_bind_text (bin, 3, item->version, -1, SQLITE_STATIC);
+      sqlite3_bind_text (bin, 4, item->architecture, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (bin, 5, file.id);
       sqlite3_bind_text (bin, 6, stanza, -1, SQLITE_TRANSIENT);
       int rc = sqlite3_step (bin);
       if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return mbd_throw (error, MBD_ERROR_EXISTS,
                           "%s: package %s %s (%s) is in %s already; upload a new version",
-                          item->path, mbd_deb_get_package (item->deb),
-                          mbd_deb_get_version (item->deb), mbd_deb_get_architecture (item->deb),
+                          item->path, item->package, item->version, item->architecture,
                           dist_string);
       if (rc != SQLITE_DONE)
         return mbd_db_throw (txn->db, rc, "cannot store a binary", error);
