@@ -527,7 +527,26 @@ check_indices (MbdRepository *self, MbdDb *db, GPtrArray *problems)
     }
 }
 
-/* The published Release of every suite exists and lists files that are there as listed. */
+/* Whether @path holds @size bytes with SHA256 @sum. */
+static gboolean
+file_matches (const char *path, const char *sum, guint64 size, gboolean *out_missing)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+
+  *out_missing = !g_file_get_contents (path, &data, &len, NULL);
+  if (*out_missing)
+    return FALSE;
+  g_autofree char *have
+      = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+  return len == size && strcmp (have, sum) == 0;
+}
+
+/* The published Release of every suite exists, and every file it lists is there as listed
+ * under by-hash/SHA256/ (what apt fetches with Acquire-By-Hash). The plain names are checked
+ * too, except for a suite whose publish was interrupted: that one already has its new indices
+ * at their plain names and still its old Release, which apt reads consistently through by-hash;
+ * the next change or `mbd repo publish` completes it. */
 static void
 check_published (MbdRepository *self, MbdDb *db, const char *repo_dir, GPtrArray *problems)
 {
@@ -536,9 +555,7 @@ check_published (MbdRepository *self, MbdDb *db, const char *repo_dir, GPtrArray
 
   for (guint i = 0; suites[i] != NULL; i++)
     {
-      if (dirty != NULL && g_strv_contains ((const char *const *) dirty, suites[i]))
-        problem (problems, "%s: changed but not published (run 'mbd repo publish %s')", suites[i],
-                 self->identity);
+      gboolean pending = dirty != NULL && g_strv_contains ((const char *const *) dirty, suites[i]);
       g_autofree char *dir = g_build_filename (repo_dir, "dists", suites[i], NULL);
       g_autofree char *release = g_build_filename (dir, "Release", NULL);
       g_autoptr (GError) local = NULL;
@@ -552,26 +569,27 @@ check_published (MbdRepository *self, MbdDb *db, const char *repo_dir, GPtrArray
       g_auto (GStrv) lines = p != NULL ? mbd_paragraph_get_lines (p, "SHA256") : NULL;
       for (guint l = 0; lines != NULL && lines[l] != NULL; l++)
         {
-          g_auto (GStrv) words = g_strsplit_set (g_strstrip (lines[l]), " \t", -1);
+          g_auto (GStrv) f = g_strsplit_set (g_strstrip (lines[l]), " \t", -1);
           g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-          for (guint w = 0; words[w] != NULL; w++)
-            if (words[w][0] != '\0')
-              g_strv_builder_add (b, words[w]);
-          g_auto (GStrv) f = g_strv_builder_end (b);
-          if (g_strv_length (f) != 3)
+          for (guint w = 0; f[w] != NULL; w++)
+            if (f[w][0] != '\0')
+              g_strv_builder_add (b, f[w]);
+          g_auto (GStrv) w = g_strv_builder_end (b);
+          if (g_strv_length (w) != 3)
             continue;
-          g_autofree char *file = g_build_filename (dir, f[2], NULL);
-          g_autofree char *data = NULL;
-          gsize len;
-          if (!g_file_get_contents (file, &data, &len, NULL))
-            {
-              problem (problems, "%s: %s is listed in Release but missing", suites[i], f[2]);
-              continue;
-            }
-          g_autofree char *sum
-              = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
-          if (strcmp (sum, f[0]) != 0 || len != g_ascii_strtoull (f[1], NULL, 10))
-            problem (problems, "%s: %s does not match its Release entry", suites[i], f[2]);
+          guint64 size = g_ascii_strtoull (w[1], NULL, 10);
+          g_autofree char *parent = g_path_get_dirname (w[2]);
+          g_autofree char *byhash = g_build_filename (dir, parent, "by-hash", "SHA256", w[0], NULL);
+          gboolean missing;
+          if (!file_matches (byhash, w[0], size, &missing))
+            problem (problems, "%s: %s is listed in Release but %s under by-hash", suites[i], w[2],
+                     missing ? "missing" : "different");
+          if (pending)
+            continue;
+          g_autofree char *file = g_build_filename (dir, w[2], NULL);
+          if (!file_matches (file, w[0], size, &missing))
+            problem (problems, "%s: %s is listed in Release but %s", suites[i], w[2],
+                     missing ? "missing" : "does not match its entry");
         }
     }
 }
@@ -585,7 +603,9 @@ check_published (MbdRepository *self, MbdDb *db, const char *repo_dir, GPtrArray
  * Checks the repository's consistency: the database's integrity, every pool file it records is
  * there with its size and SHA256, every published stanza's file is in the pool and the indices
  * hold as many stanzas as the database has entries, and every distribution's published Release
- * matches the files next to it and is up to date.
+ * matches the files it lists (under `by-hash/`, and at their plain names unless a publish of the
+ * distribution was interrupted and is still pending: apt reads such a tree consistently, and the
+ * next change or [method@Mbd.Repository.publish] completes it).
  *
  * Returns: %TRUE if consistent; %FALSE with %MBD_ERROR_FAILED summarising the problems (listed
  *   in @out_problems), or another error if the check could not run

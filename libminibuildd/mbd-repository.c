@@ -621,7 +621,10 @@ mbd_instance_lookup_repository_for_distribution (MbdInstance *instance,
 
   if (!mbd_distribution_string_parse (distribution, NULL, &identity, NULL, NULL, error))
     return NULL;
-  return mbd_instance_lookup_repository (instance, identity, error);
+  MbdRepository *repo = mbd_instance_lookup_repository (instance, identity, error);
+  if (repo == NULL)
+    mbd_prefix_error (error, "distribution '%s': ", distribution);
+  return repo;
 }
 
 /**
