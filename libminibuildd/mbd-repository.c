@@ -303,6 +303,33 @@ os_release_value (const char *text, const char *key)
 }
 
 /**
+ * mbd_get_native_architecture:
+ * @error: return location for a #GError
+ *
+ * Gets the architecture of the machine mbd runs on, as `dpkg --print-architecture` prints it
+ * (`amd64`, `arm64`...): the default architecture of chroots, builds and distributions.
+ *
+ * Returns: (transfer full): the architecture, or %NULL with @error set
+ */
+char *
+mbd_get_native_architecture (GError **error)
+{
+  g_autofree char *out = NULL;
+  int status = 0;
+  const char *argv[] = { "dpkg", "--print-architecture", NULL };
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, &out, NULL, &status, error))
+    return NULL;
+  if (!g_spawn_check_wait_status (status, error))
+    return mbd_prefix_error (error, "dpkg --print-architecture: "), NULL;
+  g_strstrip (out);
+  if (out[0] == '\0')
+    return mbd_throw (error, MBD_ERROR_FAILED, "dpkg --print-architecture printed nothing"), NULL;
+  return g_steal_pointer (&out);
+}
+
+/**
  * mbd_distribution_new_for_host:
  *
  * Creates the distribution of the machine mbd runs on: the codename from `/etc/os-release`
@@ -328,15 +355,10 @@ mbd_distribution_new_for_host (GError **error)
       codename = g_strdup ("sid");
     }
 
-  g_autofree char *out = NULL;
-  int status = 0;
-  const char *argv[] = { "dpkg", "--print-architecture", NULL };
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                     NULL, NULL, &out, NULL, &status, error))
+  g_autofree char *arch = mbd_get_native_architecture (error);
+  if (arch == NULL)
     return NULL;
-  if (!g_spawn_check_wait_status (status, error))
-    return mbd_prefix_error (error, "dpkg --print-architecture: "), NULL;
-  const char *arches[] = { g_strstrip (out), NULL };
+  const char *arches[] = { arch, NULL };
   return mbd_distribution_new (codename, arches, error);
 }
 

@@ -52,6 +52,8 @@ MBD_AVAILABLE_IN_ALL
 char *mbd_repository_dup_path (MbdRepository *self);
 
 MBD_AVAILABLE_IN_ALL
+char *mbd_get_native_architecture (GError **error);
+MBD_AVAILABLE_IN_ALL
 MbdDistribution *mbd_distribution_new_for_host (GError **error);
 
 MBD_AVAILABLE_IN_ALL

@@ -87,19 +87,26 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static char *
-native_arch (GError **error)
+/* Creates the chroot of @codename/@arch on first need (the default backend, with the progress
+ * bar of 'mbd chroot create'), as the default instance promises. */
+static gboolean
+ensure_chroot (MbdInstance *instance, const char *codename, const char *arch, GError **error)
 {
-  g_autofree char *out = NULL;
-  const char *argv[] = { "dpkg", "--print-architecture", NULL };
-  int status = 0;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (MbdChroot) existing = mbd_instance_lookup_chroot (instance, codename, arch, &local);
 
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
-                     &status, error))
-    return NULL;
-  if (!g_spawn_check_wait_status (status, error))
-    return NULL;
-  return g_strdup (g_strstrip (out));
+  if (existing != NULL)
+    return TRUE;
+  if (!g_error_matches (local, MBD_ERROR, MBD_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  fprintf (stderr, "mbd: no chroot for %s/%s yet: creating it first (mmdebstrap)\n", codename,
+           arch);
+  g_autoptr (MbdChroot) chroot
+             = mbd_chroot_new (instance, codename, arch, MBD_CHROOT_BACKEND_UNSHARE);
+  return mbd_cli_chroot_run (chroot, TRUE, NULL, error);
 }
 
 static void
@@ -157,7 +164,8 @@ build_dsc (int argc,
       g_prefix_error (error, "--lintian-mode: ");
       return FALSE;
     }
-  g_autofree char *arch = opt_arch != NULL ? g_strdup (opt_arch) : native_arch (error);
+  g_autofree char *arch
+      = opt_arch != NULL ? g_strdup (opt_arch) : mbd_get_native_architecture (error);
   if (arch == NULL)
     return FALSE;
 
@@ -173,6 +181,9 @@ build_dsc (int argc,
   mbd_build_request_set_deb_build_profiles (request, opt_profiles);
   mbd_build_request_set_add_depends (request, (const char *const *) opt_add_depends);
   if (!mbd_build_request_set_snippets (request, (const char *const *) opt_snippets, error))
+    return FALSE;
+
+  if (!ensure_chroot (instance, opt_dist, arch, error))
     return FALSE;
 
   MbdBuilder *builder = mbd_instance_get_builder (instance);

@@ -72,19 +72,6 @@ take_positionals (int *argc, char **argv)
   return positionals;
 }
 
-static char *
-native_arch (GError **error)
-{
-  g_autofree char *out = NULL;
-  int status = 0;
-
-  if (!g_spawn_command_line_sync ("dpkg --print-architecture", &out, NULL, &status, error))
-    return NULL;
-  if (!g_spawn_check_wait_status (status, error))
-    return NULL;
-  return g_strdup (g_strstrip (out));
-}
-
 typedef struct
 {
   GMainLoop *loop;
@@ -157,8 +144,8 @@ op_done (GObject *object, GAsyncResult *result, gpointer user_data)
 
 /* Runs a create or check with a progress display; ^C or SIGTERM cancel it (the library stops
  * mmdebstrap or apt with their whole process group). */
-static gboolean
-run_with_progress (MbdChroot *chroot, gboolean create, const char *from, GError **error)
+gboolean
+mbd_cli_chroot_run (MbdChroot *chroot, gboolean create, const char *from, GError **error)
 {
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
@@ -192,7 +179,8 @@ chroot_create (MbdInstance *instance, GPtrArray *positionals, GError **error)
   MbdChrootBackend backend = MBD_CHROOT_BACKEND_UNSHARE;
   if (opt_backend != NULL && !mbd_chroot_backend_from_string (opt_backend, &backend, error))
     return FALSE;
-  g_autofree char *arch = opt_arch != NULL ? g_strdup (opt_arch) : native_arch (error);
+  g_autofree char *arch
+      = opt_arch != NULL ? g_strdup (opt_arch) : mbd_get_native_architecture (error);
   if (arch == NULL)
     return FALSE;
 
@@ -200,7 +188,7 @@ chroot_create (MbdInstance *instance, GPtrArray *positionals, GError **error)
   if (opt_mirror != NULL)
     mbd_chroot_set_mirror (chroot, opt_mirror);
   gint64 start = g_get_monotonic_time ();
-  if (!run_with_progress (chroot, TRUE, opt_from, error))
+  if (!mbd_cli_chroot_run (chroot, TRUE, opt_from, error))
     return FALSE;
   printf ("Created chroot %s/%s (%s) in %.1f s: %s\n", mbd_chroot_get_codename (chroot),
           mbd_chroot_get_architecture (chroot),
@@ -237,7 +225,7 @@ chroot_check (MbdInstance *instance, GPtrArray *positionals, GError **error)
       checked++;
       g_autoptr (GError) local = NULL;
       gint64 start = g_get_monotonic_time ();
-      if (run_with_progress (chroot, FALSE, NULL, &local))
+      if (mbd_cli_chroot_run (chroot, FALSE, NULL, &local))
         printf ("Chroot %s/%s is active (checked in %.1f s)\n", mbd_chroot_get_codename (chroot),
                 mbd_chroot_get_architecture (chroot),
                 (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
@@ -267,7 +255,8 @@ chroot_rm (MbdInstance *instance, GPtrArray *positionals, GError **error)
     return g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
                         "mbd chroot rm needs exactly one CODENAME"),
            FALSE;
-  g_autofree char *arch = opt_arch != NULL ? g_strdup (opt_arch) : native_arch (error);
+  g_autofree char *arch
+      = opt_arch != NULL ? g_strdup (opt_arch) : mbd_get_native_architecture (error);
   if (arch == NULL)
     return FALSE;
   g_autoptr (MbdChroot) chroot

@@ -65,6 +65,10 @@ const char *mbd_cli_take_subcommand (int *argc, char **argv);
 /* A usage error (exit code 2) naming the command. */
 gboolean mbd_cli_usage_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
+/* Creates (@create) or checks @chroot with a progress bar on a terminal (progress lines
+ * otherwise); ^C or SIGTERM cancel it. @from: a tarball to copy instead of running mmdebstrap. */
+gboolean mbd_cli_chroot_run (MbdChroot *chroot, gboolean create, const char *from, GError **error);
+
 /* The home named by --home, or the default one; valid after mbd_option_context_parse(). */
 const char *mbd_cli_get_home (void);
 

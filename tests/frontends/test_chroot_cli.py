@@ -7,7 +7,7 @@ import os
 import subprocess
 import unittest
 
-from mbdtestlib import HomeTestCase, run_mbd
+from mbdtestlib import MBD, HomeTestCase, run_mbd
 
 
 class ChrootCli(HomeTestCase):
@@ -54,6 +54,30 @@ class ChrootCli(HomeTestCase):
         proc = run_mbd("chroot", "check", "bookworm", home=self.home, check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("No chroot bookworm to check", proc.stderr)
+
+    def test_build_creates_missing_chroot(self):
+        # mbd build makes the chroot on first need (with the progress of chroot create): here a
+        # stand-in mmdebstrap that records its call and fails, so the build stops after it
+        import pkgfixtures
+        factory = pkgfixtures.PackageFactory(os.path.join(self.tmp, "pkgs"))
+        source = factory.source("firstneed", "1.0")
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        marker = os.path.join(self.tmp, "mmdebstrap-called")
+        with open(os.path.join(bindir, "mmdebstrap"), "w") as f:
+            f.write(f"#!/bin/sh\necho \"$@\" > {marker}\necho 'I: stand-in fails'\nexit 3\n")
+        os.chmod(os.path.join(bindir, "mmdebstrap"), 0o755)
+        env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"])
+        proc = subprocess.run([MBD, "--home", self.home, "build", source.dsc, "--dist", "bookworm",
+                               "--arch", "amd64"], capture_output=True, text=True, env=env,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("no chroot for bookworm/amd64 yet: creating it first", proc.stderr)
+        with open(marker) as f:
+            self.assertIn("bookworm", f.read())
+        # nothing was queued for a chroot that could not be made
+        builds = json.loads(run_mbd("build", "ls", "--json", home=self.home).stdout)
+        self.assertEqual(builds, [])
 
     def test_round_trip(self):
         tarball = self.fake_tarball()
