@@ -112,9 +112,9 @@ gboolean mbd_repository_publish_suite (MbdRepository *self,
                                        GError **error);
 
 /* Publishes the suites a crash or a failed publish left unpublished (crash recovery at engine
- * start). A repository never published as a whole (the default one of a new instance is stored
- * without publishing, which takes seconds of signing) is published by its first change or
- * mbd_repository_publish (all). */
+ * start), and every distribution of a repository never published as a whole (the default one of
+ * a new instance is stored without publishing, which takes seconds of signing: the engine's
+ * first start does it, so the server delivers an apt source at once). */
 gboolean mbd_instance_publish_dirty_suites (MbdInstance *instance,
                                             GCancellable *cancellable,
                                             GError **error);

@@ -502,7 +502,9 @@ mbd_instance_publish_dirty_suites (MbdInstance *instance, GCancellable *cancella
   for (guint i = 0; i < repos->len; i++)
     {
       MbdRepository *repo = g_ptr_array_index (repos, i);
-      if (!mbd_repository_publish (repo, FALSE, cancellable, error))
+      /* a repository never published as a whole (the default one of a new instance) is
+       * published entirely, so that what the server delivers is an apt source at once */
+      if (!mbd_repository_publish (repo, !repo->published, cancellable, error))
         return FALSE;
     }
   return TRUE;
@@ -1309,7 +1311,7 @@ mbd_repository_ensure_default (MbdInstance *instance, GCancellable *cancellable,
   if (repo == NULL || !mbd_repository_add_distribution (repo, dist, error))
     return FALSE;
   mbd_repository_set_allow_unauthenticated_uploads (repo, TRUE);
-  /* published by the first change, 'mbd repo publish' or the start of mbd-server */
+  /* published by the first change, 'mbd repo publish' or the start of mbd-server's engine */
   g_autoptr (GError) local = NULL;
   if (!add_repository_unpublished (instance, repo, &local)
       && !g_error_matches (local, MBD_ERROR, MBD_ERROR_EXISTS))

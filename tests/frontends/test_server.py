@@ -5,6 +5,7 @@ errors for anything unknown, clean exit on SIGTERM."""
 import http.client
 import os
 import subprocess
+import time
 import unittest
 
 from mbdtestlib import MBD_SERVER, HomeTestCase, Server, run_mbd
@@ -104,6 +105,31 @@ class ServerFirstStartTest(HomeTestCase):
         self.assertEqual(code, 0)
         self.assertIn("creating a new instance", err)
         self.assertTrue(os.path.exists(os.path.join(self.home, "mbd.sqlite")))
+
+    def test_first_start_publishes_test_repository(self):
+        # the default instance's repository is an apt source as soon as the server runs
+        server = Server(self.home)
+        try:
+            _, _, data = server.get_json("/mini_buildd/api/status/?output=json")
+            codename = subprocess.run(["sh", "-c", ". /etc/os-release; echo $VERSION_CODENAME"],
+                                      capture_output=True, text=True).stdout.strip() or "sid"
+            path = f"/repositories/test/dists/{codename}-test-unstable/InRelease"
+            deadline = time.monotonic() + 60
+            status, _, body = server.get(path)
+            while status == 404 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status, _, body = server.get(path)
+            self.assertEqual(status, 200, path)
+            text = body.decode()
+            self.assertTrue(text.startswith("-----BEGIN PGP SIGNED MESSAGE-----"), text[:80])
+            # mini-buildd's Release files name the distribution string as suite and codename
+            self.assertIn(f"Suite: {codename}-test-unstable\n", text)
+            self.assertIn(f"Codename: {codename}-test-unstable\n", text)
+            status, _, _ = server.get(f"/repositories/test/dists/{codename}-test-stable-rollback0/"
+                                      "Release")
+            self.assertEqual(status, 200)
+        finally:
+            server.stop()
 
     def test_bad_options(self):
         for args in (["--port", "70000"], ["--address", "not-an-ip"], ["extra"]):
