@@ -745,6 +745,23 @@ test_remove_suite (Fixture *fx, gconstpointer data)
 /* Runs `apt-get update` as a client of the published tree (file:, signed-by the exported key,
  * i386 and amd64, deb and deb-src) in a throw-away apt directory; asserts it succeeds without
  * a warning and, with @expected, that apt stored exactly that amd64 Packages text. */
+
+/* Whether @name is apt's stored list ending in @infix, uncompressed or with the extension of a
+ * compressor apt stores lists with. */
+static gboolean
+is_stored_list (const char *name, const char *infix)
+{
+  const char *const exts[] = { "", ".lz4", ".gz", ".xz", ".zst", ".bz2" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
+    {
+      g_autofree char *suffix = g_strconcat (infix, exts[i], NULL);
+      if (g_str_has_suffix (name, suffix))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 apt_update (Fixture *fx, const char *suite_path, const char *expected)
 {
@@ -802,14 +819,14 @@ apt_update (Fixture *fx, const char *suite_path, const char *expected)
     return;
   g_autoptr (GDir) dir = g_dir_open (lists, 0, &error);
   g_assert_no_error (error);
-  g_autofree char *suffix
-      = g_strdup_printf ("_dists_%s_main_binary-amd64_Packages.lz4", suite_path);
+  g_autofree char *infix = g_strdup_printf ("_dists_%s_main_binary-amd64_Packages", suite_path);
   const char *name;
   gboolean found = FALSE;
   while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, suffix))
+    if (is_stored_list (name, infix))
       {
-        /* apt keeps its lists recompressed (lz4); its helper reads them back */
+        /* apt keeps its lists as they are or recompressed (lz4, gz with GzipIndexes, as the
+         * machine's apt.conf.d says); its helper reads them back */
         g_autofree char *path = g_build_filename (lists, name, NULL);
         const char *cat[] = { "/usr/lib/apt/apt-helper", "cat-file", path, NULL };
         g_autoptr (GBytes) stored = run (cat);
@@ -819,7 +836,7 @@ apt_update (Fixture *fx, const char *suite_path, const char *expected)
         found = TRUE;
       }
   if (!found)
-    g_error ("apt stored no %s", suffix);
+    g_error ("apt stored no list ending in %s (compressed or not)", infix);
 }
 
 /* apt 2.6 accepts the published suite with signature checking on, before and after an
