@@ -4,7 +4,8 @@
 (404), no way out of the tree (dot segments, encoded dots and slashes, symbolic links, hidden
 files), streaming of large files with bounded memory while other requests are still answered.
 
-The tree is made by hand here, independent of the repository code that publishes real ones."""
+The tree is made by hand here, independent of the repository code that publishes real ones (as
+repository "static": the instance's own repository "test" is published by the server's start)."""
 
 import email.utils
 import hashlib
@@ -36,7 +37,7 @@ class RepositoryServerTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
         cls.home = os.path.join(cls.tmp, "home")
         run_mbd("init", "--identity", "srvrepo", "--key-type", "ed25519", home=cls.home)
-        cls.root = os.path.join(cls.home, "repositories", "test")
+        cls.root = os.path.join(cls.home, "repositories", "static")
         cls.files = {}
         cls.make_tree()
         cls.server = Server(cls.home)
@@ -108,7 +109,7 @@ class RepositoryServerTest(unittest.TestCase):
             conn.close()
 
     def url(self, relative):
-        return "/repositories/test/" + relative
+        return "/repositories/static/" + relative
 
     def mtime(self, relative):
         return int(os.stat(os.path.join(self.root, relative)).st_mtime)
@@ -286,9 +287,9 @@ class RepositoryServerTest(unittest.TestCase):
     # -- what is not served -----------------------------------------------------------------
 
     def test_directories_not_listed(self):
-        for path in ("/repositories", "/repositories/", "/repositories/test",
-                     "/repositories/test/", "/repositories/test/dists",
-                     "/repositories/test/dists/", "/repositories/test/dists/unstable/",
+        for path in ("/repositories", "/repositories/", "/repositories/static",
+                     "/repositories/static/", "/repositories/static/dists",
+                     "/repositories/static/dists/", "/repositories/static/dists/unstable/",
                      "/repositories/nosuchrepo/dists/", "/repositoriesX/test/data.bin"):
             with self.subTest(path=path):
                 response, body = self.request(path)
@@ -305,7 +306,7 @@ class RepositoryServerTest(unittest.TestCase):
     def test_problem_details_are_utf8(self):
         """Request paths that are not UTF-8 are quoted in valid JSON."""
         os.makedirs(os.path.join(self.root.encode(), b"d\xff"), exist_ok=True)
-        for path in ("/repositories/test/%ff", "/repositories/%ff/x", "/repositories/test/d%ff",
+        for path in ("/repositories/static/%ff", "/repositories/%ff/x", "/repositories/static/d%ff",
                      "/nothing%ff"):
             with self.subTest(path=path):
                 response, body = self.request(path)
@@ -321,29 +322,29 @@ class RepositoryServerTest(unittest.TestCase):
                 self.assertEqual(response.getheader("Allow"), "GET, HEAD")
 
     def test_no_escape(self):
-        """Nothing outside <home>/repositories/test is reachable, however the path is spelled."""
+        """Nothing outside <home>/repositories/static is reachable, however the path is spelled."""
         attempts = [
-            "/repositories/test/../../mbd.sqlite",
-            "/repositories/test/../../../secret",
-            "/repositories/test/%2e%2e/%2e%2e/mbd.sqlite",
-            "/repositories/test/%2E%2E/%2E%2E/%2E%2E/secret",
-            "/repositories/test/..%2f..%2fmbd.sqlite",
-            "/repositories/test/..%2F..%2F..%2Fsecret",
-            "/repositories/test/dists%2f..%2f..%2f..%2f..%2fsecret",
-            "/repositories/test%2f..%2f..%2f../secret",
+            "/repositories/static/../../mbd.sqlite",
+            "/repositories/static/../../../secret",
+            "/repositories/static/%2e%2e/%2e%2e/mbd.sqlite",
+            "/repositories/static/%2E%2E/%2E%2E/%2E%2E/secret",
+            "/repositories/static/..%2f..%2fmbd.sqlite",
+            "/repositories/static/..%2F..%2F..%2Fsecret",
+            "/repositories/static/dists%2f..%2f..%2f..%2f..%2fsecret",
+            "/repositories/static%2f..%2f..%2f../secret",
             "/repositories/..%2fhome/mbd.sqlite",
             "/repositories/%2e%2e/mbd.sqlite",
-            "/repositories/test/.%2e/.%2e/.%2e/secret",
-            "/repositories/test/dists/escape",
-            "/repositories/test/dists/up/secret",
-            "/repositories/test/dists/up/home/mbd.sqlite",
-            "/repositories/test/dists/bookworm-test-unstable/.Release.new",
-            "/repositories/test/%2fetc%2fpasswd",
-            "/repositories/test//etc/passwd",
-            "/repositories/test/a%00b",
-            "/repositories/test/dists/..%5c..%5cmbd.sqlite",
-            "//repositories/test/../../../../etc/passwd",
-            "http://127.0.0.1/repositories/test/../../mbd.sqlite",
+            "/repositories/static/.%2e/.%2e/.%2e/secret",
+            "/repositories/static/dists/escape",
+            "/repositories/static/dists/up/secret",
+            "/repositories/static/dists/up/home/mbd.sqlite",
+            "/repositories/static/dists/bookworm-test-unstable/.Release.new",
+            "/repositories/static/%2fetc%2fpasswd",
+            "/repositories/static//etc/passwd",
+            "/repositories/static/a%00b",
+            "/repositories/static/dists/..%5c..%5cmbd.sqlite",
+            "//repositories/static/../../../../etc/passwd",
+            "http://127.0.0.1/repositories/static/../../mbd.sqlite",
         ]
         with open(os.path.join(self.home, "mbd.sqlite"), "rb") as f:
             database = f.read(16)
