@@ -73,6 +73,9 @@ run_data_free (RunData *data)
 int
 mbd_subprocess_count_group (int pgid)
 {
+  /* 0 is no group of ours (kernel threads show pgrp 0), 1 is init's */
+  if (pgid <= 1)
+    return 0;
   g_autoptr (GDir) dir = g_dir_open ("/proc", 0, NULL);
   if (dir == NULL)
     return 0;

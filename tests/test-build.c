@@ -563,10 +563,13 @@ wait_for_group (Fixture *fx, MbdBuildRequest *request)
         {
           g_autofree char *path = g_build_filename (workdir[0], "sbuild.pgid", NULL);
           g_autofree char *text = NULL;
-          /* the hanging fake has started its two children once it printed its line */
-          if (g_file_get_contents (path, &text, NULL, NULL)
-              && mbd_subprocess_count_group ((int) g_ascii_strtoll (text, NULL, 10)) >= 3)
-            return (int) g_ascii_strtoll (text, NULL, 10);
+          /* the hanging fake has started its two children once it printed its line; the file
+           * may be caught empty while it is written (that read gives no group) */
+          int pgid = 0;
+          if (g_file_get_contents (path, &text, NULL, NULL))
+            pgid = (int) g_ascii_strtoll (text, NULL, 10);
+          if (pgid > 1 && mbd_subprocess_count_group (pgid) >= 3)
+            return pgid;
         }
       g_usleep (20 * 1000);
     }
