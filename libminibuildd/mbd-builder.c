@@ -568,13 +568,13 @@ live_build_group (const char *workdir, const char *key)
   if (pgid <= 1)
     return 0;
   g_autofree char *environ_path = g_strdup_printf ("/proc/%d/environ", pgid);
-  g_autofree char *environ = NULL;
+  g_autofree char *env_block = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (environ_path, &environ, &len, NULL))
+  if (!g_file_get_contents (environ_path, &env_block, &len, NULL))
     return 0;
   g_autofree char *wanted = g_strdup_printf ("MBD_BUILD_KEY=%s", key);
-  for (gsize at = 0; at < len; at += strlen (environ + at) + 1)
-    if (strcmp (environ + at, wanted) == 0)
+  for (gsize at = 0; at < len; at += strlen (env_block + at) + 1)
+    if (strcmp (env_block + at, wanted) == 0)
       return pgid;
   return 0;
 }

@@ -521,6 +521,7 @@ test_fake_success_signed (Fixture *fx, gconstpointer data)
   g_autoptr (GBytes) plain = mbd_gnupg_verify_clear (mbd_instance_get_gnupg (fx->instance), content,
                                                      &fingerprint, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (plain);
   g_assert_cmpstr (fingerprint, ==, mbd_instance_get_fingerprint (fx->instance));
 
   /* the log has sbuild's output and the environment it got */
@@ -641,6 +642,7 @@ test_fake_stop_requeues_and_start_adopts (Fixture *fx, gconstpointer data)
   g_autoptr (MbdBuildRequest) adopted
              = mbd_builder_lookup (builder2, mbd_build_request_get_key (request), &error);
   g_assert_no_error (error);
+  g_assert_cmpstr (mbd_build_request_get_key (adopted), ==, mbd_build_request_get_key (request));
   gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   MbdBuildState state = MBD_BUILD_STATE_QUEUED;
   while (g_get_monotonic_time () < deadline)

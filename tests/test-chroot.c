@@ -109,6 +109,7 @@ test_host_mirror (Fixture *fx, gconstpointer data)
                                    "Suites: bookworm bookworm-updates\nComponents: main\n\n"
                                    "Types: deb\nURIs: http://trixie.example/debian\n"
                                    "Suites: trixie\nComponents: main\n");
+  g_assert_nonnull (a);
   g_autofree char *m = mbd_chroot_host_mirror (etc_apt, "bookworm", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (m, ==, "http://mirror.example/debian");

@@ -821,6 +821,7 @@ test_builtin (void)
 
   /* No apt sources at all: no mirror, to be given by hand. */
   g_autofree char *empty = write_apt_dir (tmpdir, NULL, NULL);
+  g_assert_nonnull (empty);
   g_autofree char *nowhere = g_build_filename (tmpdir, "nowhere", NULL);
   g_autoptr (MbdSource) bare = mbd_source_new_builtin_from ("trixie", NULL, nowhere, &error);
   g_assert_no_error (error);
