@@ -47,7 +47,7 @@ class HomeTestCase(unittest.TestCase):
 class Server:
     """mbd-server on 127.0.0.1 with a free port, stopped with SIGTERM."""
 
-    def __init__(self, home, extra_args=()):
+    def __init__(self, home, extra_args=(), env=None):
         self.port_file = os.path.join(os.path.dirname(home), "port")
         # a port file left by an earlier server of the same home is not this server's
         if os.path.exists(self.port_file):
@@ -55,7 +55,7 @@ class Server:
         self.proc = subprocess.Popen(
             [MBD_SERVER, "--home", home, "--address", "127.0.0.1", "--port", "0",
              "--port-file", self.port_file, *extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 60
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None:
