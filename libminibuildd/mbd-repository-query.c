@@ -8,6 +8,7 @@
 
 #include "mbd-control.h"
 #include "mbd-file-entry.h"
+#include "mbd-hash-private.h"
 #include "mbd-repository-private.h"
 #include "mbd-util-private.h"
 
@@ -537,9 +538,11 @@ file_matches (const char *path, const char *sum, guint64 size, gboolean *out_mis
   *out_missing = !g_file_get_contents (path, &data, &len, NULL);
   if (*out_missing)
     return FALSE;
-  g_autofree char *have
-      = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
-  return len == size && strcmp (have, sum) == 0;
+  if (len != size)
+    return FALSE;
+  char have[MBD_SHA256_HEX_LEN + 1];
+  mbd_sha256_hex_of (data, len, have);
+  return strcmp (have, sum) == 0;
 }
 
 /* The published Release of every suite exists, and every file it lists is there as listed
