@@ -498,61 +498,23 @@ chunk_free (Chunk *chunk)
   g_free (chunk);
 }
 
-typedef struct
+static gboolean
+encode_one (guint index, gpointer user_data, GError **error)
 {
-  GPtrArray *chunks;
-  int next; /* atomic */
-  GMutex lock;
-  GError *error;
-} EncodeJob;
-
-static gpointer
-encode_worker (gpointer data)
-{
-  EncodeJob *job = data;
-  int i;
-
-  while ((i = g_atomic_int_add (&job->next, 1)) < (int) job->chunks->len)
-    {
-      Chunk *chunk = g_ptr_array_index (job->chunks, i);
-      GError *local = NULL;
-      if (!mbd_index_encode_block (chunk->text->data, chunk->text->len, &chunk->coded, &local))
-        {
-          g_mutex_lock (&job->lock);
-          if (job->error == NULL)
-            job->error = local;
-          else
-            g_error_free (local);
-          g_mutex_unlock (&job->lock);
-        }
-    }
-  return NULL;
+  Chunk *chunk = g_ptr_array_index ((GPtrArray *) user_data, index);
+  return mbd_index_encode_block (chunk->text->data, chunk->text->len, &chunk->coded, error);
 }
 
 /* Compresses @chunks on all cores. */
 static gboolean
 encode_chunks (GPtrArray *chunks, GError **error)
 {
-  EncodeJob job = { .chunks = chunks };
-  guint n_threads = MIN (g_get_num_processors (), chunks->len);
-  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
+  gboolean ok = mbd_parallel_for (chunks->len, encode_one, chunks, error);
 
-  g_mutex_init (&job.lock);
-  for (guint i = 1; i < n_threads; i++)
-    g_ptr_array_add (threads, g_thread_new ("mbd-index-encode", encode_worker, &job));
-  encode_worker (&job);
-  for (guint i = 0; i < threads->len; i++)
-    g_thread_join (g_ptr_array_index (threads, i));
-  g_mutex_clear (&job.lock);
   G_LOCK (stats);
   stats.blocks_compressed += chunks->len;
   G_UNLOCK (stats);
-  if (job.error != NULL)
-    {
-      g_propagate_error (error, job.error);
-      return FALSE;
-    }
-  return TRUE;
+  return ok;
 }
 
 static gboolean

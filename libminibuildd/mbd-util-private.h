@@ -19,4 +19,12 @@ gboolean mbd_prefix_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (
  * result is valid UTF-8 whatever was cut. */
 char *mbd_utf8_excerpt (const char *text, gsize len, gsize max);
 
+/* Work on item @index of a mbd_parallel_for() run; returns FALSE with @error set to stop it. */
+typedef gboolean (*MbdParallelFunc) (guint index, gpointer user_data, GError **error);
+
+/* Runs @func for every index in [0, @n) on up to one thread per processor (the calling thread
+ * is one of them). Items are taken in increasing order; after a failure no new item starts and
+ * the error of the lowest failed index is returned, so the outcome does not depend on timing. */
+gboolean mbd_parallel_for (guint n, MbdParallelFunc func, gpointer user_data, GError **error);
+
 G_END_DECLS

@@ -47,3 +47,63 @@ mbd_utf8_excerpt (const char *text, gsize len, gsize max)
   g_autofree char *escaped = g_strescape (part, high_bytes);
   return n < len ? g_strconcat (escaped, "...", NULL) : g_steal_pointer (&escaped);
 }
+
+typedef struct
+{
+  guint n;
+  MbdParallelFunc func;
+  gpointer user_data;
+  int next;   /* atomic: the next index to take */
+  int failed; /* atomic: set once an item failed */
+  GMutex lock;
+  guint error_index;
+  GError *error;
+} ParallelRun;
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  ParallelRun *run = data;
+  int i;
+
+  while (!g_atomic_int_get (&run->failed) && (i = g_atomic_int_add (&run->next, 1)) < (int) run->n)
+    {
+      GError *local = NULL;
+      if (run->func ((guint) i, run->user_data, &local))
+        continue;
+      g_atomic_int_set (&run->failed, 1);
+      g_mutex_lock (&run->lock);
+      if (run->error == NULL || (guint) i < run->error_index)
+        {
+          g_clear_error (&run->error);
+          run->error = g_steal_pointer (&local);
+          run->error_index = (guint) i;
+        }
+      g_mutex_unlock (&run->lock);
+      g_clear_error (&local);
+    }
+  return NULL;
+}
+
+gboolean
+mbd_parallel_for (guint n, MbdParallelFunc func, gpointer user_data, GError **error)
+{
+  ParallelRun run = { .n = n, .func = func, .user_data = user_data };
+  guint n_threads = MIN (g_get_num_processors (), n);
+  GThread *threads[64];
+
+  n_threads = MIN (n_threads, G_N_ELEMENTS (threads));
+  g_mutex_init (&run.lock);
+  for (guint i = 1; i < n_threads; i++)
+    threads[i] = g_thread_new ("mbd-parallel", parallel_worker, &run);
+  parallel_worker (&run);
+  for (guint i = 1; i < n_threads; i++)
+    g_thread_join (threads[i]);
+  g_mutex_clear (&run.lock);
+  if (run.error != NULL)
+    {
+      g_propagate_error (error, run.error);
+      return FALSE;
+    }
+  return TRUE;
+}
