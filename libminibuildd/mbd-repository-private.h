@@ -43,8 +43,27 @@ typedef struct
   GHashTable *gc;      /* candidate pool file ids (gint64 *) */
   GHashTable *staged;  /* relative pool path -> MbdRepoStaged */
   GPtrArray *unlink;   /* pool files to delete after COMMIT */
+  GHashTable *stmts;   /* SQL text (by address) -> sqlite3_stmt, kept for the transaction */
   char *repo_dir;
 } MbdRepoTxn;
+
+/* A statement from the transaction's cache: a bulk include runs the same few statements for
+ * every package, and preparing them each time cost more than running them. Release it with
+ * g_autoptr (MbdTxnStmt), which resets it and clears its bindings. */
+typedef sqlite3_stmt MbdTxnStmt;
+
+static inline void
+mbd_txn_stmt_release (MbdTxnStmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbdTxnStmt, mbd_txn_stmt_release)
+
+/* The cached statement for @sql, which must be a string literal (the cache is keyed by its
+ * address). Fails if the statement is still in use by a caller further up. */
+MbdTxnStmt *mbd_repo_txn_stmt (MbdRepoTxn *txn, const char *sql, GError **error);
 
 gboolean mbd_repo_txn_begin (MbdRepoTxn *txn, MbdRepository *repo, GError **error);
 /* Applies the batch, places staged files, commits, deletes garbage, publishes touched suites. */

@@ -751,6 +751,12 @@ staged_file_free (MbdRepoStaged *staged)
   g_free (staged);
 }
 
+static void
+stmt_free (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
 gboolean
 mbd_repo_txn_begin (MbdRepoTxn *txn, MbdRepository *repo, GError **error)
 {
@@ -766,15 +772,38 @@ mbd_repo_txn_begin (MbdRepoTxn *txn, MbdRepository *repo, GError **error)
   txn->staged
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) staged_file_free);
   txn->unlink = g_ptr_array_new_with_free_func (g_free);
+  txn->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_free);
   if (!mbd_db_begin (txn->db, error))
     return FALSE;
   txn->batch = mbd_index_batch_new (txn->db);
   return TRUE;
 }
 
+MbdTxnStmt *
+mbd_repo_txn_stmt (MbdRepoTxn *txn, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (txn->stmts, sql);
+
+  if (stmt == NULL)
+    {
+      stmt = mbd_db_prepare (txn->db, sql, error);
+      if (stmt != NULL)
+        g_hash_table_insert (txn->stmts, (gpointer) sql, stmt);
+      return stmt;
+    }
+  if (sqlite3_stmt_busy (stmt))
+    {
+      mbd_throw (error, MBD_ERROR_DATABASE, "statement '%.60s' is in use already", sql);
+      return NULL;
+    }
+  return stmt;
+}
+
 void
 mbd_repo_txn_clear (MbdRepoTxn *txn)
 {
+  /* statements must be finalized before the rollback can release everything */
+  g_clear_pointer (&txn->stmts, g_hash_table_unref);
   if (txn->db != NULL)
     mbd_db_rollback (txn->db);
   if (txn->staged != NULL)
@@ -810,11 +839,11 @@ collect_garbage (MbdRepoTxn *txn, GError **error)
 {
   if (g_hash_table_size (txn->gc) == 0)
     return TRUE;
-  g_autoptr (sqlite3_stmt) stmt
-             = mbd_db_prepare (txn->db,
-                               "DELETE FROM pool_files WHERE id = ?1 AND NOT EXISTS "
-                               "(SELECT 1 FROM entry_files WHERE file_id = ?1) RETURNING path",
-                               error);
+  g_autoptr (MbdTxnStmt) stmt
+             = mbd_repo_txn_stmt (txn,
+                                  "DELETE FROM pool_files WHERE id = ?1 AND NOT EXISTS "
+                                  "(SELECT 1 FROM entry_files WHERE file_id = ?1) RETURNING path",
+                                  error);
   if (stmt == NULL)
     return FALSE;
   GHashTableIter iter;
@@ -941,11 +970,11 @@ mbd_repo_entry_lookup (MbdRepoTxn *txn,
   *out_id = 0;
   if (out_version != NULL)
     *out_version = NULL;
-  g_autoptr (sqlite3_stmt) stmt
-             = mbd_db_prepare (txn->db,
-                               "SELECT id, version FROM package_entries WHERE suite_path = ?1 AND "
-                               "source = ?2",
-                               error);
+  g_autoptr (MbdTxnStmt) stmt = mbd_repo_txn_stmt (
+      txn,
+      "SELECT id, version FROM package_entries WHERE suite_path = ?1 AND "
+      "source = ?2",
+      error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, suite_path, -1, SQLITE_TRANSIENT);
@@ -978,8 +1007,8 @@ mbd_repo_entry_index (MbdRepoTxn *txn,
                       gboolean put,
                       GError **error)
 {
-  g_autoptr (sqlite3_stmt) entry = mbd_db_prepare (
-      txn->db,
+  g_autoptr (MbdTxnStmt) entry = mbd_repo_txn_stmt (
+      txn,
       "SELECT source, version, component, source_stanza FROM package_entries "
       "WHERE id = ?1",
       error);
@@ -1003,11 +1032,11 @@ mbd_repo_entry_index (MbdRepoTxn *txn,
         mbd_index_batch_delete (txn->batch, target, key);
     }
 
-  g_autoptr (sqlite3_stmt) bins
-             = mbd_db_prepare (txn->db,
-                               "SELECT package, version, architecture, stanza FROM entry_binaries "
-                               "WHERE entry_id = ?1",
-                               error);
+  g_autoptr (MbdTxnStmt) bins = mbd_repo_txn_stmt (
+      txn,
+      "SELECT package, version, architecture, stanza FROM entry_binaries "
+      "WHERE entry_id = ?1",
+      error);
   if (bins == NULL)
     return FALSE;
   sqlite3_bind_int64 (bins, 1, entry_id);
@@ -1045,8 +1074,8 @@ mbd_repo_entry_delete (MbdRepoTxn *txn,
 {
   if (!mbd_repo_entry_index (txn, dist, entry_id, suite_path, FALSE, error))
     return FALSE;
-  g_autoptr (sqlite3_stmt) files = mbd_db_prepare (
-      txn->db, "SELECT file_id FROM entry_files WHERE entry_id = ?1", error);
+  g_autoptr (MbdTxnStmt) files = mbd_repo_txn_stmt (
+      txn, "SELECT file_id FROM entry_files WHERE entry_id = ?1", error);
   if (files == NULL)
     return FALSE;
   sqlite3_bind_int64 (files, 1, entry_id);
@@ -1055,8 +1084,8 @@ mbd_repo_entry_delete (MbdRepoTxn *txn,
     mbd_repo_txn_gc_candidate (txn, sqlite3_column_int64 (files, 0));
   if (rc != SQLITE_DONE)
     return mbd_db_throw (txn->db, rc, "cannot read entry files", error);
-  g_autoptr (sqlite3_stmt) del
-             = mbd_db_prepare (txn->db, "DELETE FROM package_entries WHERE id = ?1", error);
+  g_autoptr (MbdTxnStmt) del
+             = mbd_repo_txn_stmt (txn, "DELETE FROM package_entries WHERE id = ?1", error);
   if (del == NULL)
     return FALSE;
   sqlite3_bind_int64 (del, 1, entry_id);
@@ -1073,8 +1102,8 @@ mbd_repo_entry_move (MbdRepoTxn *txn,
 {
   if (!mbd_repo_entry_index (txn, dist, entry_id, from, FALSE, error))
     return FALSE;
-  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
-      txn->db, "UPDATE package_entries SET suite_path = ?2 WHERE id = ?1", error);
+  g_autoptr (MbdTxnStmt) stmt = mbd_repo_txn_stmt (
+      txn, "UPDATE package_entries SET suite_path = ?2 WHERE id = ?1", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, entry_id);
@@ -1092,8 +1121,8 @@ mbd_repo_entry_copy (MbdRepoTxn *txn,
                      gint64 *out_id,
                      GError **error)
 {
-  g_autoptr (sqlite3_stmt) entry = mbd_db_prepare (
-      txn->db,
+  g_autoptr (MbdTxnStmt) entry = mbd_repo_txn_stmt (
+      txn,
       "INSERT INTO package_entries (repository_id, suite_path, source, version, component, "
       "dsc_file_id, source_stanza) SELECT repository_id, ?2, source, version, component, "
       "dsc_file_id, source_stanza FROM package_entries WHERE id = ?1",
@@ -1105,13 +1134,13 @@ mbd_repo_entry_copy (MbdRepoTxn *txn,
   if (!mbd_db_step_done (txn->db, entry, error))
     return FALSE;
   gint64 id = sqlite3_last_insert_rowid (mbd_db_get_handle (txn->db));
-  g_autoptr (sqlite3_stmt) files = mbd_db_prepare (
-      txn->db,
+  g_autoptr (MbdTxnStmt) files = mbd_repo_txn_stmt (
+      txn,
       "INSERT INTO entry_files (entry_id, file_id) SELECT ?2, file_id FROM "
       "entry_files WHERE entry_id = ?1",
       error);
-  g_autoptr (sqlite3_stmt) bins = mbd_db_prepare (
-      txn->db,
+  g_autoptr (MbdTxnStmt) bins = mbd_repo_txn_stmt (
+      txn,
       "INSERT INTO entry_binaries (entry_id, package, version, architecture, file_id, stanza) "
       "SELECT ?2, package, version, architecture, file_id, stanza FROM entry_binaries "
       "WHERE entry_id = ?1",
