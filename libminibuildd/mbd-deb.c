@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mbd-deb.h"
+#include "mbd-deb-private.h"
 #include "mbd-file-entry-private.h"
 #include "mbd-util-private.h"
 
@@ -101,8 +101,9 @@ typedef struct
   const char *path;
   struct archive *outer;
   GCancellable *cancellable;
-  const char *member; /* name of the current ar member */
-  gint64 size;        /* of the whole file, or -1 if unknown */
+  const char *member;    /* name of the current ar member */
+  gint64 size;           /* of the whole file, or -1 if unknown */
+  gboolean control_only; /* data.tar: check its header and length, do not list it */
   GError *callback_error;
   guchar buffer[MEMBER_BUFFER_SIZE];
 } DebReader;
@@ -559,7 +560,17 @@ read_outer (MbdDeb *self, DebReader *reader, int fd, GError **error)
           if (!member_compression (reader, member, "data.tar", FALSE, &compression, error))
             return FALSE;
           self->data_compression = compressions[compression].label;
-          if (!read_data_tar (reader, compression, &self->files, error))
+          if (reader->control_only)
+            {
+              gint64 end = archive_filter_bytes (outer, 0) + archive_entry_size (entry);
+              if (reader->size >= 0 && end > reader->size)
+                return mbd_throw (error, MBD_ERROR_PARSE,
+                                  "%s: truncated: member “%s” ends at byte %" G_GINT64_FORMAT
+                                  " of a %" G_GINT64_FORMAT "-byte file",
+                                  self->path, member, end, reader->size);
+              self->files = g_new0 (char *, 1);
+            }
+          else if (!read_data_tar (reader, compression, &self->files, error))
             return FALSE;
           have_data = TRUE;
         }
@@ -582,23 +593,8 @@ read_outer (MbdDeb *self, DebReader *reader, int fd, GError **error)
   return check_control (self, error);
 }
 
-/**
- * mbd_deb_new_from_file:
- * @path: the path of a `.deb` file
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
- *
- * Reads a Debian binary package: its control data and the list of its files. See
- * [class@Mbd.Deb] for what is accepted. The file is read once, front to back.
- *
- * Returns: (transfer full): the package, or %NULL with @error set: a %G_IO_ERROR if the file
- *   cannot be opened; %MBD_ERROR_PARSE (naming @path and the member) if it is not an `ar`
- *   archive, is cut short, lacks a member, has a broken tar archive or a path with `..`;
- *   %MBD_ERROR_UNSUPPORTED for a format other than 2.x or an unknown compression; and the errors
- *   of control parsing (%MBD_ERROR_PARSE, %MBD_ERROR_MISSING_FIELD, %MBD_ERROR_INVALID_VERSION)
- */
-MbdDeb *
-mbd_deb_new_from_file (const char *path, GCancellable *cancellable, GError **error)
+static MbdDeb *
+read_deb (const char *path, gboolean control_only, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
@@ -622,6 +618,7 @@ mbd_deb_new_from_file (const char *path, GCancellable *cancellable, GError **err
   DebReader *reader = g_new0 (DebReader, 1);
   reader->path = path;
   reader->cancellable = cancellable;
+  reader->control_only = control_only;
   struct stat st;
   reader->size = fstat (fd, &st) == 0 && S_ISREG (st.st_mode) ? st.st_size : -1;
   gboolean ok = read_outer (self, reader, fd, error);
@@ -632,6 +629,33 @@ mbd_deb_new_from_file (const char *path, GCancellable *cancellable, GError **err
   if (!ok)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+/**
+ * mbd_deb_new_from_file:
+ * @path: the path of a `.deb` file
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads a Debian binary package: its control data and the list of its files. See
+ * [class@Mbd.Deb] for what is accepted. The file is read once, front to back.
+ *
+ * Returns: (transfer full): the package, or %NULL with @error set: a %G_IO_ERROR if the file
+ *   cannot be opened; %MBD_ERROR_PARSE (naming @path and the member) if it is not an `ar`
+ *   archive, is cut short, lacks a member, has a broken tar archive or a path with `..`;
+ *   %MBD_ERROR_UNSUPPORTED for a format other than 2.x or an unknown compression; and the errors
+ *   of control parsing (%MBD_ERROR_PARSE, %MBD_ERROR_MISSING_FIELD, %MBD_ERROR_INVALID_VERSION)
+ */
+MbdDeb *
+mbd_deb_new_from_file (const char *path, GCancellable *cancellable, GError **error)
+{
+  return read_deb (path, FALSE, cancellable, error);
+}
+
+MbdDeb *
+mbd_deb_new_from_file_control_only (const char *path, GCancellable *cancellable, GError **error)
+{
+  return read_deb (path, TRUE, cancellable, error);
 }
 
 /**

@@ -4,12 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mbd-changes.h"
+#include "mbd-deb-private.h"
 #include "mbd-deb-version.h"
-#include "mbd-deb.h"
 #include "mbd-dsc.h"
 #include "mbd-file-entry.h"
 #include "mbd-repository-private.h"
@@ -17,30 +21,93 @@
 
 /* Including package files: each source becomes one entry of the target distribution, its files
  * are stored in the pool once (staged under a temporary name, renamed into place just before
- * COMMIT) and its Packages/Sources stanzas are rendered from the .deb control and the .dsc. */
+ * COMMIT) and its Packages/Sources stanzas are rendered from the .deb control and the .dsc.
+ *
+ * A bulk include of tens of thousands of packages runs in four steps: the given files are read
+ * and checked on all cores (load), grouped by source in the order given (group), each group's
+ * files are copied next to their pool place and hashed, and its stanzas rendered, on all cores
+ * (stage), and then the database rows are written in one transaction, one source after another
+ * (insert). Nothing of the first three steps is visible: a refusal anywhere leaves the pool, the
+ * indices and the database as they were. */
+
+/* A file on its way into the pool. */
+typedef struct
+{
+  char *src;                  /* the file to store */
+  char *name;                 /* its name in the pool */
+  const MbdFileEntry *listed; /* (unowned) (nullable): what a .changes or .dsc says of it */
+  char *path;                 /* relative to the repository dir */
+  char *tmp;                  /* (nullable) the staged copy, until the transaction takes it */
+  guint64 size;
+  char *md5;
+  char *sha256;
+  gint64 id; /* its pool_files row, once inserted or found */
+} PoolFile;
+
+static void
+pool_file_free (PoolFile *file)
+{
+  if (file->tmp != NULL)
+    g_unlink (file->tmp);
+  g_free (file->tmp);
+  g_free (file->src);
+  g_free (file->name);
+  g_free (file->path);
+  g_free (file->md5);
+  g_free (file->sha256);
+  g_free (file);
+}
+
+static PoolFile *
+pool_file_new (char *src, char *name, const MbdFileEntry *listed)
+{
+  PoolFile *file = g_new0 (PoolFile, 1);
+  file->src = src;
+  file->name = name;
+  file->listed = listed;
+  return file;
+}
 
 /* What an include needs of a .deb: its control paragraph as text (a parsed MbdDeb with its file
  * list costs several times more, which adds up in a bulk include of tens of thousands). */
 typedef struct
 {
-  char *control;
+  char *control; /* freed once the stanza is rendered */
   char *package;
   char *version;
   char *architecture;
+  char *source;
+  char *source_version;
+  char *component;
   char *path;
+  char *origin;         /* (nullable): the .changes that listed it */
   MbdFileEntry *listed; /* (nullable): the .changes entry, with section and priority */
+  PoolFile *file;       /* (nullable): set by staging */
+  char *stanza;         /* (nullable): set by staging */
 } IncludeDeb;
+
+typedef struct
+{
+  MbdDsc *dsc;
+  char *dir;
+  char *path;
+  char *component;
+  char *origin;         /* (nullable): the .changes that listed it */
+  MbdFileEntry *listed; /* (nullable) */
+} IncludeDsc;
 
 typedef struct
 {
   char *source;
   char *version;
   char *component;
-  MbdDsc *dsc;              /* (nullable) */
-  char *dsc_dir;            /* (nullable) */
-  MbdFileEntry *dsc_listed; /* (nullable) */
-  GPtrArray *debs;          /* (element-type IncludeDeb) */
-  char *origin;             /* the file that brought the group in, for messages */
+  IncludeDsc *dsc;        /* (nullable) */
+  GPtrArray *debs;        /* (element-type IncludeDeb) */
+  char *origin;           /* the file that brought the group in, for messages */
+  GPtrArray *dsc_entries; /* (element-type MbdFileEntry): the files the .dsc lists */
+  GPtrArray *dsc_files;   /* (element-type PoolFile): the same, on their way to the pool */
+  PoolFile *dsc_file;     /* (nullable): the .dsc itself */
+  char *source_stanza;    /* (nullable) */
 } Group;
 
 static void
@@ -50,7 +117,25 @@ include_deb_free (IncludeDeb *item)
   g_free (item->package);
   g_free (item->version);
   g_free (item->architecture);
+  g_free (item->source);
+  g_free (item->source_version);
+  g_free (item->component);
   g_free (item->path);
+  g_free (item->origin);
+  g_clear_pointer (&item->listed, mbd_file_entry_free);
+  g_clear_pointer (&item->file, pool_file_free);
+  g_free (item->stanza);
+  g_free (item);
+}
+
+static void
+include_dsc_free (IncludeDsc *item)
+{
+  g_clear_object (&item->dsc);
+  g_free (item->dir);
+  g_free (item->path);
+  g_free (item->component);
+  g_free (item->origin);
   g_clear_pointer (&item->listed, mbd_file_entry_free);
   g_free (item);
 }
@@ -61,11 +146,13 @@ group_free (Group *group)
   g_free (group->source);
   g_free (group->version);
   g_free (group->component);
-  g_clear_object (&group->dsc);
-  g_free (group->dsc_dir);
-  g_clear_pointer (&group->dsc_listed, mbd_file_entry_free);
+  g_clear_pointer (&group->dsc, include_dsc_free);
   g_ptr_array_unref (group->debs);
   g_free (group->origin);
+  g_clear_pointer (&group->dsc_files, g_ptr_array_unref);
+  g_clear_pointer (&group->dsc_entries, g_ptr_array_unref);
+  g_clear_pointer (&group->dsc_file, pool_file_free);
+  g_free (group->source_stanza);
   g_free (group);
 }
 
@@ -75,6 +162,199 @@ component_of_section (const char *section)
   const char *slash = section != NULL ? strchr (section, '/') : NULL;
   return slash != NULL ? g_strndup (section, slash - section) : g_strdup ("main");
 }
+
+/* ---- load: reading and checking the given files (on all cores) ---------------------------- */
+
+/* One given file: a .deb or .dsc, or a .changes with the ones it lists, in its order. */
+typedef struct
+{
+  GPtrArray *debs; /* (element-type IncludeDeb) */
+  GPtrArray *dscs; /* (element-type IncludeDsc) */
+  GArray *order;   /* TRUE for the next dsc, FALSE for the next deb */
+} Loaded;
+
+/* Frees what no group took (taken items are NULL in the arrays). */
+static void
+loaded_clear (Loaded *loaded)
+{
+  for (guint i = 0; loaded->debs != NULL && i < loaded->debs->len; i++)
+    if (g_ptr_array_index (loaded->debs, i) != NULL)
+      include_deb_free (g_ptr_array_index (loaded->debs, i));
+  for (guint i = 0; loaded->dscs != NULL && i < loaded->dscs->len; i++)
+    if (g_ptr_array_index (loaded->dscs, i) != NULL)
+      include_dsc_free (g_ptr_array_index (loaded->dscs, i));
+  g_clear_pointer (&loaded->debs, g_ptr_array_unref);
+  g_clear_pointer (&loaded->dscs, g_ptr_array_unref);
+  g_clear_pointer (&loaded->order, g_array_unref);
+}
+
+static IncludeDeb *
+read_deb (const char *path,
+          const MbdFileEntry *listed,
+          const char *fallback_version,
+          const char *origin,
+          GCancellable *cancellable,
+          GError **error)
+{
+  g_autoptr (MbdDeb) deb = mbd_deb_new_from_file_control_only (path, cancellable, error);
+  if (deb == NULL)
+    return NULL;
+  MbdParagraph *control = mbd_deb_get_control (deb);
+  const char *source_field = mbd_paragraph_get (control, "Source");
+  const char *open = source_field != NULL ? strchr (source_field, '(') : NULL;
+  IncludeDeb *item = g_new0 (IncludeDeb, 1);
+  if (open != NULL)
+    {
+      const char *close = strchr (open, ')');
+      gsize len = close != NULL ? (gsize) (close - open - 1) : strlen (open + 1);
+      item->source_version = g_strstrip (g_strndup (open + 1, len));
+    }
+  else
+    item->source_version
+        = g_strdup (fallback_version != NULL ? fallback_version : mbd_deb_get_version (deb));
+  const char *section = listed != NULL && mbd_file_entry_get_section (listed) != NULL
+                            ? mbd_file_entry_get_section (listed)
+                            : mbd_paragraph_get (control, "Section");
+  item->component = component_of_section (section);
+  item->control = mbd_paragraph_to_string (control);
+  item->package = g_strdup (mbd_deb_get_package (deb));
+  item->version = g_strdup (mbd_deb_get_version (deb));
+  item->architecture = g_strdup (mbd_deb_get_architecture (deb));
+  item->source = g_strdup (mbd_deb_get_source (deb));
+  item->path = g_strdup (path);
+  item->origin = g_strdup (origin);
+  item->listed = listed != NULL ? mbd_file_entry_copy (listed) : NULL;
+  return item;
+}
+
+static IncludeDsc *
+read_dsc (const char *path,
+          const MbdFileEntry *listed,
+          const char *origin,
+          GCancellable *cancellable,
+          GError **error)
+{
+  g_autoptr (MbdDsc) dsc = mbd_dsc_new_from_file (path, error);
+  if (dsc == NULL)
+    return NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (!mbd_dsc_verify_files (dsc, dir, cancellable, error))
+    return NULL;
+  IncludeDsc *item = g_new0 (IncludeDsc, 1);
+  item->dsc = g_steal_pointer (&dsc);
+  item->dir = g_steal_pointer (&dir);
+  item->path = g_strdup (path);
+  item->component
+      = component_of_section (listed != NULL ? mbd_file_entry_get_section (listed) : NULL);
+  item->origin = g_strdup (origin);
+  item->listed = listed != NULL ? mbd_file_entry_copy (listed) : NULL;
+  return item;
+}
+
+static gboolean
+load_add_deb (Loaded *loaded,
+              const char *path,
+              const MbdFileEntry *listed,
+              const char *fallback_version,
+              const char *origin,
+              GCancellable *cancellable,
+              GError **error)
+{
+  IncludeDeb *item = read_deb (path, listed, fallback_version, origin, cancellable, error);
+  if (item == NULL)
+    return FALSE;
+  gboolean is_dsc = FALSE;
+  g_ptr_array_add (loaded->debs, item);
+  g_array_append_val (loaded->order, is_dsc);
+  return TRUE;
+}
+
+static gboolean
+load_add_dsc (Loaded *loaded,
+              const char *path,
+              const MbdFileEntry *listed,
+              const char *origin,
+              GCancellable *cancellable,
+              GError **error)
+{
+  IncludeDsc *item = read_dsc (path, listed, origin, cancellable, error);
+  if (item == NULL)
+    return FALSE;
+  gboolean is_dsc = TRUE;
+  g_ptr_array_add (loaded->dscs, item);
+  g_array_append_val (loaded->order, is_dsc);
+  return TRUE;
+}
+
+static gboolean
+load_changes (Loaded *loaded, const char *path, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, error);
+  if (changes == NULL)
+    return FALSE;
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (!mbd_changes_verify_files (changes, dir, cancellable, error))
+    return FALSE;
+  const char *version = mbd_changes_get_source_version (changes);
+  if (version == NULL)
+    version = mbd_changes_get_version (changes);
+
+  g_autoptr (GPtrArray) files = mbd_changes_get_files (changes);
+  gboolean any = FALSE;
+  for (guint i = 0; i < files->len; i++)
+    {
+      const MbdFileEntry *entry = g_ptr_array_index (files, i);
+      const char *name = mbd_file_entry_get_name (entry);
+      g_autofree char *file = g_build_filename (dir, name, NULL);
+      if (g_str_has_suffix (name, ".dsc"))
+        {
+          if (!load_add_dsc (loaded, file, entry, path, cancellable, error))
+            return mbd_prefix_error (error, "%s: ", path);
+          any = TRUE;
+        }
+      else if (g_str_has_suffix (name, ".deb"))
+        {
+          if (!load_add_deb (loaded, file, entry, version, path, cancellable, error))
+            return mbd_prefix_error (error, "%s: ", path);
+          any = TRUE;
+        }
+    }
+  if (!any)
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                      "%s: lists neither a .dsc nor a .deb to include", path);
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *const *files;
+  Loaded *loaded;
+  GCancellable *cancellable;
+} LoadJob;
+
+static gboolean
+load_one (guint index, gpointer user_data, GError **error)
+{
+  LoadJob *job = user_data;
+  const char *path = job->files[index];
+  Loaded *loaded = &job->loaded[index];
+
+  if (g_cancellable_set_error_if_cancelled (job->cancellable, error))
+    return FALSE;
+  loaded->debs = g_ptr_array_new ();
+  loaded->dscs = g_ptr_array_new ();
+  loaded->order = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  if (g_str_has_suffix (path, ".changes"))
+    return load_changes (loaded, path, job->cancellable, error);
+  if (g_str_has_suffix (path, ".deb"))
+    return load_add_deb (loaded, path, NULL, NULL, NULL, job->cancellable, error);
+  if (g_str_has_suffix (path, ".dsc"))
+    return load_add_dsc (loaded, path, NULL, NULL, job->cancellable, error);
+  return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
+                    "%s: cannot include this file: give .changes, .deb or .dsc files", path);
+}
+
+/* ---- group: one group per source, in the order given -------------------------------------- */
 
 /* The group for @source, created if missing; the version of all its files must agree. */
 static Group *
@@ -109,116 +389,74 @@ get_group (GHashTable *groups,
 }
 
 static gboolean
-add_deb (GHashTable *groups,
-         const char *path,
-         const MbdFileEntry *listed,
-         const char *fallback_version,
-         GCancellable *cancellable,
-         GError **error)
+group_deb (GHashTable *groups, IncludeDeb *item, GError **error)
 {
-  g_autoptr (MbdDeb) deb = mbd_deb_new_from_file (path, cancellable, error);
-  if (deb == NULL)
-    return FALSE;
-  MbdParagraph *control = mbd_deb_get_control (deb);
-  const char *source_field = mbd_paragraph_get (control, "Source");
-  const char *open = source_field != NULL ? strchr (source_field, '(') : NULL;
-  g_autofree char *version = NULL;
-  if (open != NULL)
-    {
-      const char *close = strchr (open, ')');
-      gsize len = close != NULL ? (gsize) (close - open - 1) : strlen (open + 1);
-      version = g_strstrip (g_strndup (open + 1, len));
-    }
-  else
-    version = g_strdup (fallback_version != NULL ? fallback_version : mbd_deb_get_version (deb));
-  const char *section = listed != NULL && mbd_file_entry_get_section (listed) != NULL
-                            ? mbd_file_entry_get_section (listed)
-                            : mbd_paragraph_get (control, "Section");
-  g_autofree char *component = component_of_section (section);
-  Group *group = get_group (groups, mbd_deb_get_source (deb), version, component, path, error);
+  Group *group
+      = get_group (groups, item->source, item->source_version, item->component, item->path, error);
   if (group == NULL)
-    return FALSE;
-  IncludeDeb *item = g_new0 (IncludeDeb, 1);
-  item->control = mbd_paragraph_to_string (control);
-  item->package = g_strdup (mbd_deb_get_package (deb));
-  item->version = g_strdup (mbd_deb_get_version (deb));
-  item->architecture = g_strdup (mbd_deb_get_architecture (deb));
-  item->path = g_strdup (path);
-  item->listed = listed != NULL ? mbd_file_entry_copy (listed) : NULL;
+    {
+      if (item->origin != NULL)
+        mbd_prefix_error (error, "%s: ", item->origin);
+      include_deb_free (item);
+      return FALSE;
+    }
   g_ptr_array_add (group->debs, item);
   return TRUE;
 }
 
 static gboolean
-add_dsc (GHashTable *groups,
-         const char *path,
-         const MbdFileEntry *listed,
-         GCancellable *cancellable,
-         GError **error)
+group_dsc (GHashTable *groups, IncludeDsc *item, GError **error)
 {
-  g_autoptr (MbdDsc) dsc = mbd_dsc_new_from_file (path, error);
-  if (dsc == NULL)
-    return FALSE;
-  g_autofree char *dir = g_path_get_dirname (path);
-  if (!mbd_dsc_verify_files (dsc, dir, cancellable, error))
-    return FALSE;
-  const char *section = listed != NULL ? mbd_file_entry_get_section (listed) : NULL;
-  g_autofree char *component = component_of_section (section);
-  Group *group = get_group (groups, mbd_dsc_get_source (dsc), mbd_dsc_get_version (dsc), component,
-                            path, error);
-  if (group == NULL)
-    return FALSE;
-  if (group->dsc != NULL)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: source %s is included twice", path,
-                      group->source);
-  g_free (group->component);
-  group->component = g_steal_pointer (&component);
-  group->dsc = g_steal_pointer (&dsc);
-  group->dsc_dir = g_steal_pointer (&dir);
-  group->dsc_listed = listed != NULL ? mbd_file_entry_copy (listed) : NULL;
-  return TRUE;
-}
-
-static gboolean
-add_changes (GHashTable *groups, const char *path, GCancellable *cancellable, GError **error)
-{
-  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, error);
-  if (changes == NULL)
-    return FALSE;
-  g_autofree char *dir = g_path_get_dirname (path);
-  if (!mbd_changes_verify_files (changes, dir, cancellable, error))
-    return FALSE;
-  const char *version = mbd_changes_get_source_version (changes);
-  if (version == NULL)
-    version = mbd_changes_get_version (changes);
-
-  g_autoptr (GPtrArray) files = mbd_changes_get_files (changes);
-  gboolean any = FALSE;
-  for (guint i = 0; i < files->len; i++)
+  Group *group = get_group (groups, mbd_dsc_get_source (item->dsc), mbd_dsc_get_version (item->dsc),
+                            item->component, item->path, error);
+  if (group == NULL || group->dsc != NULL)
     {
-      const MbdFileEntry *entry = g_ptr_array_index (files, i);
-      const char *name = mbd_file_entry_get_name (entry);
-      g_autofree char *file = g_build_filename (dir, name, NULL);
-      if (g_str_has_suffix (name, ".dsc"))
-        {
-          if (!add_dsc (groups, file, entry, cancellable, error))
-            return mbd_prefix_error (error, "%s: ", path);
-          any = TRUE;
-        }
-      else if (g_str_has_suffix (name, ".deb"))
-        {
-          if (!add_deb (groups, file, entry, version, cancellable, error))
-            return mbd_prefix_error (error, "%s: ", path);
-          any = TRUE;
-        }
+      if (group != NULL)
+        mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: source %s is included twice", item->path,
+                   group->source);
+      if (item->origin != NULL)
+        mbd_prefix_error (error, "%s: ", item->origin);
+      include_dsc_free (item);
+      return FALSE;
     }
-  if (!any)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
-                      "%s: lists neither a .dsc nor a .deb to include", path);
+  g_free (group->component);
+  group->component = g_strdup (item->component);
+  group->dsc = item;
   return TRUE;
 }
 
-/* ---- the pool ---------------------------------------------------------------------------- */
+/* Moves the loaded items into @groups, in the order the files were given. */
+static gboolean
+group_loaded (GHashTable *groups, Loaded *loaded, guint n, GError **error)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      guint next_deb = 0, next_dsc = 0;
+      for (guint k = 0; k < loaded[i].order->len; k++)
+        {
+          gboolean ok;
+          /* a taken item belongs to its group (or is freed on failure): NULL it here */
+          if (g_array_index (loaded[i].order, gboolean, k))
+            {
+              IncludeDsc *item = g_ptr_array_index (loaded[i].dscs, next_dsc);
+              g_ptr_array_index (loaded[i].dscs, next_dsc++) = NULL;
+              ok = group_dsc (groups, item, error);
+            }
+          else
+            {
+              IncludeDeb *item = g_ptr_array_index (loaded[i].debs, next_deb);
+              g_ptr_array_index (loaded[i].debs, next_deb++) = NULL;
+              ok = group_deb (groups, item, error);
+            }
+          if (!ok)
+            return FALSE;
+        }
+      loaded_clear (&loaded[i]);
+    }
+  return TRUE;
+}
+
+/* ---- stage: copying into the pool's directories and rendering stanzas (on all cores) ------ */
 
 static char *
 pool_dir (const char *component, const char *source)
@@ -229,53 +467,32 @@ pool_dir (const char *component, const char *source)
   return g_build_filename ("pool", component, prefix, source, NULL);
 }
 
-typedef struct
+/* Reads @src, hashing it, and (with @dir) copies it to a new temporary file in @dir. */
+static gboolean
+copy_hashed (PoolFile *file, const char *dir, GCancellable *cancellable, GError **error)
 {
-  gint64 id;
-  guint64 size;
-  char *md5;
-  char *sha256;
-  char *path; /* relative to the repository dir */
-} PoolFile;
-
-static void
-pool_file_clear (PoolFile *file)
-{
-  g_free (file->md5);
-  g_free (file->sha256);
-  g_free (file->path);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PoolFile, pool_file_clear)
-
-/* Copies @src to a new temporary file in @dir, hashing what is written. */
-static char *
-copy_hashed (const char *src,
-             const char *dir,
-             const char *name,
-             guint64 *out_size,
-             char **out_md5,
-             char **out_sha256,
-             GCancellable *cancellable,
-             GError **error)
-{
-  int in = g_open (src, O_RDONLY | O_CLOEXEC, 0);
+  int in = g_open (file->src, O_RDONLY | O_CLOEXEC, 0);
   if (in < 0)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot open: %s", src,
-                   g_strerror (saved));
-      return NULL;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot open: %s",
+                   file->src, g_strerror (saved));
+      return FALSE;
     }
-  g_autofree char *tmp = g_strdup_printf ("%s/.%s.mbd-XXXXXX", dir, name);
-  int out = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
-  if (out < 0)
+  g_autofree char *tmp = NULL;
+  int out = -1;
+  if (dir != NULL)
     {
-      int saved = errno;
-      close (in);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", tmp,
-                   g_strerror (saved));
-      return NULL;
+      tmp = g_strdup_printf ("%s/.%s.mbd-XXXXXX", dir, file->name);
+      out = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+      if (out < 0)
+        {
+          int saved = errno;
+          close (in);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s",
+                       tmp, g_strerror (saved));
+          return FALSE;
+        }
     }
   g_autoptr (GChecksum) md5 = g_checksum_new (G_CHECKSUM_MD5);
   g_autoptr (GChecksum) sha256 = g_checksum_new (G_CHECKSUM_SHA256);
@@ -291,7 +508,7 @@ copy_hashed (const char *src,
         continue;
       if (n < 0)
         {
-          saved = errno, failed = src, ok = FALSE;
+          saved = errno, failed = file->src, ok = FALSE;
           break;
         }
       if (n == 0)
@@ -304,7 +521,7 @@ copy_hashed (const char *src,
       g_checksum_update (md5, (const guchar *) buf, n);
       g_checksum_update (sha256, (const guchar *) buf, n);
       size += n;
-      for (ssize_t done = 0; done < n;)
+      for (ssize_t done = 0; out >= 0 && done < n;)
         {
           ssize_t w = write (out, buf + done, n - done);
           if (w < 0 && errno == EINTR)
@@ -320,170 +537,68 @@ copy_hashed (const char *src,
         break;
     }
   close (in);
-  if (close (out) < 0 && ok)
+  if (out >= 0 && close (out) < 0 && ok)
     saved = errno, failed = tmp, ok = FALSE;
   if (!ok)
     {
-      g_unlink (tmp);
+      if (tmp != NULL)
+        g_unlink (tmp);
       if (failed == NULL)
         g_cancellable_set_error_if_cancelled (cancellable, error);
       else
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", failed,
                      g_strerror (saved));
-      return NULL;
-    }
-  *out_size = size;
-  *out_md5 = g_strdup (g_checksum_get_string (md5));
-  *out_sha256 = g_strdup (g_checksum_get_string (sha256));
-  return g_steal_pointer (&tmp);
-}
-
-/* Stores (or finds) the file @src as @name in the pool directory of @source: a file of that name
- * already in the pool must have the same content. */
-static gboolean
-pool_add (MbdRepoTxn *txn,
-          const char *component,
-          const char *source,
-          const char *src,
-          const char *name,
-          const MbdFileEntry *listed,
-          PoolFile *out,
-          GCancellable *cancellable,
-          GError **error)
-{
-  if (!mbd_filename_is_safe (name, error))
-    return FALSE;
-  g_autofree char *dir = pool_dir (component, source);
-  out->path = g_build_filename (dir, name, NULL);
-
-  g_autoptr (sqlite3_stmt) find = mbd_db_prepare (
-      txn->db,
-      "SELECT id, size, md5, sha256 FROM pool_files WHERE repository_id = ?1 "
-      "AND path = ?2",
-      error);
-  if (find == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (find, 1, txn->repo->id);
-  sqlite3_bind_text (find, 2, out->path, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step (find);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return mbd_db_throw (txn->db, rc, "cannot read the pool", error);
-
-  if (rc == SQLITE_ROW)
-    {
-      out->id = sqlite3_column_int64 (find, 0);
-      out->size = sqlite3_column_int64 (find, 1);
-      out->md5 = g_strdup ((const char *) sqlite3_column_text (find, 2));
-      out->sha256 = g_strdup ((const char *) sqlite3_column_text (find, 3));
-      /* the content must be the same: compare with the listed checksum or hash the file */
-      g_autofree char *sha256 = NULL;
-      guint64 size;
-      if (listed != NULL && mbd_file_entry_get_sha256 (listed) != NULL)
-        {
-          sha256 = g_strdup (mbd_file_entry_get_sha256 (listed));
-          size = mbd_file_entry_get_size (listed);
-        }
-      else
-        {
-          g_autofree char *src_dir = g_path_get_dirname (src);
-          g_autofree char *base = g_path_get_basename (src);
-          g_autoptr (MbdFileEntry) computed
-                     = mbd_file_entry_new_from_file (src_dir, base, cancellable, error);
-          if (computed == NULL)
-            return FALSE;
-          sha256 = g_strdup (mbd_file_entry_get_sha256 (computed));
-          size = mbd_file_entry_get_size (computed);
-        }
-      if (size != out->size || g_ascii_strcasecmp (sha256, out->sha256) != 0)
-        return mbd_throw (error, MBD_ERROR_EXISTS,
-                          "%s: the pool of repository %s holds a different file of this name "
-                          "(%s, sha256 %s; this one has sha256 %s); give the new file another "
-                          "version",
-                          name, txn->repo->identity, out->path, out->sha256, sha256);
-      return TRUE;
-    }
-
-  MbdRepoStaged *staged = g_hash_table_lookup (txn->staged, out->path);
-  if (staged != NULL)
-    {
-      /* the same name twice in one include (a .changes and its .dsc list the same tarball) */
-      g_autoptr (sqlite3_stmt) again = mbd_db_prepare (
-          txn->db,
-          "SELECT id, size, md5, sha256 FROM pool_files WHERE repository_id = ?1 AND path = ?2",
-          error);
-      if (again == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (again, 1, txn->repo->id);
-      sqlite3_bind_text (again, 2, out->path, -1, SQLITE_TRANSIENT);
-      if (sqlite3_step (again) != SQLITE_ROW)
-        return mbd_db_throw (txn->db, SQLITE_ERROR, "staged pool file vanished", error);
-      out->id = sqlite3_column_int64 (again, 0);
-      out->size = sqlite3_column_int64 (again, 1);
-      out->md5 = g_strdup ((const char *) sqlite3_column_text (again, 2));
-      out->sha256 = g_strdup ((const char *) sqlite3_column_text (again, 3));
-      if (listed != NULL && mbd_file_entry_get_sha256 (listed) != NULL
-          && g_ascii_strcasecmp (mbd_file_entry_get_sha256 (listed), out->sha256) != 0)
-        return mbd_throw (error, MBD_ERROR_EXISTS,
-                          "%s: two different files of this name are in the same include", name);
-      return TRUE;
-    }
-
-  g_autofree char *abs_dir = g_build_filename (txn->repo_dir, dir, NULL);
-  if (g_mkdir_with_parents (abs_dir, 0755) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s",
-                   abs_dir, g_strerror (saved));
       return FALSE;
     }
-  g_autofree char *tmp
-      = copy_hashed (src, abs_dir, name, &out->size, &out->md5, &out->sha256, cancellable, error);
-  if (tmp == NULL)
-    return FALSE;
-  staged = g_new0 (MbdRepoStaged, 1);
-  staged->tmp = g_steal_pointer (&tmp);
-  staged->final = g_build_filename (txn->repo_dir, out->path, NULL);
-  g_hash_table_insert (txn->staged, g_strdup (out->path), staged);
-
-  /* what was copied is what the .changes/.dsc promised (the file may have changed since) */
+  file->size = size;
+  g_free (file->md5);
+  file->md5 = g_strdup (g_checksum_get_string (md5));
+  g_free (file->sha256);
+  file->sha256 = g_strdup (g_checksum_get_string (sha256));
+  g_free (file->tmp);
+  file->tmp = g_steal_pointer (&tmp);
+  /* what was read is what the .changes/.dsc promised (the file may have changed since) */
+  const MbdFileEntry *listed = file->listed;
   if (listed != NULL
-      && (mbd_file_entry_get_size (listed) != out->size
+      && (mbd_file_entry_get_size (listed) != file->size
           || (mbd_file_entry_get_sha256 (listed) != NULL
-              && g_ascii_strcasecmp (mbd_file_entry_get_sha256 (listed), out->sha256) != 0)))
+              && g_ascii_strcasecmp (mbd_file_entry_get_sha256 (listed), file->sha256) != 0)))
     return mbd_throw (error, MBD_ERROR_CHECKSUM_MISMATCH,
-                      "%s: changed while it was being included (sha256 now %s)", src, out->sha256);
-
-  g_autoptr (sqlite3_stmt) insert = mbd_db_prepare (
-      txn->db,
-      "INSERT INTO pool_files (repository_id, path, size, md5, sha256) VALUES "
-      "(?1, ?2, ?3, ?4, ?5)",
-      error);
-  if (insert == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (insert, 1, txn->repo->id);
-  sqlite3_bind_text (insert, 2, out->path, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (insert, 3, (gint64) out->size);
-  sqlite3_bind_text (insert, 4, out->md5, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (insert, 5, out->sha256, -1, SQLITE_TRANSIENT);
-  if (!mbd_db_step_done (txn->db, insert, error))
-    return FALSE;
-  out->id = sqlite3_last_insert_rowid (mbd_db_get_handle (txn->db));
+                      "%s: changed while it was being included (sha256 now %s)", file->src,
+                      file->sha256);
   return TRUE;
 }
 
 static gboolean
-link_file (MbdRepoTxn *txn, gint64 entry_id, gint64 file_id, GError **error)
+make_dir (const char *dir, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
-      txn->db, "INSERT OR IGNORE INTO entry_files (entry_id, file_id) VALUES (?1, ?2)", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, entry_id);
-  sqlite3_bind_int64 (stmt, 2, file_id);
-  return mbd_db_step_done (txn->db, stmt, error);
+  /* mostly one new directory per source: try that before walking its parents */
+  if (g_mkdir (dir, 0755) == 0 || errno == EEXIST || g_mkdir_with_parents (dir, 0755) == 0)
+    return TRUE;
+  int saved = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", dir,
+               g_strerror (saved));
+  return FALSE;
 }
 
-/* ---- stanzas ----------------------------------------------------------------------------- */
+/* Hashes @file and copies it next to its place in the pool, unless the pool has a file of that
+ * name already (then the transaction compares the two). */
+static gboolean
+stage_file (PoolFile *file,
+            const char *repo_dir,
+            const char *dir,
+            GCancellable *cancellable,
+            GError **error)
+{
+  if (!mbd_filename_is_safe (file->name, error))
+    return FALSE;
+  file->path = g_build_filename (dir, file->name, NULL);
+  g_autofree char *final = g_build_filename (repo_dir, file->path, NULL);
+  if (g_file_test (final, G_FILE_TEST_EXISTS))
+    return copy_hashed (file, NULL, cancellable, error);
+  g_autofree char *abs_dir = g_build_filename (repo_dir, dir, NULL);
+  return make_dir (abs_dir, error) && copy_hashed (file, abs_dir, cancellable, error);
+}
 
 static char *
 stanza_text (MbdParagraph *paragraph)
@@ -523,7 +638,8 @@ packages_stanza (IncludeDeb *item, const PoolFile *file, GError **error)
 static char *
 sources_stanza (Group *group, const char *dir, const PoolFile *dsc_file)
 {
-  MbdParagraph *dsc = mbd_dsc_get_paragraph (group->dsc);
+  MbdDsc *dsc_object = group->dsc->dsc;
+  MbdParagraph *dsc = mbd_dsc_get_paragraph (dsc_object);
   g_autoptr (MbdParagraph) out = mbd_paragraph_new ();
   g_auto (GStrv) fields = mbd_paragraph_get_fields (dsc);
 
@@ -537,10 +653,9 @@ sources_stanza (Group *group, const char *dir, const PoolFile *dsc_file)
         continue;
       mbd_paragraph_set (out, f, mbd_paragraph_get (dsc, f));
     }
-  const char *section
-      = group->dsc_listed != NULL ? mbd_file_entry_get_section (group->dsc_listed) : NULL;
-  const char *priority
-      = group->dsc_listed != NULL ? mbd_file_entry_get_priority (group->dsc_listed) : NULL;
+  const MbdFileEntry *listed = group->dsc->listed;
+  const char *section = listed != NULL ? mbd_file_entry_get_section (listed) : NULL;
+  const char *priority = listed != NULL ? mbd_file_entry_get_priority (listed) : NULL;
   mbd_paragraph_set (out, "Directory", dir);
   mbd_paragraph_set (out, "Priority", priority != NULL ? priority : "optional");
   mbd_paragraph_set (out, "Section", section != NULL ? section : "misc");
@@ -549,14 +664,13 @@ sources_stanza (Group *group, const char *dir, const PoolFile *dsc_file)
   g_autoptr (GString) sha256 = g_string_new (NULL);
   g_autoptr (GString) sha1 = g_string_new (NULL);
   gboolean have_sha1 = mbd_paragraph_has_field (dsc, "Checksums-Sha1");
-  g_autofree char *dsc_name = g_path_get_basename (dsc_file->path);
+  const char *dsc_name = dsc_file->name;
   g_autofree char *dsc_sha1 = NULL;
   if (have_sha1)
     {
-      g_autofree char *abs = g_build_filename (group->dsc_dir, dsc_name, NULL);
       g_autofree char *data = NULL;
       gsize len = 0;
-      if (g_file_get_contents (abs, &data, &len, NULL))
+      if (g_file_get_contents (dsc_file->src, &data, &len, NULL))
         dsc_sha1 = g_compute_checksum_for_data (G_CHECKSUM_SHA1, (const guchar *) data, len);
       have_sha1 = dsc_sha1 != NULL;
     }
@@ -567,7 +681,7 @@ sources_stanza (Group *group, const char *dir, const PoolFile *dsc_file)
   if (have_sha1)
     g_string_append_printf (sha1, "\n %s %" G_GUINT64_FORMAT " %s", dsc_sha1, dsc_file->size,
                             dsc_name);
-  g_autoptr (GPtrArray) entries = mbd_dsc_get_files (group->dsc);
+  g_autoptr (GPtrArray) entries = mbd_dsc_get_files (dsc_object);
   for (guint i = 0; i < entries->len; i++)
     {
       const MbdFileEntry *e = g_ptr_array_index (entries, i);
@@ -588,13 +702,159 @@ sources_stanza (Group *group, const char *dir, const PoolFile *dsc_file)
   return stanza_text (out);
 }
 
+/* Groups staged at once before their rows are inserted. */
+#define STAGE_SLICE 1024
+
+typedef struct
+{
+  GPtrArray *groups; /* sorted */
+  guint first;       /* of the slice being staged */
+  const char *repo_dir;
+  GCancellable *cancellable;
+} StageJob;
+
+static gboolean
+stage_group (guint index, gpointer user_data, GError **error)
+{
+  StageJob *job = user_data;
+  Group *group = g_ptr_array_index (job->groups, job->first + index);
+  g_autofree char *dir = pool_dir (group->component, group->source);
+
+  if (group->dsc != NULL)
+    {
+      IncludeDsc *dsc = group->dsc;
+      group->dsc_entries = mbd_dsc_get_files (dsc->dsc);
+      group->dsc_files = g_ptr_array_new_with_free_func ((GDestroyNotify) pool_file_free);
+      for (guint i = 0; i < group->dsc_entries->len; i++)
+        {
+          const MbdFileEntry *e = g_ptr_array_index (group->dsc_entries, i);
+          const char *name = mbd_file_entry_get_name (e);
+          PoolFile *file
+              = pool_file_new (g_build_filename (dsc->dir, name, NULL), g_strdup (name), e);
+          g_ptr_array_add (group->dsc_files, file);
+          if (!stage_file (file, job->repo_dir, dir, job->cancellable, error))
+            return FALSE;
+        }
+      group->dsc_file
+          = pool_file_new (g_strdup (dsc->path), g_path_get_basename (dsc->path), dsc->listed);
+      if (!stage_file (group->dsc_file, job->repo_dir, dir, job->cancellable, error))
+        return FALSE;
+      group->source_stanza = sources_stanza (group, dir, group->dsc_file);
+    }
+  for (guint i = 0; i < group->debs->len; i++)
+    {
+      IncludeDeb *item = g_ptr_array_index (group->debs, i);
+      item->file
+          = pool_file_new (g_strdup (item->path), g_path_get_basename (item->path), item->listed);
+      if (!stage_file (item->file, job->repo_dir, dir, job->cancellable, error))
+        return FALSE;
+      item->stanza = packages_stanza (item, item->file, error);
+      if (item->stanza == NULL)
+        return FALSE;
+      g_clear_pointer (&item->control, g_free);
+    }
+  return TRUE;
+}
+
+/* ---- insert: the rows, in one transaction --------------------------------------------------- */
+
+/* Stores (or finds) @file in the pool: a file of that name already in the pool must have the
+ * same content. The staged copy becomes the transaction's. */
+static gboolean
+pool_add (MbdRepoTxn *txn, PoolFile *file, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (MbdTxnStmt) find = mbd_repo_txn_stmt (
+      txn, "SELECT id, size, sha256 FROM pool_files WHERE repository_id = ?1 AND path = ?2", error);
+  if (find == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (find, 1, txn->repo->id);
+  sqlite3_bind_text (find, 2, file->path, -1, SQLITE_STATIC);
+  int rc = sqlite3_step (find);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return mbd_db_throw (txn->db, rc, "cannot read the pool", error);
+
+  if (rc == SQLITE_ROW)
+    {
+      file->id = sqlite3_column_int64 (find, 0);
+      guint64 size = sqlite3_column_int64 (find, 1);
+      const char *sha256 = (const char *) sqlite3_column_text (find, 2);
+      gboolean staged = g_hash_table_contains (txn->staged, file->path);
+      if (size != file->size || g_ascii_strcasecmp (sha256, file->sha256) != 0)
+        return staged
+                   ? mbd_throw (error, MBD_ERROR_EXISTS,
+                                "%s: two different files of this name are in the same include",
+                                file->name)
+                   : mbd_throw (error, MBD_ERROR_EXISTS,
+                                "%s: the pool of repository %s holds a different file of this "
+                                "name (%s, sha256 %s; this one has sha256 %s); give the new "
+                                "file another version",
+                                file->name, txn->repo->identity, file->path, sha256, file->sha256);
+      if (file->tmp != NULL)
+        g_unlink (file->tmp);
+      g_clear_pointer (&file->tmp, g_free);
+      return TRUE;
+    }
+
+  if (file->tmp == NULL)
+    {
+      /* a file of this name lay in the pool without a row (left by a crash): copy after all */
+      g_autofree char *dir = g_path_get_dirname (file->path);
+      g_autofree char *abs_dir = g_build_filename (txn->repo_dir, dir, NULL);
+      if (!copy_hashed (file, abs_dir, cancellable, error))
+        return FALSE;
+    }
+  MbdRepoStaged *staged = g_new0 (MbdRepoStaged, 1);
+  staged->tmp = g_steal_pointer (&file->tmp);
+  staged->final = g_build_filename (txn->repo_dir, file->path, NULL);
+  g_hash_table_insert (txn->staged, g_strdup (file->path), staged);
+
+  g_autoptr (MbdTxnStmt) insert
+             = mbd_repo_txn_stmt (txn,
+                                  "INSERT INTO pool_files (repository_id, path, size, md5, sha256) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5)",
+                                  error);
+  if (insert == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (insert, 1, txn->repo->id);
+  sqlite3_bind_text (insert, 2, file->path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (insert, 3, (gint64) file->size);
+  sqlite3_bind_text (insert, 4, file->md5, -1, SQLITE_STATIC);
+  sqlite3_bind_text (insert, 5, file->sha256, -1, SQLITE_STATIC);
+  if (!mbd_db_step_done (txn->db, insert, error))
+    return FALSE;
+  file->id = sqlite3_last_insert_rowid (mbd_db_get_handle (txn->db));
+  return TRUE;
+}
+
+static gboolean
+link_file (MbdRepoTxn *txn, gint64 entry_id, gint64 file_id, GError **error)
+{
+  g_autoptr (MbdTxnStmt) stmt = mbd_repo_txn_stmt (
+      txn, "INSERT OR IGNORE INTO entry_files (entry_id, file_id) VALUES (?1, ?2)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, entry_id);
+  sqlite3_bind_int64 (stmt, 2, file_id);
+  return mbd_db_step_done (txn->db, stmt, error);
+}
+
+static gboolean
+add_file (MbdRepoTxn *txn,
+          gint64 entry_id,
+          PoolFile *file,
+          GCancellable *cancellable,
+          GError **error)
+{
+  return pool_add (txn, file, cancellable, error) && link_file (txn, entry_id, file->id, error);
+}
+
 /* ---- the include itself ------------------------------------------------------------------ */
 
 static gboolean
 entry_has_dsc (MbdRepoTxn *txn, gint64 entry_id, gboolean *out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
-      txn->db, "SELECT source_stanza IS NOT NULL FROM package_entries WHERE id = ?1", error);
+  g_autoptr (MbdTxnStmt) stmt = mbd_repo_txn_stmt (
+      txn, "SELECT source_stanza IS NOT NULL FROM package_entries WHERE id = ?1", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, entry_id);
@@ -656,21 +916,20 @@ insert_group (MbdRepoTxn *txn,
                         group->component, group->source, dist_string, known);
     }
 
-  g_autofree char *dir = pool_dir (group->component, group->source);
   if (entry_id == 0)
     {
-      g_autoptr (sqlite3_stmt) insert = mbd_db_prepare (
-          txn->db,
-          "INSERT INTO package_entries (repository_id, suite_path, source, version, component) "
-          "VALUES (?1, ?2, ?3, ?4, ?5)",
-          error);
+      g_autoptr (MbdTxnStmt) insert
+                 = mbd_repo_txn_stmt (txn,
+                                      "INSERT INTO package_entries (repository_id, suite_path, "
+                                      "source, version, component) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                      error);
       if (insert == NULL)
         return FALSE;
       sqlite3_bind_int64 (insert, 1, txn->repo->id);
-      sqlite3_bind_text (insert, 2, dist_string, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (insert, 3, group->source, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (insert, 4, group->version, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (insert, 5, group->component, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (insert, 2, dist_string, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 3, group->source, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 4, group->version, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 5, group->component, -1, SQLITE_STATIC);
       if (!mbd_db_step_done (txn->db, insert, error))
         return FALSE;
       entry_id = sqlite3_last_insert_rowid (mbd_db_get_handle (txn->db));
@@ -678,65 +937,41 @@ insert_group (MbdRepoTxn *txn,
 
   if (group->dsc != NULL)
     {
-      g_autoptr (GPtrArray) entries = mbd_dsc_get_files (group->dsc);
-      for (guint i = 0; i < entries->len; i++)
-        {
-          const MbdFileEntry *e = g_ptr_array_index (entries, i);
-          g_autofree char *src
-              = g_build_filename (group->dsc_dir, mbd_file_entry_get_name (e), NULL);
-          g_auto (PoolFile) file = { 0 };
-          if (!pool_add (txn, group->component, group->source, src, mbd_file_entry_get_name (e), e,
-                         &file, cancellable, error)
-              || !link_file (txn, entry_id, file.id, error))
-            return FALSE;
-        }
-      const char *dsc_name = mbd_dsc_get_name (group->dsc);
-      g_autofree char *dsc_base = g_path_get_basename (dsc_name);
-      g_autofree char *dsc_src = g_build_filename (group->dsc_dir, dsc_base, NULL);
-      g_auto (PoolFile) dsc_file = { 0 };
-      if (!pool_add (txn, group->component, group->source, dsc_src, dsc_base, group->dsc_listed,
-                     &dsc_file, cancellable, error)
-          || !link_file (txn, entry_id, dsc_file.id, error))
+      for (guint i = 0; i < group->dsc_files->len; i++)
+        if (!add_file (txn, entry_id, g_ptr_array_index (group->dsc_files, i), cancellable, error))
+          return FALSE;
+      if (!add_file (txn, entry_id, group->dsc_file, cancellable, error))
         return FALSE;
-      g_autofree char *stanza = sources_stanza (group, dir, &dsc_file);
-      g_autoptr (sqlite3_stmt) update = mbd_db_prepare (
-          txn->db, "UPDATE package_entries SET dsc_file_id = ?2, source_stanza = ?3 WHERE id = ?1",
+      g_autoptr (MbdTxnStmt) update = mbd_repo_txn_stmt (
+          txn, "UPDATE package_entries SET dsc_file_id = ?2, source_stanza = ?3 WHERE id = ?1",
           error);
       if (update == NULL)
         return FALSE;
       sqlite3_bind_int64 (update, 1, entry_id);
-      sqlite3_bind_int64 (update, 2, dsc_file.id);
-      sqlite3_bind_text (update, 3, stanza, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (update, 2, group->dsc_file->id);
+      sqlite3_bind_text (update, 3, group->source_stanza, -1, SQLITE_STATIC);
       if (!mbd_db_step_done (txn->db, update, error))
         return FALSE;
     }
 
-  g_autoptr (sqlite3_stmt) bin = mbd_db_prepare (
-      txn->db,
-      "INSERT INTO entry_binaries (entry_id, package, version, architecture, file_id, stanza) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-      error);
-  if (bin == NULL)
-    return FALSE;
   for (guint i = 0; i < group->debs->len; i++)
     {
       IncludeDeb *item = g_ptr_array_index (group->debs, i);
-      g_autofree char *base = g_path_get_basename (item->path);
-      g_auto (PoolFile) file = { 0 };
-      if (!pool_add (txn, group->component, group->source, item->path, base, item->listed, &file,
-                     cancellable, error)
-          || !link_file (txn, entry_id, file.id, error))
+      if (!add_file (txn, entry_id, item->file, cancellable, error))
         return FALSE;
-      g_autofree char *stanza = packages_stanza (item, &file, error);
-      if (stanza == NULL)
+      g_autoptr (MbdTxnStmt) bin = mbd_repo_txn_stmt (
+          txn,
+          "INSERT INTO entry_binaries (entry_id, package, version, "
+          "architecture, file_id, stanza) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+          error);
+      if (bin == NULL)
         return FALSE;
-      sqlite3_reset (bin);
       sqlite3_bind_int64 (bin, 1, entry_id);
       sqlite3_bind_text (bin, 2, item->package, -1, SQLITE_STATIC);
       sqlite3_bind_text (bin, 3, item->version, -1, SQLITE_STATIC);
       sqlite3_bind_text (bin, 4, item->architecture, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (bin, 5, file.id);
-      sqlite3_bind_text (bin, 6, stanza, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (bin, 5, item->file->id);
+      sqlite3_bind_text (bin, 6, item->stanza, -1, SQLITE_STATIC);
       int rc = sqlite3_step (bin);
       if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return mbd_throw (error, MBD_ERROR_EXISTS,
@@ -747,30 +982,6 @@ insert_group (MbdRepoTxn *txn,
         return mbd_db_throw (txn->db, rc, "cannot store a binary", error);
     }
   return mbd_repo_entry_index (txn, dist, entry_id, dist_string, TRUE, error);
-}
-
-static gboolean
-load_files (GHashTable *groups, const char *const *files, GCancellable *cancellable, GError **error)
-{
-  for (guint i = 0; files[i] != NULL; i++)
-    {
-      const char *path = files[i];
-      gboolean ok;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      if (g_str_has_suffix (path, ".changes"))
-        ok = add_changes (groups, path, cancellable, error);
-      else if (g_str_has_suffix (path, ".deb"))
-        ok = add_deb (groups, path, NULL, NULL, cancellable, error);
-      else if (g_str_has_suffix (path, ".dsc"))
-        ok = add_dsc (groups, path, NULL, cancellable, error);
-      else
-        ok = mbd_throw (error, MBD_ERROR_UNSUPPORTED,
-                        "%s: cannot include this file: give .changes, .deb or .dsc files", path);
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
 }
 
 static int
@@ -832,9 +1043,17 @@ mbd_repository_include (MbdRepository *self,
     return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "no files to include into %s",
                       distribution);
 
+  guint n_files = g_strv_length ((char **) files);
+  Loaded *loaded = g_new0 (Loaded, n_files);
+  LoadJob load = { files, loaded, cancellable };
   g_autoptr (GHashTable) groups
              = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) group_free);
-  if (!load_files (groups, files, cancellable, error))
+  gboolean loaded_ok = mbd_parallel_for (n_files, load_one, &load, error)
+                       && group_loaded (groups, loaded, n_files, error);
+  for (guint i = 0; i < n_files; i++)
+    loaded_clear (&loaded[i]);
+  g_free (loaded);
+  if (!loaded_ok)
     return FALSE;
   g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
   GHashTableIter iter;
@@ -851,6 +1070,8 @@ mbd_repository_include (MbdRepository *self,
                                      error))
         return mbd_prefix_error (error, "%s: ", group->origin);
     }
+  g_autofree char *repo_dir = mbd_repository_dup_path (self);
+  StageJob stage = { sorted, 0, repo_dir, cancellable };
 
   MbdRepoTxn txn;
   if (!mbd_repo_txn_begin (&txn, self, error))
@@ -859,14 +1080,27 @@ mbd_repository_include (MbdRepository *self,
       return FALSE;
     }
   gboolean ok = TRUE;
-  for (guint i = 0; ok && i < sorted->len; i++)
+  /* staged in slices, so that a bulk include holds the stanzas of one slice only */
+  for (guint first = 0; ok && first < sorted->len; first += STAGE_SLICE)
     {
-      Group *group = g_ptr_array_index (sorted, i);
-      ok = insert_group (&txn, dist, suite, distribution, group, cancellable, error);
-      /* the parsed packages are not needed any more: a bulk include keeps its peak low */
-      g_ptr_array_set_size (group->debs, 0);
-      g_clear_object (&group->dsc);
+      guint end = MIN (first + STAGE_SLICE, sorted->len);
+      stage.first = first;
+      ok = mbd_parallel_for (end - first, stage_group, &stage, error);
+      for (guint i = first; ok && i < end; i++)
+        {
+          Group *group = g_ptr_array_index (sorted, i);
+          ok = insert_group (&txn, dist, suite, distribution, group, cancellable, error);
+          /* the stanzas are in the database now */
+          g_ptr_array_set_size (group->debs, 0);
+          g_clear_pointer (&group->source_stanza, g_free);
+        }
     }
+  g_hash_table_remove_all (groups);
+#ifdef __GLIBC__
+  /* what loading and staging used lies freed in several threads' arenas: give it back before
+   * the index is rebuilt, so that a bulk include does not hold both at once */
+  malloc_trim (0);
+#endif
   if (ok)
     ok = mbd_repo_txn_commit (&txn, cancellable, error);
   mbd_repo_txn_clear (&txn);

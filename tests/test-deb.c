@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mbdtest.h"
 
+#include "mbd-deb-private.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <glib/gstdio.h>
@@ -131,6 +133,15 @@ test_dpkg_deb (Fixture *fixture, gconstpointer user_data)
                    "Test Maintainer <test@example.org>");
   g_assert_cmpstr (mbd_deb_get_control_compression (deb), ==, compression);
   g_assert_cmpstr (mbd_deb_get_data_compression (deb), ==, compression);
+
+  /* the control-only reader gives the same control data and no file list */
+  g_autoptr (MbdDeb) control_only = mbd_deb_new_from_file_control_only (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_deb_get_source (control_only), ==, "mbdtest");
+  g_assert_cmpstr (mbd_deb_get_version (control_only), ==, "2:1.0~rc1-1+b1");
+  g_assert_cmpstr (mbd_deb_get_data_compression (control_only), ==, compression);
+  g_auto (GStrv) no_files = mbd_deb_get_files (control_only);
+  g_assert_cmpuint (g_strv_length (no_files), ==, 0);
 
   g_auto (GStrv) members = mbd_deb_get_control_members (deb);
   qsort (members, g_strv_length (members), sizeof (char *), compare_strings);
@@ -519,6 +530,13 @@ test_truncated (Fixture *fixture, gconstpointer user_data)
         assert_message_contains (error, "not a Debian binary package");
       else if (cuts[i] > 8)
         g_assert_nonnull (strstr (error->message, "runcated"));
+      g_clear_error (&error);
+
+      /* reading the control data only (as an include does) sees every cut, too */
+      g_autoptr (MbdDeb) control_only = mbd_deb_new_from_file_control_only (path, NULL, &error);
+      g_assert_null (control_only);
+      g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
+      assert_message_contains (error, path);
       g_clear_error (&error);
     }
 }
