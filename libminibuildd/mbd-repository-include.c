@@ -108,6 +108,7 @@ typedef struct
   GPtrArray *dsc_files;   /* (element-type PoolFile): the same, on their way to the pool */
   PoolFile *dsc_file;     /* (nullable): the .dsc itself */
   char *source_stanza;    /* (nullable) */
+  char *created_dir;      /* (nullable): the pool directory staging created */
 } Group;
 
 static void
@@ -153,6 +154,7 @@ group_free (Group *group)
   g_clear_pointer (&group->dsc_entries, g_ptr_array_unref);
   g_clear_pointer (&group->dsc_file, pool_file_free);
   g_free (group->source_stanza);
+  g_free (group->created_dir);
   g_free (group);
 }
 
@@ -569,16 +571,39 @@ copy_hashed (PoolFile *file, const char *dir, GCancellable *cancellable, GError 
   return TRUE;
 }
 
+/* Creates @dir (and its parents) if missing; *@created tells whether it did. */
 static gboolean
-make_dir (const char *dir, GError **error)
+make_dir (const char *dir, gboolean *created, GError **error)
 {
   /* mostly one new directory per source: try that before walking its parents */
-  if (g_mkdir (dir, 0755) == 0 || errno == EEXIST || g_mkdir_with_parents (dir, 0755) == 0)
+  if (g_mkdir (dir, 0755) == 0)
+    return *created = TRUE;
+  if (errno == EEXIST)
     return TRUE;
+  if (g_mkdir_with_parents (dir, 0755) == 0)
+    return *created = TRUE;
   int saved = errno;
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", dir,
                g_strerror (saved));
   return FALSE;
+}
+
+/* Removes the directories a failed include created, with their parents up to pool/, where
+ * they are empty. */
+static void
+remove_created_dirs (GPtrArray *created, const char *repo_dir)
+{
+  g_autofree char *pool = g_build_filename (repo_dir, "pool", NULL);
+  for (guint i = 0; i < created->len; i++)
+    {
+      g_autofree char *dir = g_strdup (g_ptr_array_index (created, i));
+      while (strcmp (dir, pool) != 0 && g_str_has_prefix (dir, pool) && g_rmdir (dir) == 0)
+        {
+          char *parent = g_path_get_dirname (dir);
+          g_free (dir);
+          dir = parent;
+        }
+    }
 }
 
 /* Hashes @file and copies it next to its place in the pool, unless the pool has a file of that
@@ -587,6 +612,7 @@ static gboolean
 stage_file (PoolFile *file,
             const char *repo_dir,
             const char *dir,
+            char **created_dir,
             GCancellable *cancellable,
             GError **error)
 {
@@ -597,7 +623,12 @@ stage_file (PoolFile *file,
   if (g_file_test (final, G_FILE_TEST_EXISTS))
     return copy_hashed (file, NULL, cancellable, error);
   g_autofree char *abs_dir = g_build_filename (repo_dir, dir, NULL);
-  return make_dir (abs_dir, error) && copy_hashed (file, abs_dir, cancellable, error);
+  gboolean created = FALSE;
+  if (!make_dir (abs_dir, &created, error))
+    return FALSE;
+  if (created && *created_dir == NULL)
+    *created_dir = g_steal_pointer (&abs_dir);
+  return copy_hashed (file, *created_dir != NULL ? *created_dir : abs_dir, cancellable, error);
 }
 
 static char *
@@ -732,12 +763,13 @@ stage_group (guint index, gpointer user_data, GError **error)
           PoolFile *file
               = pool_file_new (g_build_filename (dsc->dir, name, NULL), g_strdup (name), e);
           g_ptr_array_add (group->dsc_files, file);
-          if (!stage_file (file, job->repo_dir, dir, job->cancellable, error))
+          if (!stage_file (file, job->repo_dir, dir, &group->created_dir, job->cancellable, error))
             return FALSE;
         }
       group->dsc_file
           = pool_file_new (g_strdup (dsc->path), g_path_get_basename (dsc->path), dsc->listed);
-      if (!stage_file (group->dsc_file, job->repo_dir, dir, job->cancellable, error))
+      if (!stage_file (group->dsc_file, job->repo_dir, dir, &group->created_dir, job->cancellable,
+                       error))
         return FALSE;
       group->source_stanza = sources_stanza (group, dir, group->dsc_file);
     }
@@ -746,7 +778,8 @@ stage_group (guint index, gpointer user_data, GError **error)
       IncludeDeb *item = g_ptr_array_index (group->debs, i);
       item->file
           = pool_file_new (g_strdup (item->path), g_path_get_basename (item->path), item->listed);
-      if (!stage_file (item->file, job->repo_dir, dir, job->cancellable, error))
+      if (!stage_file (item->file, job->repo_dir, dir, &group->created_dir, job->cancellable,
+                       error))
         return FALSE;
       item->stanza = packages_stanza (item, item->file, error);
       if (item->stanza == NULL)
@@ -1072,6 +1105,7 @@ mbd_repository_include (MbdRepository *self,
     }
   g_autofree char *repo_dir = mbd_repository_dup_path (self);
   StageJob stage = { sorted, 0, repo_dir, cancellable };
+  g_autoptr (GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
 
   MbdRepoTxn txn;
   if (!mbd_repo_txn_begin (&txn, self, error))
@@ -1086,6 +1120,12 @@ mbd_repository_include (MbdRepository *self,
       guint end = MIN (first + STAGE_SLICE, sorted->len);
       stage.first = first;
       ok = mbd_parallel_for (end - first, stage_group, &stage, error);
+      for (guint i = first; i < end; i++)
+        {
+          Group *group = g_ptr_array_index (sorted, i);
+          if (group->created_dir != NULL)
+            g_ptr_array_add (created, g_steal_pointer (&group->created_dir));
+        }
       for (guint i = first; ok && i < end; i++)
         {
           Group *group = g_ptr_array_index (sorted, i);
@@ -1104,6 +1144,8 @@ mbd_repository_include (MbdRepository *self,
   if (ok)
     ok = mbd_repo_txn_commit (&txn, cancellable, error);
   mbd_repo_txn_clear (&txn);
+  if (!ok)
+    remove_created_dirs (created, repo_dir);
   return ok;
 }
 

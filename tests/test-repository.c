@@ -495,6 +495,36 @@ test_include_refusals (Fixture *fx, gconstpointer data)
         }
       g_assert_cmpstr (after, ==, before);
     }
+
+  /* a bulk include fails as a whole: the new source staged before the refused file leaves no
+   * file and no directory behind; the refused file is named, whatever thread read it */
+  g_autofree char *libfoo = pkg ("libfoo_2.0~r12+1_amd64.deb");
+  const char *bulk[] = { libfoo, other, NULL };
+  g_assert_false (mbd_repository_include (fx->repo, "bookworm-r-hotfix", bulk, NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, "hello_1.0~r12+1_all.deb"));
+  g_clear_error (&error);
+  g_autofree char *after_bulk = state (fx);
+  g_assert_cmpstr (after_bulk, ==, before);
+  g_autofree char *libfoo_dir = file_in_repo (fx, "pool/main/libf");
+  g_assert_false (g_file_test (libfoo_dir, G_FILE_TEST_EXISTS));
+
+  /* of several unreadable files, the first given is the one reported */
+  g_autofree char *garbage1 = g_build_filename (fx->tmpdir, "garbage1_1.0_all.deb", NULL);
+  g_autofree char *garbage2 = g_build_filename (fx->tmpdir, "garbage2_1.0_all.deb", NULL);
+  g_assert_true (g_file_set_contents (garbage1, "not a deb", -1, NULL));
+  g_assert_true (g_file_set_contents (garbage2, "not a deb either", -1, NULL));
+  for (guint round = 0; round < 20; round++)
+    {
+      const char *several[] = { libfoo, garbage1, libfoo, garbage2, NULL };
+      g_assert_false (
+          mbd_repository_include (fx->repo, "bookworm-r-hotfix", several, NULL, &error));
+      g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
+      g_assert_nonnull (strstr (error->message, "garbage1_1.0_all.deb"));
+      g_clear_error (&error);
+    }
+  g_autofree char *after_garbage = state (fx);
+  g_assert_cmpstr (after_garbage, ==, before);
   assert_consistent (fx);
 }
 
