@@ -47,6 +47,7 @@ typedef struct
   char *workdir;
   FILE *log;
   gboolean stopping;
+  gint64 sbuild_started; /* monotonic, µs */
 } RunningBuild;
 
 struct _MbdBuilder
@@ -909,6 +910,9 @@ sbuild_done (GObject *source, GAsyncResult *result, gpointer user_data)
     failure = g_strdup_printf ("running sbuild failed: %s", error->message);
   else
     {
+      /* what sbuild itself took, apart from mbd's work before and after (bench/build) */
+      log_note (build, "sbuild exited with status %d after %.2f s", exit_status,
+                (g_get_monotonic_time () - build->sbuild_started) / 1e6);
       g_autofree char *text = NULL;
       g_autoptr (GError) local_error = NULL;
       if (build->log != NULL)
@@ -1025,6 +1029,7 @@ start_sbuild (MbdBuilder *self, RunningBuild *build, GError **error)
   g_autofree char *command = g_strjoinv (" ", full + 4);
   log_note (build, "build %s in %s: %s", mbd_build_request_get_key (request), build->workdir,
             command);
+  build->sbuild_started = g_get_monotonic_time ();
   mbd_subprocess_run_async ((const char *const *) full, (const char *const *) env, build->workdir,
                             0, build->cancellable, on_log_line, build, sbuild_done, build);
   return TRUE;
