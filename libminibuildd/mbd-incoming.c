@@ -39,8 +39,11 @@
  * file) and are left alone.
  */
 
-/* A .changes dropped into the directory by another program is read once the program closed it
- * (the monitor's CHANGES_DONE hint) or, when no hint came, once it is this old. */
+/* A file dropped into the directory by another program (scp, sftp, cp) is used once the
+ * directory monitor reported nothing about it for QUIET_MSEC (the writer may still set its
+ * mode or times after closing it), or, when the monitor never reported it, once its
+ * modification time is SETTLE_SECONDS old. Files streamed in by the object are used at once. */
+#define QUIET_MSEC 1000
 #define SETTLE_SECONDS 5
 #define STAGING_PREFIX ".upload-"
 #define PART_PREFIX ".part-"
@@ -68,7 +71,8 @@ struct _MbdIncoming
   guint scan_id;
   GPtrArray *uploads;     /* (element-type Upload) */
   GHashTable *loose_seen; /* name -> gint64 * monotonic time first seen */
-  GHashTable *settled;    /* name set: closed by their writer */
+  GHashTable *own;        /* name set: the loose file was streamed in by this object */
+  GHashTable *last_event; /* name -> gint64 * monotonic time of the last monitor event */
   GHashTable *in_flight;  /* name -> GUINT_TO_POINTER (count) being streamed */
 };
 
@@ -143,7 +147,8 @@ mbd_incoming_init (MbdIncoming *self)
   self->timeout = MBD_INCOMING_DEFAULT_TIMEOUT;
   self->uploads = g_ptr_array_new_with_free_func ((GDestroyNotify) upload_free);
   self->loose_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->settled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->own = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->last_event = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
@@ -162,7 +167,8 @@ mbd_incoming_finalize (GObject *object)
   g_free (self->directory);
   g_ptr_array_unref (self->uploads);
   g_hash_table_unref (self->loose_seen);
-  g_hash_table_unref (self->settled);
+  g_hash_table_unref (self->own);
+  g_hash_table_unref (self->last_event);
   g_hash_table_unref (self->in_flight);
   G_OBJECT_CLASS (mbd_incoming_parent_class)->finalize (object);
 }
@@ -464,6 +470,36 @@ regular_file_size (const char *path)
   return st.st_size;
 }
 
+static void schedule_scan (MbdIncoming *self, guint delay_msec);
+
+/* Whether the loose file @name (with @st) is finished by its writer; if not, a scan is
+ * scheduled for when it may be. */
+static gboolean
+is_quiet (MbdIncoming *self, const char *name, const struct stat *st)
+{
+  if (g_hash_table_contains (self->own, name))
+    return TRUE;
+
+  const gint64 *event = g_hash_table_lookup (self->last_event, name);
+  gboolean quiet;
+  if (event != NULL)
+    quiet = g_get_monotonic_time () - *event >= QUIET_MSEC * 1000;
+  else
+    quiet = g_get_real_time () / G_USEC_PER_SEC - st->st_mtime >= SETTLE_SECONDS;
+  if (!quiet)
+    schedule_scan (self, event != NULL ? QUIET_MSEC : 1000);
+  return quiet;
+}
+
+/* Forgets what is known about the loose file @name (it was claimed or removed). */
+static void
+forget_loose (MbdIncoming *self, const char *name)
+{
+  g_hash_table_remove (self->loose_seen, name);
+  g_hash_table_remove (self->own, name);
+  g_hash_table_remove (self->last_event, name);
+}
+
 /* Whether another pending upload than @upload lists @name with @size. */
 static gboolean
 wanted_elsewhere (MbdIncoming *self, Upload *upload, const char *name, guint64 size)
@@ -498,7 +534,9 @@ upload_collect (MbdIncoming *self, Upload *upload)
       if (regular_file_size (target) == (gint64) size)
         continue;
       g_autofree char *loose = g_build_filename (self->directory, name, NULL);
-      if (regular_file_size (loose) != (gint64) size || is_in_flight (self, name))
+      struct stat st;
+      if (lstat (loose, &st) != 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size != size
+          || is_in_flight (self, name) || !is_quiet (self, name, &st))
         {
           complete = FALSE;
           continue;
@@ -511,7 +549,7 @@ upload_collect (MbdIncoming *self, Upload *upload)
           complete = FALSE;
           continue;
         }
-      g_hash_table_remove (self->loose_seen, name);
+      forget_loose (self, name);
       upload->last_activity = g_get_monotonic_time ();
     }
   return complete;
@@ -581,6 +619,7 @@ accept_changes (MbdIncoming *self, const char *name, GError **error)
   if (changes == NULL || !check_sizes (self, changes, MAX (changes_size, 0), error))
     {
       g_unlink (path);
+      forget_loose (self, name);
       return FALSE;
     }
 
@@ -624,7 +663,7 @@ accept_changes (MbdIncoming *self, const char *name, GError **error)
   upload->changes = g_steal_pointer (&changes);
   upload->last_activity = g_get_monotonic_time ();
   g_ptr_array_add (self->uploads, upload);
-  g_hash_table_remove (self->loose_seen, name);
+  forget_loose (self, name);
   if (upload_collect (self, upload))
     upload_hand_on (self, upload);
   return TRUE;
@@ -646,10 +685,10 @@ offer_to_uploads (MbdIncoming *self, const char *name)
   return FALSE;
 }
 
-/* Looks at one entry of the incoming directory. @settled: its writer has closed it. Errors
- * are those of a refused .changes or unsafe name (the file is removed then). */
+/* Looks at one entry of the incoming directory. Errors are those of a refused .changes or
+ * unsafe name (the file is removed then). */
 static gboolean
-process_entry (MbdIncoming *self, const char *name, gboolean settled, GError **error)
+process_entry (MbdIncoming *self, const char *name, GError **error)
 {
   if (name[0] == '.')
     return TRUE;
@@ -669,17 +708,11 @@ process_entry (MbdIncoming *self, const char *name, gboolean settled, GError **e
       return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
                         "%s: not a regular file (a link or a special file); removed", name);
     }
-  if (is_in_flight (self, name))
+  if (is_in_flight (self, name) || !is_quiet (self, name, &st))
     return TRUE;
 
   if (g_str_has_suffix (name, ".changes"))
-    {
-      gint64 age = g_get_real_time () / G_USEC_PER_SEC - st.st_mtime;
-      if (!settled && !g_hash_table_contains (self->settled, name) && age < SETTLE_SECONDS)
-        return TRUE;
-      g_hash_table_remove (self->settled, name);
-      return accept_changes (self, name, error);
-    }
+    return accept_changes (self, name, error);
 
   if (offer_to_uploads (self, name))
     return TRUE;
@@ -693,11 +726,11 @@ process_entry (MbdIncoming *self, const char *name, gboolean settled, GError **e
 }
 
 static void
-process_entry_reporting (MbdIncoming *self, const char *name, gboolean settled)
+process_entry_reporting (MbdIncoming *self, const char *name)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!process_entry (self, name, settled, &error))
+  if (!process_entry (self, name, &error))
     emit_failed (self, name, error);
 }
 
@@ -769,7 +802,7 @@ expire (MbdIncoming *self)
       g_autofree char *path = g_build_filename (self->directory, name, NULL);
       g_autoptr (GError) error = NULL;
 
-      g_hash_table_remove (self->loose_seen, name);
+      forget_loose (self, name);
       if (g_unlink (path) != 0)
         continue;
       g_set_error (&error, MBD_ERROR, MBD_ERROR_MISSING_FILE,
@@ -801,10 +834,10 @@ mbd_incoming_scan (MbdIncoming *self)
       /* .changes first, so that the files they list are claimed in this pass */
       for (guint i = 0; i < names->len; i++)
         if (g_str_has_suffix (g_ptr_array_index (names, i), ".changes"))
-          process_entry_reporting (self, g_ptr_array_index (names, i), FALSE);
+          process_entry_reporting (self, g_ptr_array_index (names, i));
       for (guint i = 0; i < names->len; i++)
         if (!g_str_has_suffix (g_ptr_array_index (names, i), ".changes"))
-          process_entry_reporting (self, g_ptr_array_index (names, i), FALSE);
+          process_entry_reporting (self, g_ptr_array_index (names, i));
     }
   expire (self);
 }
@@ -827,6 +860,13 @@ tick (gpointer user_data)
 }
 
 static void
+schedule_scan (MbdIncoming *self, guint delay_msec)
+{
+  if (self->started && self->scan_id == 0)
+    self->scan_id = g_timeout_add (delay_msec, scan_idle, self);
+}
+
+static void
 restart_tick (MbdIncoming *self)
 {
   g_clear_handle_id (&self->tick_id, g_source_remove);
@@ -841,17 +881,19 @@ on_changed (GFileMonitor *monitor,
             gpointer user_data)
 {
   MbdIncoming *self = user_data;
+  g_autofree char *name = g_file_get_basename (file);
 
-  if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT)
+  if (event == G_FILE_MONITOR_EVENT_DELETED)
     {
-      g_autofree char *name = g_file_get_basename (file);
-      if (g_str_has_suffix (name, ".changes"))
-        g_hash_table_add (self->settled, g_steal_pointer (&name));
+      g_hash_table_remove (self->last_event, name);
+      return;
     }
-  else if (event != G_FILE_MONITOR_EVENT_CREATED && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+  if (name[0] == '.' || g_hash_table_contains (self->own, name))
     return;
-  if (self->scan_id == 0)
-    self->scan_id = g_idle_add (scan_idle, self);
+  gint64 *now = g_new (gint64, 1);
+  *now = g_get_monotonic_time ();
+  g_hash_table_insert (self->last_event, g_steal_pointer (&name), now);
+  schedule_scan (self, QUIET_MSEC);
 }
 
 /* Takes up staging directories left by an earlier run, removes its unfinished parts. */
@@ -938,7 +980,7 @@ mbd_incoming_start (MbdIncoming *self, GError **error)
     g_signal_connect (self->monitor, "changed", G_CALLBACK (on_changed), self);
   self->started = TRUE;
   restart_tick (self);
-  self->scan_id = g_idle_add (scan_idle, self);
+  schedule_scan (self, 0);
   return TRUE;
 }
 
@@ -965,7 +1007,8 @@ mbd_incoming_stop (MbdIncoming *self)
   g_clear_handle_id (&self->scan_id, g_source_remove);
   g_ptr_array_set_size (self->uploads, 0);
   g_hash_table_remove_all (self->loose_seen);
-  g_hash_table_remove_all (self->settled);
+  g_hash_table_remove_all (self->own);
+  g_hash_table_remove_all (self->last_event);
   self->started = FALSE;
 }
 
@@ -1259,9 +1302,11 @@ mbd_incoming_file_finish (MbdIncomingFile *self, GError **error)
     }
   self->fd = -1;
   incoming_file_close (self, FALSE);
+  g_hash_table_remove (incoming->last_event, self->name);
+  g_hash_table_add (incoming->own, g_strdup (self->name));
 
   g_autoptr (GError) local_error = NULL;
-  if (!process_entry (incoming, self->name, TRUE, &local_error))
+  if (!process_entry (incoming, self->name, &local_error))
     {
       emit_failed (incoming, self->name, local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));
