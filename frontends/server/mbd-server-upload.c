@@ -10,16 +10,38 @@
 
 typedef struct
 {
-  MbdIncomingFile *file; /* (nullable) */
-  GError *error;         /* (nullable) the first failure while receiving */
+  SoupServerMessage *msg; /* (unowned) owns the state */
+  MbdIncomingFile *file;  /* (nullable) */
+  GError *error;          /* (nullable) the first failure while receiving */
+  gint64 last_chunk;      /* g_get_monotonic_time () */
+  guint timeout;          /* seconds a body may stall */
+  guint stall_id;
 } UploadState;
 
 static void
 upload_state_free (UploadState *state)
 {
+  g_clear_handle_id (&state->stall_id, g_source_remove);
   g_clear_object (&state->file);
   g_clear_error (&state->error);
   g_free (state);
+}
+
+/* A client that stops sending its body would keep its connection and partial file for ever
+ * (SoupServer 3.2 has no idle timeout): after the upload timeout without data the connection
+ * is shut down, which aborts the request and drops the partial file. */
+static gboolean
+check_stalled (gpointer user_data)
+{
+  UploadState *state = user_data;
+
+  if (g_get_monotonic_time () - state->last_chunk < (gint64) state->timeout * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  state->stall_id = 0;
+  GSocket *socket = soup_server_message_get_socket (state->msg);
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
 }
 
 static guint
@@ -45,6 +67,7 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
   UploadState *state = user_data;
 
+  state->last_chunk = g_get_monotonic_time ();
   if (state->file == NULL || state->error != NULL)
     return;
   if (!mbd_incoming_file_write (state->file, chunk, &state->error))
@@ -93,7 +116,11 @@ upload_early_handler (SoupServer *server,
     }
 
   UploadState *state = g_new0 (UploadState, 1);
+  state->msg = msg;
   state->file = g_steal_pointer (&file);
+  state->last_chunk = g_get_monotonic_time ();
+  state->timeout = mbd_incoming_get_timeout (incoming);
+  state->stall_id = g_timeout_add_seconds (CLAMP (state->timeout / 4, 1, 30), check_stalled, state);
   g_object_set_data_full (G_OBJECT (msg), "mbd-upload", state, (GDestroyNotify) upload_state_free);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), state);
 }
@@ -113,6 +140,7 @@ upload_handler (SoupServer *server,
       mbd_server_problem (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "Upload state lost");
       return;
     }
+  g_clear_handle_id (&state->stall_id, g_source_remove);
   if (state->error == NULL && state->file != NULL)
     mbd_incoming_file_finish (state->file, &state->error);
   if (state->error != NULL)

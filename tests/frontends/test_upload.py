@@ -254,9 +254,14 @@ class LimitsTest(UploadTest):
         self.assertIn(f"{tarball} (missing)", log)
         self.assertNotIn("upload complete", log)
 
+
+class StallTest(UploadTest):
+    server_args = ("--upload-timeout", "5")
+
     def test_stalled_put_does_not_block(self):
-        """A client that announces a body and stalls does not hold up dput's upload; its
-        partial file is gone once it disconnects."""
+        """A client that announces a body and stalls does not hold up dput's upload; after
+        the upload timeout the server closes its connection and drops its partial file."""
+        changes = self.make_upload()
         stalled = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
         try:
             stalled.sendall(b"PUT /upload/stalled_1.0.tar.gz HTTP/1.1\r\nHost: x\r\n"
@@ -266,11 +271,13 @@ class LimitsTest(UploadTest):
                    and time.monotonic() < deadline):
                 time.sleep(0.05)
             self.assertTrue(any(e.startswith(".part-") for e in self.incoming_entries()))
-            changes = self.make_upload()
-            start = time.monotonic()
             proc = self.dput(changes)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-            self.assertLess(time.monotonic() - start, 20)
+            # dput finished while the stalled request was still open
+            self.assertTrue(any(e.startswith(".part-") for e in self.incoming_entries()))
+            # the server gives up on the stalled body after --upload-timeout (5 s)
+            stalled.settimeout(15)
+            self.assertIn(stalled.recv(4096), (b"",))
         finally:
             stalled.close()
         self.assertEqual(self.wait_incoming_empty(10), [])
