@@ -19,4 +19,8 @@ gboolean mbd_prefix_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (
  * result is valid UTF-8 whatever was cut. */
 char *mbd_utf8_excerpt (const char *text, gsize len, gsize max);
 
+/* rm -rf of an absolute path that stays on one file system (never follows a mount or a
+ * symlink); errors are ignored. */
+void mbd_remove_tree (const char *path);
+
 G_END_DECLS

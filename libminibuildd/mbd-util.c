@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <ftw.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "mbd-util-private.h"
 
 gboolean
@@ -46,4 +50,22 @@ mbd_utf8_excerpt (const char *text, gsize len, gsize max)
   g_autofree char *part = g_strndup (text, n);
   g_autofree char *escaped = g_strescape (part, high_bytes);
   return n < len ? g_strconcat (escaped, "...", NULL) : g_steal_pointer (&escaped);
+}
+
+static int
+remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  if (flag == FTW_DP)
+    rmdir (path);
+  else
+    unlink (path);
+  return 0;
+}
+
+void
+mbd_remove_tree (const char *path)
+{
+  if (path == NULL || path[0] != '/' || strcmp (path, "/") == 0)
+    return;
+  nftw (path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
