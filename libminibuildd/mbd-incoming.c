@@ -10,8 +10,10 @@
 
 #include "mbd-changes.h"
 #include "mbd-error.h"
+#include "mbd-event.h"
 #include "mbd-file-entry.h"
 #include "mbd-incoming.h"
+#include "mbd-packager.h"
 #include "mbd-util-private.h"
 
 /**
@@ -61,6 +63,7 @@ struct _MbdIncoming
   GObject parent_instance;
 
   char *directory;
+  MbdInstance *instance; /* (nullable) */
   guint64 max_file_size;
   guint64 max_upload_size;
   guint timeout;
@@ -122,23 +125,6 @@ upload_free (Upload *upload)
   g_free (upload);
 }
 
-/* Removes @dir and the plain files in it (a staging directory has no subdirectories). */
-static void
-remove_flat_dir (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  if (d != NULL)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (d)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (dir, name, NULL);
-          g_unlink (path);
-        }
-    }
-  g_rmdir (dir);
-}
-
 static void
 mbd_incoming_init (MbdIncoming *self)
 {
@@ -165,6 +151,7 @@ mbd_incoming_finalize (GObject *object)
   MbdIncoming *self = MBD_INCOMING (object);
 
   g_free (self->directory);
+  g_clear_object (&self->instance);
   g_ptr_array_unref (self->uploads);
   g_hash_table_unref (self->loose_seen);
   g_hash_table_unref (self->own);
@@ -205,7 +192,9 @@ mbd_incoming_set_property (GObject *object, guint prop_id, const GValue *value, 
   switch (prop_id)
     {
     case PROP_DIRECTORY:
-      self->directory = g_value_dup_string (value);
+      /* absolute, for mbd_remove_tree () and the paths handed on */
+      self->directory = g_canonicalize_filename (
+          g_value_get_string (value) != NULL ? g_value_get_string (value) : "incoming", NULL);
       break;
     case PROP_MAX_FILE_SIZE:
       mbd_incoming_set_max_file_size (self, g_value_get_uint64 (value));
@@ -221,6 +210,9 @@ mbd_incoming_set_property (GObject *object, guint prop_id, const GValue *value, 
     }
 }
 
+static gboolean
+upload_complete_default (MbdIncoming *self, const char *changes_path, const char *directory);
+
 static void
 mbd_incoming_class_init (MbdIncomingClass *klass)
 {
@@ -235,6 +227,7 @@ mbd_incoming_class_init (MbdIncomingClass *klass)
    * MbdIncoming:directory:
    *
    * The incoming directory: files dropped here form uploads; staging directories live in it.
+   * It is made absolute (relative to the current directory; default `incoming`).
    */
   properties[PROP_DIRECTORY]
       = g_param_spec_string ("directory", NULL, NULL, NULL,
@@ -276,12 +269,16 @@ mbd_incoming_class_init (MbdIncomingClass *klass)
    * away (the packager renames it into its own storage) and returns %TRUE; when no handler
    * returns %TRUE the directory is removed after the emission.
    *
+   * The default handler of an object made by [ctor@Mbd.Incoming.new_for_instance] submits
+   * the upload to the instance's packager ([method@Mbd.Packager.submit]); when the packager
+   * does not take it, that is reported like any refusal.
+   *
    * Returns: %TRUE if a handler took @directory
    */
-  signals[SIGNAL_UPLOAD_COMPLETE]
-      = g_signal_new ("upload-complete", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                      g_signal_accumulator_true_handled, NULL, NULL, G_TYPE_BOOLEAN, 2,
-                      G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_UPLOAD_COMPLETE] = g_signal_new_class_handler (
+      "upload-complete", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+      G_CALLBACK (upload_complete_default), g_signal_accumulator_true_handled, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_STRING);
 
   /**
    * MbdIncoming::upload-failed:
@@ -292,6 +289,9 @@ mbd_incoming_class_init (MbdIncomingClass *klass)
    * Emitted when files are refused and removed: a `.changes` that does not parse or lists
    * more than the size limits allow, an unsafe file name in the incoming directory, an upload
    * that stayed incomplete, a file no `.changes` claimed within the timeout.
+   *
+   * With an instance ([ctor@Mbd.Incoming.new_for_instance]), each refused `.changes` is also
+   * recorded as a %MBD_EVENT_REJECTED event with the error message as its reason.
    */
   signals[SIGNAL_UPLOAD_FAILED]
       = g_signal_new ("upload-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
@@ -313,6 +313,28 @@ mbd_incoming_new (const char *directory)
   g_return_val_if_fail (directory != NULL, NULL);
 
   return g_object_new (MBD_TYPE_INCOMING, "directory", directory, NULL);
+}
+
+/**
+ * mbd_incoming_new_for_instance:
+ * @instance: an open instance
+ *
+ * Creates the object collecting the uploads of @instance in its home's `incoming/` directory:
+ * complete uploads go to the instance's packager, refused ones become REJECTED events (see
+ * [signal@Mbd.Incoming::upload-complete] and [signal@Mbd.Incoming::upload-failed]).
+ *
+ * Returns: (transfer full): a new #MbdIncoming
+ */
+MbdIncoming *
+mbd_incoming_new_for_instance (MbdInstance *instance)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+
+  g_autofree char *directory
+      = g_build_filename (mbd_instance_get_home (instance), "incoming", NULL);
+  MbdIncoming *self = mbd_incoming_new (directory);
+  self->instance = g_object_ref (instance);
+  return self;
 }
 
 /**
@@ -441,10 +463,73 @@ mbd_incoming_set_timeout (MbdIncoming *self, guint timeout)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
 }
 
+/* Records a refused .changes @name (parsed as @changes, if it could be) as a REJECTED event. */
+static void
+add_rejected_event (MbdIncoming *self, const char *name, MbdChanges *changes, const GError *error)
+{
+  g_autofree char *source = NULL;
+  g_autofree char *version = NULL;
+  const char *distribution = NULL;
+
+  if (changes != NULL)
+    {
+      source = g_strdup (mbd_changes_get_source (changes));
+      version = g_strdup (mbd_changes_get_version (changes));
+      distribution = mbd_changes_get_distribution (changes);
+    }
+  else
+    {
+      /* <source>_<version>_<architecture>.changes, as dpkg-genchanges names it */
+      g_auto (GStrv) parts = g_strsplit (name, "_", 3);
+      if (g_strv_length (parts) == 3)
+        {
+          source = g_strdup (parts[0]);
+          version = g_strdup (parts[1]);
+        }
+    }
+
+  g_autoptr (MbdEvent) event = mbd_event_new (MBD_EVENT_REJECTED, distribution, source, version);
+  mbd_event_set_extra (event, "changes", name);
+  mbd_event_set_reason (event, 400, "The upload was rejected", error->message);
+  g_autoptr (GError) local_error = NULL;
+  if (!mbd_events_add (mbd_instance_get_events (self->instance), event, &local_error))
+    g_warning ("%s: cannot record the REJECTED event: %s", name, local_error->message);
+}
+
+/* Reports the refusal of @name (@changes: its parsed .changes, if any); @rejected: it was an
+ * upload, recorded as a REJECTED event when there is an instance. */
+static void
+report_failure (MbdIncoming *self,
+                const char *name,
+                MbdChanges *changes,
+                const GError *error,
+                gboolean rejected)
+{
+  if (rejected && self->instance != NULL && g_str_has_suffix (name, ".changes"))
+    add_rejected_event (self, name, changes, error);
+  g_signal_emit (self, signals[SIGNAL_UPLOAD_FAILED], 0, name, error);
+}
+
 static void
 emit_failed (MbdIncoming *self, const char *name, const GError *error)
 {
-  g_signal_emit (self, signals[SIGNAL_UPLOAD_FAILED], 0, name, error);
+  report_failure (self, name, NULL, error, TRUE);
+}
+
+static gboolean
+upload_complete_default (MbdIncoming *self, const char *changes_path, const char *directory)
+{
+  if (self->instance == NULL)
+    return FALSE;
+
+  g_autoptr (GError) error = NULL;
+  if (mbd_packager_submit (mbd_instance_get_packager (self->instance), changes_path, &error))
+    return TRUE;
+  g_autofree char *name = g_path_get_basename (changes_path);
+  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (changes_path, NULL);
+  mbd_prefix_error (&error, "%s: not taken by the packager: ", name);
+  report_failure (self, name, changes, error, TRUE);
+  return FALSE;
 }
 
 static gboolean
@@ -565,7 +650,7 @@ upload_hand_on (MbdIncoming *self, Upload *upload)
   g_ptr_array_remove (self->uploads, upload);
   g_signal_emit (self, signals[SIGNAL_UPLOAD_COMPLETE], 0, changes_path, dir, &taken);
   if (!taken)
-    remove_flat_dir (dir);
+    mbd_remove_tree (dir);
 }
 
 static Upload *
@@ -581,10 +666,13 @@ find_upload (MbdIncoming *self, const char *changes_name)
 }
 
 static gboolean
-check_sizes (MbdIncoming *self, MbdChanges *changes, guint64 changes_size, GError **error)
+check_sizes (MbdIncoming *self,
+             const char *name,
+             MbdChanges *changes,
+             guint64 changes_size,
+             GError **error)
 {
   g_autoptr (GPtrArray) files = mbd_changes_get_files (changes);
-  const char *name = mbd_changes_get_name (changes);
   guint64 total = changes_size;
 
   for (guint i = 0; i < files->len; i++)
@@ -616,10 +704,17 @@ accept_changes (MbdIncoming *self, const char *name, GError **error)
   gint64 changes_size = regular_file_size (path);
   g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, error);
 
-  if (changes == NULL || !check_sizes (self, changes, MAX (changes_size, 0), error))
+  if (changes == NULL || !check_sizes (self, name, changes, MAX (changes_size, 0), error))
     {
       g_unlink (path);
       forget_loose (self, name);
+      /* the uploader learns the file name, not where the server keeps it */
+      if (error != NULL && *error != NULL && g_str_has_prefix ((*error)->message, path))
+        {
+          g_autofree char *message = g_strconcat (name, (*error)->message + strlen (path), NULL);
+          g_free ((*error)->message);
+          (*error)->message = g_steal_pointer (&message);
+        }
       return FALSE;
     }
 
@@ -630,9 +725,9 @@ accept_changes (MbdIncoming *self, const char *name, GError **error)
       g_autoptr (GError) superseded = NULL;
       g_set_error (&superseded, MBD_ERROR, MBD_ERROR_EXISTS,
                    "%s: incomplete upload replaced by a new upload of the same .changes", name);
-      remove_flat_dir (old->dir);
+      mbd_remove_tree (old->dir);
       g_ptr_array_remove (self->uploads, old);
-      emit_failed (self, name, superseded);
+      report_failure (self, name, NULL, superseded, FALSE);
     }
 
   g_autofree char *stem = g_strndup (name, strlen (name) - strlen (".changes"));
@@ -782,9 +877,10 @@ expire (MbdIncoming *self)
                    "missing: %s",
                    upload->changes_name, self->timeout, missing->str);
       g_autofree char *changes_name = g_strdup (upload->changes_name);
-      remove_flat_dir (upload->dir);
+      g_autoptr (MbdChanges) changes = g_object_ref (upload->changes);
+      mbd_remove_tree (upload->dir);
       g_ptr_array_remove_index (self->uploads, i - 1);
-      emit_failed (self, changes_name, error);
+      report_failure (self, changes_name, changes, error, TRUE);
     }
 
   GHashTableIter iter;
@@ -930,7 +1026,7 @@ adopt_leftovers (MbdIncoming *self)
                  = changes_path != NULL ? mbd_changes_new_from_file (changes_path, &error) : NULL;
       if (changes == NULL)
         {
-          remove_flat_dir (path);
+          mbd_remove_tree (path);
           continue;
         }
       Upload *upload = g_new0 (Upload, 1);

@@ -6,6 +6,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <libminibuildd/mbd-instance.h>
 #include <libminibuildd/mbd-version-macros.h>
 
 G_BEGIN_DECLS
@@ -41,6 +42,8 @@ G_DECLARE_FINAL_TYPE (MbdIncomingFile, mbd_incoming_file, MBD, INCOMING_FILE, GO
 
 MBD_AVAILABLE_IN_ALL
 MbdIncoming *mbd_incoming_new (const char *directory);
+MBD_AVAILABLE_IN_ALL
+MbdIncoming *mbd_incoming_new_for_instance (MbdInstance *instance);
 MBD_AVAILABLE_IN_ALL
 const char *mbd_incoming_get_directory (MbdIncoming *self);
 
