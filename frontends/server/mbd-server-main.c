@@ -59,7 +59,7 @@ on_upload_complete (MbdIncoming *incoming,
                     const char *directory,
                     gpointer user_data)
 {
-  /* The packager is not wired yet: the upload is announced and its directory removed. */
+  /* logged only: the default handler submits it to the packager */
   fprintf (stderr, "mbd-server: upload complete: %s\n", changes_path);
   return FALSE;
 }
@@ -147,8 +147,7 @@ run (int argc, char **argv, GError **error)
   g_autoptr (SoupServer) server = soup_server_new ("server-header", server_header, NULL);
   if (!soup_check_version (3, 3, 0))
     g_signal_connect (server, "request-read", G_CALLBACK (close_after_response), NULL);
-  g_autofree char *incoming_dir = g_build_filename (home, "incoming", NULL);
-  g_autoptr (MbdIncoming) incoming = mbd_incoming_new (incoming_dir);
+  g_autoptr (MbdIncoming) incoming = mbd_incoming_new_for_instance (instance);
   mbd_incoming_set_timeout (incoming, opt_upload_timeout);
   mbd_incoming_set_max_file_size (incoming, opt_max_file_size);
   mbd_incoming_set_max_upload_size (incoming, opt_max_upload_size);
