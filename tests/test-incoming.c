@@ -301,7 +301,8 @@ test_garbage_changes (Fixture *fixture, gconstpointer user_data)
   put_ok (fixture, DSC_NAME, DSC_CONTENT);
   g_assert_false (put (fixture, CHANGES_NAME, "this is not a changes file\n", &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
-  assert_message_contains (error, CHANGES_NAME ":1:");
+  /* the file's name, not the server's path */
+  g_assert_true (g_str_has_prefix (error->message, CHANGES_NAME ":1:"));
   g_assert_cmpuint (fixture->failed_names->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->failed_names, 0), ==, CHANGES_NAME);
   g_assert_cmpuint (fixture->completed->len, ==, 0);
@@ -504,6 +505,62 @@ test_restart_adopts (Fixture *fixture, gconstpointer user_data)
                    DSC_NAME " " TAR_NAME " " CHANGES_NAME);
 }
 
+static void
+test_instance (Fixture *fixture, gconstpointer user_data)
+{
+  g_test_summary ("For an instance: a complete upload is taken by its packager into "
+                  "packages/, and a garbage .changes becomes a REJECTED event naming it");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *home = g_build_filename (fixture->tmp, "home", NULL);
+  g_autoptr (MbdInstance) instance = mbd_instance_new (home);
+
+  mbd_instance_set_identity (instance, "inc");
+  mbd_instance_set_key_algorithm (instance, "ed25519");
+  g_assert_true (mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
+  g_assert_no_error (error);
+
+  g_clear_object (&fixture->incoming);
+  fixture->incoming = mbd_incoming_new_for_instance (instance);
+  g_signal_connect (fixture->incoming, "upload-failed", G_CALLBACK (on_failed), fixture);
+  g_autofree char *expected_dir = g_build_filename (home, "incoming", NULL);
+  g_assert_cmpstr (mbd_incoming_get_directory (fixture->incoming), ==, expected_dir);
+
+  g_autofree char *changes = default_changes ();
+  put_ok (fixture, DSC_NAME, DSC_CONTENT);
+  put_ok (fixture, TAR_NAME, TAR_CONTENT);
+  put_ok (fixture, CHANGES_NAME, changes);
+  g_assert_cmpuint (fixture->failed_names->len, ==, 0);
+  g_autofree char *left = list_dir (expected_dir);
+  g_assert_cmpstr (left, ==, "");
+  /* packages/<key>/ holds the upload now */
+  g_autofree char *packages = g_build_filename (home, "packages", NULL);
+  g_autofree char *keys = list_dir (packages);
+  g_assert_cmpstr (keys, !=, "");
+  g_assert_null (strchr (keys, ' '));
+  g_autofree char *taken = g_build_filename (packages, keys, NULL);
+  g_autofree char *taken_files = list_dir (taken);
+  g_assert_cmpstr (taken_files, ==, DSC_NAME " " TAR_NAME " " CHANGES_NAME);
+
+  g_assert_false (put (fixture, "junk_1.0_source.changes", "no changes\n", &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
+  g_clear_error (&error);
+  g_autoptr (GPtrArray) events
+             = mbd_events_list_after (mbd_instance_get_events (instance), NULL, &error);
+  g_assert_no_error (error);
+  MbdEvent *rejected = NULL;
+  for (guint i = 0; i < events->len; i++)
+    if (g_strcmp0 (mbd_event_get_source (g_ptr_array_index (events, i)), "junk") == 0)
+      rejected = g_ptr_array_index (events, i);
+  g_assert_nonnull (rejected);
+  g_assert_cmpint (mbd_event_get_event_type (rejected), ==, MBD_EVENT_REJECTED);
+  g_assert_cmpstr (mbd_event_get_version (rejected), ==, "1.0");
+  g_assert_true (g_str_has_prefix (mbd_event_get_reason (rejected), "junk_1.0_source.changes:1:"));
+
+  g_clear_object (&fixture->incoming);
+  g_autofree char *gnupg = g_build_filename (home, "gnupg", NULL);
+  mbd_test_kill_agent (gnupg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -522,6 +579,7 @@ main (int argc, char **argv)
   ADD ("/incoming/timeout", test_timeout);
   ADD ("/incoming/dropped-files", test_dropped_files);
   ADD ("/incoming/restart-adopts", test_restart_adopts);
+  ADD ("/incoming/instance", test_instance);
 #undef ADD
 
   return g_test_run ();

@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Uploads into mbd-server: Debian's real dput (http method, configured from the dput_conf call)
-uploads a source package built at test time and the upload arrives complete; unsafe names,
-files and uploads over the size limits, garbage .changes, incomplete uploads (removed after the
-timeout) and a stalled PUT that must not block other uploads."""
+uploads a source package built at test time and the upload arrives complete at the packager;
+unsafe names, files and uploads over the size limits, garbage .changes, incomplete uploads
+(removed after the timeout) and a stalled PUT that must not block other uploads.
 
+The packages go to a distribution of a repository that does not exist, so that the packager
+rejects them at once (no chroot, no build): its REJECTED event shows that the upload reached it."""
+
+import glob
 import http.client
 import json
 import os
@@ -43,7 +47,30 @@ class UploadTest(HomeTestCase):
         version = pkgfixtures.layout_version("1.0-1", "test")
         src = self.factory.source(package, version, orig_extra=orig_extra,
                                   outdir=os.path.join(self.tmp, "pkgs", package))
-        return self.factory.changes(f"{pkgfixtures.host_codename()}-test-unstable", source=src)
+        return self.factory.changes(f"{pkgfixtures.host_codename()}-norepo-unstable",
+                                    source=src)
+
+    def events(self):
+        found = []
+        for path in glob.glob(os.path.join(self.home, "events", "**", "*.json"),
+                              recursive=True):
+            with open(path) as f:
+                found.append(json.load(f))
+        return found
+
+    def wait_rejected(self, source, detail_part, seconds=20):
+        """The REJECTED event of @source whose reason contains @detail_part."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for event in self.events():
+                detail = event.get("extra", {}).get("error", {}).get("detail", "")
+                if (event["type"] == "REJECTED" and event["source"] == source
+                        and detail_part in detail):
+                    return event
+            if time.monotonic() > deadline:
+                self.fail(f"no REJECTED event of {source} with '{detail_part}': "
+                          f"{self.events()}")
+            time.sleep(0.1)
 
     def listed_files(self, changes):
         with open(changes) as f:
@@ -137,13 +164,16 @@ class DputConfTest(UploadTest):
 
 class DputUploadTest(UploadTest):
     def test_dput_upload_arrives_complete(self):
-        """Debian's dput uploads every file; the upload is complete and handed on once, and
-        nothing stays in incoming/."""
+        """Debian's dput uploads every file; the upload is complete and handed to the packager
+        once (its check rejects the unknown repository), and nothing stays in incoming/."""
         changes = self.make_upload()
         proc = self.dput(changes)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         for name in self.listed_files(changes) + [os.path.basename(changes)]:
             self.assertIn(f"Uploading {name}: done.", proc.stdout)
+        event = self.wait_rejected("hello-up", "repository 'norepo' does not exist")
+        self.assertEqual(event["version"], pkgfixtures.layout_version("1.0-1", "test"))
+        self.assertEqual(len([e for e in self.events() if e["source"] == "hello-up"]), 1)
         self.assertEqual(self.wait_incoming_empty(10), [])
         log = self.stop_log()
         complete = [line for line in log.splitlines() if "upload complete: " in line]
@@ -159,6 +189,7 @@ class DputUploadTest(UploadTest):
         directory = os.path.dirname(changes)
         for name in self.listed_files(changes) + [os.path.basename(changes)]:
             shutil.copy(os.path.join(directory, name), os.path.join(self.incoming, name))
+        self.wait_rejected("hello-up", "repository 'norepo' does not exist")
         self.assertEqual(self.wait_incoming_empty(20), [])
         log = self.stop_log()
         self.assertIn("upload complete: ", log)
@@ -197,10 +228,13 @@ class DputUploadTest(UploadTest):
         self.assertEqual(self.incoming_entries(), [])
 
     def test_garbage_changes(self):
-        """Garbage instead of a .changes: 400 naming the file and the line; nothing left."""
-        self.assert_problem(self.put("/upload/junk_1.0_source.changes",
-                                     b"\x00\x01 this is no .changes\n"),
-                            400, "junk_1.0_source.changes:1:")
+        """Garbage instead of a .changes: 400 naming the file (not the server's path) and the
+        line, a REJECTED event with the same reason; nothing left."""
+        result = self.put("/upload/junk_1.0_source.changes", b"\x00\x01 this is no .changes\n")
+        self.assert_problem(result, 400)
+        detail = json.loads(result[2])["detail"]
+        self.assertTrue(detail.startswith("junk_1.0_source.changes:1: "), detail)
+        self.assertEqual(self.wait_rejected("junk", "")["extra"]["error"]["detail"], detail)
         self.assertEqual(self.incoming_entries(), [])
         self.assertIn("upload refused: ", self.stop_log())
 
@@ -234,6 +268,7 @@ class LimitsTest(UploadTest):
         with open(changes, "rb") as f:
             self.assert_problem(self.put("/upload/" + os.path.basename(changes), f.read()),
                                 413, "upload size limit of 4500 bytes")
+        self.wait_rejected("hello-up", "upload size limit of 4500 bytes")
         self.assertEqual(self.wait_incoming_empty(10), [])
 
     def test_partial_upload_times_out(self):
@@ -249,6 +284,7 @@ class LimitsTest(UploadTest):
             self.assertEqual(status, 201, body)
         self.assertNotEqual(self.incoming_entries(), [])
         self.assertEqual(self.wait_incoming_empty(15), [])
+        self.wait_rejected("hello-up", f"{tarball} (missing)")
         log = self.stop_log()
         self.assertIn(f"{os.path.basename(changes)}: upload incomplete after 2 s", log)
         self.assertIn(f"{tarball} (missing)", log)
