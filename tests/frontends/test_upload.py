@@ -195,6 +195,29 @@ class DputUploadTest(UploadTest):
         self.assertIn("upload complete: ", log)
         self.assertIn(os.path.basename(changes), log)
 
+    def test_body_streamed_not_buffered(self):
+        """A 64 MiB body goes to disk as it arrives: the server's peak memory hardly grows."""
+        def peak_kib():
+            with open(f"/proc/{self.server.proc.pid}/status") as f:
+                return int([line for line in f if line.startswith("VmHWM:")][0].split()[1])
+
+        self.assertEqual(self.put("/upload/warmup_1.0.tar.gz", b"w" * 65536)[0], 201)
+        before = peak_kib()
+        size = 64 << 20
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        conn.putrequest("PUT", "/upload/big_1.0.orig.tar.gz", skip_accept_encoding=True)
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        chunk = b"z" * (1 << 20)
+        for _ in range(size // len(chunk)):
+            conn.send(chunk)
+        response = conn.getresponse()
+        self.assertEqual(response.status, 201, response.read())
+        conn.close()
+        self.assertEqual(os.path.getsize(os.path.join(self.incoming, "big_1.0.orig.tar.gz")),
+                         size)
+        self.assertLess(peak_kib() - before, 16 << 10)
+
     def test_bad_names(self):
         """../, absolute, hidden and control-character names get 400 naming the problem;
         other methods 405; nothing is stored."""
