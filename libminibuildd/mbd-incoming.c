@@ -47,8 +47,27 @@
  * modification time is SETTLE_SECONDS old. Files streamed in by the object are used at once. */
 #define QUIET_MSEC 1000
 #define SETTLE_SECONDS 5
+/* A loose file an upload took stays linked in the directory this long, for a concurrent upload
+ * that lists the same file (two revisions sharing an orig tarball, whose files dput sent
+ * before either .changes). */
+#define CLAIM_GRACE_SECONDS 5
 #define STAGING_PREFIX ".upload-"
 #define PART_PREFIX ".part-"
+
+typedef struct
+{
+  gint64 time; /* g_get_monotonic_time () */
+  guint64 inode;
+} Known;
+
+static Known *
+known_new (guint64 inode)
+{
+  Known *known = g_new (Known, 1);
+  known->time = g_get_monotonic_time ();
+  known->inode = inode;
+  return known;
+}
 
 typedef struct
 {
@@ -74,7 +93,11 @@ struct _MbdIncoming
   guint scan_id;
   GPtrArray *uploads;     /* (element-type Upload) */
   GHashTable *loose_seen; /* name -> gint64 * monotonic time first seen */
-  GHashTable *own;        /* name set: the loose file was streamed in by this object */
+  /* Loose files this object wrote, and copies it kept of files an upload took (for
+   * concurrent uploads listing the same file): name -> Known. The monitor reports changes
+   * late; one about a file of the same inode is this object's own. */
+  GHashTable *own;
+  GHashTable *claimed;
   GHashTable *last_event; /* name -> gint64 * monotonic time of the last monitor event */
   GHashTable *in_flight;  /* name -> GUINT_TO_POINTER (count) being streamed */
 };
@@ -133,7 +156,8 @@ mbd_incoming_init (MbdIncoming *self)
   self->timeout = MBD_INCOMING_DEFAULT_TIMEOUT;
   self->uploads = g_ptr_array_new_with_free_func ((GDestroyNotify) upload_free);
   self->loose_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->own = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->own = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->claimed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->last_event = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
@@ -155,6 +179,7 @@ mbd_incoming_finalize (GObject *object)
   g_ptr_array_unref (self->uploads);
   g_hash_table_unref (self->loose_seen);
   g_hash_table_unref (self->own);
+  g_hash_table_unref (self->claimed);
   g_hash_table_unref (self->last_event);
   g_hash_table_unref (self->in_flight);
   G_OBJECT_CLASS (mbd_incoming_parent_class)->finalize (object);
@@ -562,7 +587,7 @@ static void schedule_scan (MbdIncoming *self, guint delay_msec);
 static gboolean
 is_quiet (MbdIncoming *self, const char *name, const struct stat *st)
 {
-  if (g_hash_table_contains (self->own, name))
+  if (g_hash_table_contains (self->own, name) || g_hash_table_contains (self->claimed, name))
     return TRUE;
 
   const gint64 *event = g_hash_table_lookup (self->last_event, name);
@@ -582,7 +607,15 @@ forget_loose (MbdIncoming *self, const char *name)
 {
   g_hash_table_remove (self->loose_seen, name);
   g_hash_table_remove (self->own, name);
+  g_hash_table_remove (self->claimed, name);
   g_hash_table_remove (self->last_event, name);
+}
+
+/* Seconds a copy of a taken loose file stays: CLAIM_GRACE_SECONDS, never beyond the timeout. */
+static gint64
+claim_grace (MbdIncoming *self)
+{
+  return MIN (CLAIM_GRACE_SECONDS, self->timeout);
 }
 
 /* Whether another pending upload than @upload lists @name with @size. */
@@ -626,15 +659,20 @@ upload_collect (MbdIncoming *self, Upload *upload)
           complete = FALSE;
           continue;
         }
-      /* two uploads may share a file (an orig tarball): the other one gets it as well */
-      int rc = wanted_elsewhere (self, upload, name, size) ? link (loose, target)
-                                                           : rename (loose, target);
-      if (rc != 0)
+      /* two uploads may share a file (an orig tarball): a copy stays for the other one, for
+       * CLAIM_GRACE_SECONDS when the periodic check runs to remove it */
+      gboolean keep = self->started || wanted_elsewhere (self, upload, name, size);
+      if ((keep ? link (loose, target) : rename (loose, target)) != 0)
         {
           complete = FALSE;
           continue;
         }
       forget_loose (self, name);
+      if (keep)
+        {
+          g_hash_table_insert (self->claimed, g_strdup (name), known_new (st.st_ino));
+          schedule_scan (self, claim_grace (self) * 1000 + 100);
+        }
       upload->last_activity = g_get_monotonic_time ();
     }
   return complete;
@@ -809,7 +847,7 @@ process_entry (MbdIncoming *self, const char *name, GError **error)
   if (g_str_has_suffix (name, ".changes"))
     return accept_changes (self, name, error);
 
-  if (offer_to_uploads (self, name))
+  if (offer_to_uploads (self, name) || g_hash_table_contains (self->claimed, name))
     return TRUE;
   if (!g_hash_table_contains (self->loose_seen, name))
     {
@@ -885,6 +923,24 @@ expire (MbdIncoming *self)
 
   GHashTableIter iter;
   gpointer key, value;
+  g_autoptr (GPtrArray) taken = g_ptr_array_new_with_free_func (g_free);
+  g_hash_table_iter_init (&iter, self->claimed);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      if (now - ((Known *) value)->time >= claim_grace (self) * G_USEC_PER_SEC
+          && !is_in_flight (self, key))
+        g_ptr_array_add (taken, g_strdup (key));
+    }
+  for (guint i = 0; i < taken->len; i++)
+    {
+      const char *name = g_ptr_array_index (taken, i);
+      g_autofree char *path = g_build_filename (self->directory, name, NULL);
+      forget_loose (self, name);
+      g_unlink (path);
+    }
+  if (g_hash_table_size (self->claimed) > 0)
+    schedule_scan (self, 1000);
+
   g_autoptr (GPtrArray) expired = g_ptr_array_new_with_free_func (g_free);
   g_hash_table_iter_init (&iter, self->loose_seen);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -984,8 +1040,19 @@ on_changed (GFileMonitor *monitor,
       g_hash_table_remove (self->last_event, name);
       return;
     }
-  if (name[0] == '.' || g_hash_table_contains (self->own, name))
+  if (name[0] == '.')
     return;
+
+  Known *known = g_hash_table_lookup (self->own, name);
+  if (known == NULL)
+    known = g_hash_table_lookup (self->claimed, name);
+  g_autofree char *path = g_build_filename (self->directory, name, NULL);
+  struct stat st;
+  if (known != NULL && lstat (path, &st) == 0 && st.st_ino == known->inode)
+    return;
+  /* another writer made or replaced it: a new loose file */
+  g_hash_table_remove (self->own, name);
+  g_hash_table_remove (self->claimed, name);
   gint64 *now = g_new (gint64, 1);
   *now = g_get_monotonic_time ();
   g_hash_table_insert (self->last_event, g_steal_pointer (&name), now);
@@ -1104,6 +1171,16 @@ mbd_incoming_stop (MbdIncoming *self)
   g_ptr_array_set_size (self->uploads, 0);
   g_hash_table_remove_all (self->loose_seen);
   g_hash_table_remove_all (self->own);
+  /* the copies kept for concurrent uploads are not needed by the uploads taken up again */
+  GHashTableIter iter;
+  gpointer name;
+  g_hash_table_iter_init (&iter, self->claimed);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      g_autofree char *path = g_build_filename (self->directory, name, NULL);
+      g_unlink (path);
+    }
+  g_hash_table_remove_all (self->claimed);
   g_hash_table_remove_all (self->last_event);
   self->started = FALSE;
 }
@@ -1398,8 +1475,10 @@ mbd_incoming_file_finish (MbdIncomingFile *self, GError **error)
     }
   self->fd = -1;
   incoming_file_close (self, FALSE);
-  g_hash_table_remove (incoming->last_event, self->name);
-  g_hash_table_add (incoming->own, g_strdup (self->name));
+  forget_loose (incoming, self->name);
+  struct stat st;
+  if (lstat (path, &st) == 0)
+    g_hash_table_insert (incoming->own, g_strdup (self->name), known_new (st.st_ino));
 
   g_autoptr (GError) local_error = NULL;
   if (!process_entry (incoming, self->name, &local_error))

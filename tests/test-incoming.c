@@ -185,6 +185,22 @@ wait_for (GPtrArray *array, guint count, int seconds)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (10000), TRUE);
 }
 
+/* Iterates the default main context until @dir is empty or @seconds pass; returns what is left. */
+static char *
+wait_dir_empty (const char *dir, int seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  char *left = list_dir (dir);
+
+  while (strcmp (left, "") != 0 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE) || (g_usleep (10000), TRUE);
+      g_free (left);
+      left = list_dir (dir);
+    }
+  return left;
+}
+
 static void
 test_put_complete (Fixture *fixture, gconstpointer user_data)
 {
@@ -444,7 +460,7 @@ test_timeout (Fixture *fixture, gconstpointer user_data)
           assert_message_contains (failure, "no .changes listing this file");
         }
     }
-  g_autofree char *left = list_dir (fixture->dir);
+  g_autofree char *left = wait_dir_empty (fixture->dir, 10);
   g_assert_cmpstr (left, ==, "");
 }
 
@@ -476,8 +492,41 @@ test_dropped_files (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (fixture->failed_names->len, ==, 1);
   g_assert_error ((const GError *) g_ptr_array_index (fixture->failed_errors, 0), MBD_ERROR,
                   MBD_ERROR_UNSAFE_FILENAME);
-  g_autofree char *left = list_dir (fixture->dir);
+  g_autofree char *left = wait_dir_empty (fixture->dir, 10);
   g_assert_cmpstr (left, ==, "");
+}
+
+static void
+test_shared_file (Fixture *fixture, gconstpointer user_data)
+{
+  g_test_summary ("Two concurrent uploads listing the same file (one orig tarball for two "
+                  "revisions, sent before either .changes) both complete; the kept copy is "
+                  "removed after a grace period");
+  g_autoptr (GError) error = NULL;
+  const char *names_1[] = { "foo_1.0-1.dsc", TAR_NAME, NULL };
+  const char *names_2[] = { "foo_1.0-2.dsc", TAR_NAME, NULL };
+  const char *contents[] = { DSC_CONTENT, TAR_CONTENT, NULL };
+  g_autofree char *changes_1 = changes_text (names_1, contents);
+  g_autofree char *changes_2 = changes_text (names_2, contents);
+
+  g_assert_true (mbd_incoming_start (fixture->incoming, &error));
+  g_assert_no_error (error);
+  put_ok (fixture, TAR_NAME, TAR_CONTENT);
+  put_ok (fixture, "foo_1.0-1.dsc", DSC_CONTENT);
+  put_ok (fixture, TAR_NAME, TAR_CONTENT); /* the second dput sends it again */
+  put_ok (fixture, "foo_1.0-2.dsc", DSC_CONTENT);
+  put_ok (fixture, "foo_1.0-1_source.changes", changes_1);
+  g_assert_cmpuint (fixture->completed->len, ==, 1);
+  put_ok (fixture, "foo_1.0-2_source.changes", changes_2);
+  g_assert_cmpuint (fixture->completed->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (fixture->completed_files, 0), ==,
+                   "foo_1.0-1.dsc " TAR_NAME " foo_1.0-1_source.changes");
+  g_assert_cmpstr (g_ptr_array_index (fixture->completed_files, 1), ==,
+                   TAR_NAME " foo_1.0-2.dsc foo_1.0-2_source.changes");
+
+  g_autofree char *left = wait_dir_empty (fixture->dir, 15);
+  g_assert_cmpstr (left, ==, "");
+  g_assert_cmpuint (fixture->failed_names->len, ==, 0);
 }
 
 static void
@@ -578,6 +627,7 @@ main (int argc, char **argv)
   ADD ("/incoming/truncated-and-aborted", test_truncated_and_aborted);
   ADD ("/incoming/timeout", test_timeout);
   ADD ("/incoming/dropped-files", test_dropped_files);
+  ADD ("/incoming/shared-file", test_shared_file);
   ADD ("/incoming/restart-adopts", test_restart_adopts);
   ADD ("/incoming/instance", test_instance);
 #undef ADD
