@@ -7,6 +7,7 @@ unsafe names, files and uploads over the size limits, garbage .changes, incomple
 The packages go to a distribution of a repository that does not exist, so that the packager
 rejects them at once (no chroot, no build): its REJECTED event shows that the upload reached it."""
 
+import concurrent.futures
 import glob
 import http.client
 import json
@@ -181,6 +182,37 @@ class DputUploadTest(UploadTest):
         self.assertTrue(complete[0].endswith("/" + os.path.basename(changes)), complete)
         self.assertIn(os.path.join(self.incoming, ".upload-"), complete[0])
         self.assertNotIn("upload refused", log)
+
+    def test_concurrent_uploads(self):
+        """12 dput runs at once, two of them revisions sharing one orig tarball: every upload
+        reaches the packager exactly once, none is lost, incoming/ ends empty."""
+        uploads = [self.make_upload(f"conc{i}") for i in range(10)]
+        for revision in ("1.0-1", "1.0-2"):
+            version = pkgfixtures.layout_version(revision, "test")
+            src = self.factory.source("shared", version,
+                                      outdir=os.path.join(self.tmp, "pkgs", "shared" + revision))
+            uploads.append(self.factory.changes(
+                f"{pkgfixtures.host_codename()}-norepo-unstable", source=src))
+        with concurrent.futures.ThreadPoolExecutor(len(uploads)) as pool:
+            results = list(pool.map(self.dput, uploads))
+        for proc in results:
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        for i in range(10):
+            self.wait_rejected(f"conc{i}", "repository 'norepo' does not exist")
+        for revision in ("1.0-1", "1.0-2"):
+            version = pkgfixtures.layout_version(revision, "test")
+            deadline = time.monotonic() + 20
+            while not any(e["source"] == "shared" and e["version"] == version
+                          for e in self.events()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        counts = {}
+        for event in self.events():
+            key = (event["source"], event["version"])
+            counts[key] = counts.get(key, 0) + 1
+        self.assertEqual(len(counts), 12, counts)
+        self.assertEqual(set(counts.values()), {1}, counts)
+        self.assertTrue(all(e["type"] == "REJECTED" for e in self.events()))
+        self.assertEqual(self.wait_incoming_empty(20), [])
 
     def test_copied_into_incoming(self):
         """Files copied into the watched incoming/ directory (as scp or sftp would) make an
