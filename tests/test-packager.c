@@ -711,6 +711,43 @@ test_events (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (mbd_event_type_to_string (MBD_EVENT_PACKAGING), ==, "PACKAGING");
 }
 
+static void
+test_migrate_remove_events (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("migrate and remove record MIGRATED and REMOVED events");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *version = layout_version ("1.0", 1);
+  g_autofree char *changes
+      = make_upload (fx, version, "bookworm-r-unstable", "any", NULL, NULL, NULL);
+  const char *files[] = { changes, NULL };
+  g_assert_true (mbd_repository_include (fx->repo, "bookworm-r-unstable", files, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (
+      mbd_repository_migrate (fx->repo, "hello", "bookworm-r-unstable", NULL, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (
+      mbd_repository_remove (fx->repo, "hello", "bookworm-r-testing", NULL, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  /* a refused remove records nothing */
+  g_assert_false (
+      mbd_repository_remove (fx->repo, "hello", "bookworm-r-testing", NULL, TRUE, NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_autoptr (GPtrArray) events
+             = mbd_events_list_after (mbd_instance_get_events (fx->instance), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 2);
+  g_assert_cmpint (mbd_event_get_event_type (events->pdata[0]), ==, MBD_EVENT_MIGRATED);
+  g_assert_cmpstr (mbd_event_get_distribution (events->pdata[0]), ==, "bookworm-r-unstable");
+  g_assert_cmpstr (mbd_event_get_version (events->pdata[0]), ==, version);
+  g_assert_cmpint (mbd_event_get_event_type (events->pdata[1]), ==, MBD_EVENT_REMOVED);
+  g_assert_cmpstr (mbd_event_get_distribution (events->pdata[1]), ==, "bookworm-r-testing");
+  g_assert_cmpstr (mbd_event_get_source (events->pdata[1]), ==, "hello");
+  g_assert_cmpuint (fx->signalled->len, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -752,6 +789,7 @@ main (int argc, char **argv)
   g_test_add ("/packager/recover-unrecorded", Fixture, NULL, setup, test_recover_unrecorded,
               teardown);
   g_test_add ("/events/basics", Fixture, NULL, setup, test_events, teardown);
+  g_test_add ("/events/migrate-remove", Fixture, NULL, setup, test_migrate_remove_events, teardown);
 
   int status = g_test_run ();
   mbd_test_kill_agent (uploader);
