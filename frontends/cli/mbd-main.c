@@ -32,6 +32,8 @@ static const MbdCommand commands[] = {
   { "sources-list", mbd_builtin_sources_list, "Print APT source lines of the repositories" },
   { "chroot", mbd_builtin_chroot, "Create, check, list and remove build chroots" },
   { "build", mbd_builtin_build, "Build a source package locally; list or cancel builds" },
+  { "upload", mbd_builtin_upload, "Upload a package: check, build for each architecture, install" },
+  { "events", mbd_builtin_events, "List or follow the events (REJECTED, BUILT, INSTALLED, ...)" },
 };
 
 static char *opt_home;
