@@ -596,6 +596,7 @@ mbd_events_publish (MbdEvents *self, MbdEvent *event)
   else if (!g_file_set_contents (path, json, -1, &error))
     g_warning ("event file: %s", error->message);
   g_signal_emit (self, signals[SIGNAL_EVENT], 0, event);
+  mbd_debug_kill_point (type_names[event->type]);
 }
 
 /**

@@ -466,6 +466,7 @@ mbd_packager_submit_full (MbdPackager *self,
         g_warning ("%s: cannot move back to %s: %s", target, dir, g_strerror (errno));
       return FALSE;
     }
+  mbd_debug_kill_point ("submitted");
   schedule_tick (self);
   if (out_key != NULL)
     *out_key = g_steal_pointer (&key);
@@ -1236,6 +1237,7 @@ process_installing (MbdPackager *self, Package *package)
           fail (self, package, reason, NULL);
           return;
         }
+      mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
   package->state = MBD_PACKAGE_STATE_INSTALLED;
