@@ -27,6 +27,7 @@ import aptlib  # noqa: E402
 import chrootcache  # noqa: E402
 from mbdtestlib import MBD, HomeTestCase, Server, kill_agent, run_mbd  # noqa: E402
 from repotestlib import with_signed_by  # noqa: E402
+from test_build import make_package  # noqa: E402
 
 CODENAME = "bookworm"
 DIST = "bookworm-test-unstable"
@@ -36,42 +37,14 @@ CODEVERSION = "12"
 
 
 def make_upload(workdir, name, version, arch="any", option_lines=""):
-    """A native source package and its source-only .changes (dpkg-genchanges -S); returns the
-    .changes path. The binary ships /usr/share/doc/<name>/README."""
-    src = os.path.join(workdir, f"{name}-{version}")
-    os.makedirs(os.path.join(src, "debian", "source"))
-    with open(os.path.join(src, "Makefile"), "w") as f:
-        f.write(f"all:\n\ttrue\ninstall:\n"
-                f"\tinstall -D -m 0644 README $(DESTDIR)/usr/share/doc/{name}/README\n"
-                "clean:\n\ttrue\n")
-    with open(os.path.join(src, "README"), "w") as f:
-        f.write(f"{name} {version}\n")
-    with open(os.path.join(src, "debian", "control"), "w") as f:
-        f.write(f"Source: {name}\nSection: misc\nPriority: optional\n"
-                "Maintainer: MBD Test <mbd-test@example.org>\n"
-                "Build-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n"
-                f"Rules-Requires-Root: no\n\nPackage: {name}\nArchitecture: {arch}\n"
-                "Depends: ${misc:Depends}\nDescription: test package for mbd uploads\n"
-                " A package that mbd's end-to-end upload tests build.\n")
-    with open(os.path.join(src, "debian", "rules"), "w") as f:
-        f.write("#!/usr/bin/make -f\n%:\n\tdh $@\n")
-    os.chmod(os.path.join(src, "debian", "rules"), 0o755)
-    with open(os.path.join(src, "debian", "copyright"), "w") as f:
-        f.write("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
-                f"Upstream-Name: {name}\n\nFiles: *\nCopyright: 2026 MBD Test\n"
-                "License: GPL-2+\n This package is free software; see\n"
-                " /usr/share/common-licenses/GPL-2.\n")
-    with open(os.path.join(src, "debian", "source", "format"), "w") as f:
-        f.write("3.0 (native)\n")
-    with open(os.path.join(src, "debian", "changelog"), "w") as f:
-        f.write(f"{name} ({version}) {DIST}; urgency=medium\n\n  * Upload.\n{option_lines}\n"
-                " -- MBD Test <mbd-test@example.org>  Mon, 23 Nov 2026 10:00:00 +0000\n")
-    subprocess.run(["dpkg-source", "-b", os.path.basename(src)], cwd=workdir, check=True,
-                   capture_output=True)
+    """A native source package (test_build.make_package) and its source-only .changes
+    (dpkg-genchanges -S) for bookworm-test-unstable; returns the .changes path."""
+    make_package(workdir, name, arch=arch, version=version, distribution=DIST,
+                 changelog_lines=option_lines)
     changes = os.path.join(workdir, f"{name}_{version}_source.changes")
     with open(changes, "w") as f:
-        subprocess.run(["dpkg-genchanges", "-S"], cwd=src, check=True, stdout=f,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(["dpkg-genchanges", "-S"], cwd=os.path.join(workdir, f"{name}-{version}"),
+                       check=True, stdout=f, stderr=subprocess.DEVNULL)
     return changes
 
 
