@@ -637,6 +637,49 @@ test_recover_unrecorded (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (mbd_event_get_reason (events->pdata[0]), "not OpenPGP signed"));
 }
 
+static void
+test_cancel_and_retry (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("cancel ends a package that waits for its checks as FAILED; retry submits a "
+                  "failed package's upload again as a new package; both refuse what they "
+                  "cannot do");
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  mbd_instance_stop (fx->instance);
+  g_autofree char *changes = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *key = submit (fx, changes);
+
+  g_assert_true (mbd_packager_cancel (packager, key, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (run_until_final (fx, key), ==, MBD_PACKAGE_STATE_FAILED);
+  g_autoptr (GPtrArray) events = events_of (fx, key);
+  g_assert_cmpuint (events->len, ==, 1);
+  g_assert_cmpstr (mbd_event_get_reason (events->pdata[0]), ==, "cancelled before its checks");
+  g_assert_false (mbd_packager_cancel (packager, key, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_autofree char *again = NULL;
+  g_assert_true (mbd_packager_retry (packager, key, &again, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, !=, key);
+  /* the same upload passes its checks this time and fails for want of a chroot */
+  g_assert_cmpint (run_until_final (fx, again), ==, MBD_PACKAGE_STATE_FAILED);
+  g_autoptr (GPtrArray) retried = events_of (fx, again);
+  g_assert_cmpint (mbd_event_get_event_type (retried->pdata[0]), ==, MBD_EVENT_PACKAGING);
+  g_assert_nonnull (strstr (mbd_event_get_reason (retried->pdata[retried->len - 1]), "no chroot"));
+
+  g_assert_false (mbd_packager_retry (packager, "nope", NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_autofree char *bad = default_upload (fx, NULL, NULL);
+  g_autofree char *rejected = submit (fx, bad);
+  g_assert_cmpint (run_until_final (fx, rejected), ==, MBD_PACKAGE_STATE_REJECTED);
+  g_assert_false (mbd_packager_retry (packager, rejected, NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "upload it again"));
+}
+
 /* ---- events ---- */
 
 static void
@@ -843,6 +886,7 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/packager/accepted/build-fails", Fixture, NULL, setup, test_accepted_build_fails,
               teardown);
+  g_test_add ("/packager/cancel-retry", Fixture, NULL, setup, test_cancel_and_retry, teardown);
   g_test_add ("/packager/submit-refusals", Fixture, NULL, setup, test_submit_refusals, teardown);
   g_test_add ("/packager/recover-unrecorded", Fixture, NULL, setup, test_recover_unrecorded,
               teardown);

@@ -176,3 +176,43 @@ BUILTINPROTO (upload)
     }
   return follow (instance, key, error);
 }
+
+BUILTINPROTO (retry)
+{
+  g_autoptr (GOptionContext) context
+             = g_option_context_new ("KEY - upload a failed package again and follow it");
+  g_autoptr (MbdInstance) instance = NULL;
+
+  if (!mbd_option_context_parse (context, options, &argc, &argv, invocation, MBD_BUILTIN_FLAG_ARGS,
+                                 &instance, cancellable, error))
+    return FALSE;
+  if (argc != 2)
+    return mbd_cli_usage_error (error, "give one package key: mbd retry KEY");
+  g_autofree char *key = NULL;
+  if (!mbd_packager_retry (mbd_instance_get_packager (instance), argv[1], &key, error))
+    return FALSE;
+  fprintf (stderr, "mbd: package %s retried as package %s\n", argv[1], key);
+  if (opt_no_wait)
+    {
+      printf ("%s\n", key);
+      return TRUE;
+    }
+  return follow (instance, key, error);
+}
+
+BUILTINPROTO (cancel)
+{
+  g_autoptr (GOptionContext) context
+             = g_option_context_new ("KEY - cancel a package that is checking or building");
+  g_autoptr (MbdInstance) instance = NULL;
+
+  if (!mbd_option_context_parse (context, NULL, &argc, &argv, invocation, MBD_BUILTIN_FLAG_ARGS,
+                                 &instance, cancellable, error))
+    return FALSE;
+  if (argc != 2)
+    return mbd_cli_usage_error (error, "give one package key: mbd cancel KEY");
+  if (!mbd_packager_cancel (mbd_instance_get_packager (instance), argv[1], error))
+    return FALSE;
+  printf ("package %s cancelled\n", argv[1]);
+  return TRUE;
+}
