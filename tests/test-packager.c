@@ -680,6 +680,59 @@ test_cancel_and_retry (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "upload it again"));
 }
 
+static char *
+copy_upload (Fixture *fx, const char *changes, guint n)
+{
+  g_autofree char *dir = g_path_get_dirname (changes);
+  g_autofree char *name = g_path_get_basename (changes);
+  g_autofree char *copy = g_strdup_printf ("%s-%u", dir, n);
+  const char *argv[] = { "cp", "-a", dir, copy, NULL };
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  return g_build_filename (copy, name, NULL);
+}
+
+static void
+test_many_at_once (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("Twenty uploads submitted at once all end as they should, each with one "
+                  "final event: the unsigned ones REJECTED, the signed ones built (and FAILED "
+                  "here for want of a chroot); none is lost");
+  g_autofree char *good = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *bad = default_upload (fx, NULL, NULL);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *changes = copy_upload (fx, i % 2 == 0 ? good : bad, i);
+      g_ptr_array_add (keys, submit (fx, changes));
+    }
+  for (guint i = 0; i < keys->len; i++)
+    {
+      MbdPackageState expected = i % 2 == 0 ? MBD_PACKAGE_STATE_FAILED : MBD_PACKAGE_STATE_REJECTED;
+      g_assert_cmpint (run_until_final (fx, keys->pdata[i]), ==, expected);
+      g_autoptr (GPtrArray) events = events_of (fx, keys->pdata[i]);
+      guint finals = 0;
+      for (guint e = 0; e < events->len; e++)
+        {
+          MbdEventType type = mbd_event_get_event_type (events->pdata[e]);
+          finals += type == MBD_EVENT_FAILED || type == MBD_EVENT_REJECTED
+                    || type == MBD_EVENT_INSTALLED;
+        }
+      g_assert_cmpuint (finals, ==, 1);
+      if (i % 2 == 0)
+        g_assert_cmpint (mbd_event_get_event_type (events->pdata[0]), ==, MBD_EVENT_PACKAGING);
+    }
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM packages"), ==, 20);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM builds"), ==, 10);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM package_entries"), ==, 0);
+}
+
 /* ---- events ---- */
 
 static void
@@ -887,6 +940,7 @@ main (int argc, char **argv)
   g_test_add ("/packager/accepted/build-fails", Fixture, NULL, setup, test_accepted_build_fails,
               teardown);
   g_test_add ("/packager/cancel-retry", Fixture, NULL, setup, test_cancel_and_retry, teardown);
+  g_test_add ("/packager/many-at-once", Fixture, NULL, setup, test_many_at_once, teardown);
   g_test_add ("/packager/submit-refusals", Fixture, NULL, setup, test_submit_refusals, teardown);
   g_test_add ("/packager/recover-unrecorded", Fixture, NULL, setup, test_recover_unrecorded,
               teardown);
