@@ -447,7 +447,10 @@ mbd_event_to_json (MbdEvent *self)
  * The event log of an instance ([method@Mbd.Instance.get_events]): every [class@Mbd.Event] is a
  * row of the database (table `events`) and a JSON file
  * `<home>/events/<source>/<version>/<timecode>/<architecture>/<source>_<version>_<TYPE>.json`, as
- * mini-buildd keeps them, and is announced with [signal@Mbd.Events::event].
+ * mini-buildd keeps them, and is announced with [signal@Mbd.Events::event]. Each event also runs
+ * the event hooks: the executables in `<home>/etc/event-hooks/` (names not starting with `_` or
+ * `.`, not ending with `~`), in name order, each with the path of the event's JSON file as its
+ * argument; they run on their own and a failure is only logged.
  */
 struct _MbdEvents
 {
@@ -547,6 +550,12 @@ mbd_events_store (MbdEvents *self, MbdEvent *event, const char *package_key, GEr
   return TRUE;
 }
 
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 /* A path component from untrusted text: '_' for anything that is not a safe file name. */
 static char *
 safe_component (const char *text, const char *fallback)
@@ -583,6 +592,91 @@ event_file_path (MbdEvents *self, MbdEvent *event)
                            safe_timecode, safe_arch, name, NULL);
 }
 
+/* mini-buildd's rule for hook names: not starting with '_' or '.', not ending with '~'. */
+static gboolean
+is_hook_name (const char *name)
+{
+  gsize len = strlen (name);
+
+  return len > 0 && name[0] != '_' && name[0] != '.' && name[len - 1] != '~';
+}
+
+typedef struct
+{
+  GPtrArray *hooks; /* paths, in name order */
+  guint next;
+  char *json_path;
+} HookRun;
+
+static void
+hook_run_free (HookRun *run)
+{
+  g_ptr_array_unref (run->hooks);
+  g_free (run->json_path);
+  g_free (run);
+}
+
+static void hook_done (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Starts the next hook of @run, one after the other as mini-buildd runs them; frees @run after
+ * the last. */
+static void
+hook_run_next (HookRun *run)
+{
+  while (run->next < run->hooks->len)
+    {
+      const char *hook = run->hooks->pdata[run->next++];
+      const char *argv[] = { hook, run->json_path, NULL };
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSubprocess) proc
+                 = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_INHERIT, &error);
+      if (proc != NULL)
+        {
+          g_subprocess_wait_check_async (proc, NULL, hook_done, run);
+          return;
+        }
+      g_warning ("event hook %s: %s", hook, error->message);
+    }
+  hook_run_free (run);
+}
+
+static void
+hook_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HookRun *run = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &error))
+    g_warning ("event hook %s: %s", (char *) run->hooks->pdata[run->next - 1], error->message);
+  hook_run_next (run);
+}
+
+/* Runs the executables of <home>/etc/event-hooks/ in name order with the event's JSON file as
+ * their argument, as mini-buildd does; they run on their own, a failure is only logged. */
+static void
+run_hooks (MbdEvents *self, const char *json_path)
+{
+  g_autofree char *dir
+      = g_build_filename (mbd_instance_get_home (self->instance), "etc", "event-hooks", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  HookRun *run = g_new0 (HookRun, 1);
+  run->hooks = g_ptr_array_new_with_free_func (g_free);
+  run->json_path = g_strdup (json_path);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (is_hook_name (name) && g_file_test (path, G_FILE_TEST_IS_REGULAR)
+          && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+        g_ptr_array_add (run->hooks, g_steal_pointer (&path));
+    }
+  g_ptr_array_sort (run->hooks, compare_paths);
+  hook_run_next (run);
+}
+
 void
 mbd_events_publish (MbdEvents *self, MbdEvent *event)
 {
@@ -595,7 +689,10 @@ mbd_events_publish (MbdEvents *self, MbdEvent *event)
     g_warning ("%s: cannot create: %s", dir, g_strerror (errno));
   else if (!g_file_set_contents (path, json, -1, &error))
     g_warning ("event file: %s", error->message);
+  else
+    run_hooks (self, path);
   g_signal_emit (self, signals[SIGNAL_EVENT], 0, event);
+  mbd_debug_kill_point (type_names[event->type]);
 }
 
 /**

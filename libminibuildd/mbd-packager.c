@@ -237,42 +237,65 @@ dup_column (sqlite3_stmt *stmt, int column)
   return g_strdup ((const char *) sqlite3_column_text (stmt, column));
 }
 
+#define PACKAGE_COLUMNS "id, key, changes, state, source, version, distribution, builds"
+
+static Package *
+package_from_row (sqlite3_stmt *stmt)
+{
+  Package *package = g_new0 (Package, 1);
+
+  package->id = sqlite3_column_int64 (stmt, 0);
+  package->key = dup_column (stmt, 1);
+  package->changes = dup_column (stmt, 2);
+  package->state = sqlite3_column_int (stmt, 3);
+  package->source = dup_column (stmt, 4);
+  package->version = dup_column (stmt, 5);
+  package->distribution = dup_column (stmt, 6);
+  const char *builds = (const char *) sqlite3_column_text (stmt, 7);
+  g_autoptr (JsonNode) node = builds != NULL ? json_from_string (builds, NULL) : NULL;
+  package->builds = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
+                        ? json_object_ref (json_node_get_object (node))
+                        : json_object_new ();
+  return package;
+}
+
 static GPtrArray *
 load_active (MbdPackager *self, GError **error)
 {
   MbdDb *db = packager_db (self);
   g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
-      db,
-      "SELECT id, key, changes, state, source, version, distribution, builds FROM packages"
-      " WHERE state < 3 ORDER BY id",
-      error);
+      db, "SELECT " PACKAGE_COLUMNS " FROM packages WHERE state < 3 ORDER BY id", error);
   if (stmt == NULL)
     return NULL;
   g_autoptr (GPtrArray) packages = g_ptr_array_new_with_free_func ((GDestroyNotify) package_free);
   int rc;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      Package *package = g_new0 (Package, 1);
-      package->id = sqlite3_column_int64 (stmt, 0);
-      package->key = dup_column (stmt, 1);
-      package->changes = dup_column (stmt, 2);
-      package->state = sqlite3_column_int (stmt, 3);
-      package->source = dup_column (stmt, 4);
-      package->version = dup_column (stmt, 5);
-      package->distribution = dup_column (stmt, 6);
-      const char *builds = (const char *) sqlite3_column_text (stmt, 7);
-      g_autoptr (JsonNode) node = builds != NULL ? json_from_string (builds, NULL) : NULL;
-      package->builds = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
-                            ? json_object_ref (json_node_get_object (node))
-                            : json_object_new ();
-      g_ptr_array_add (packages, package);
-    }
+    g_ptr_array_add (packages, package_from_row (stmt));
   if (rc != SQLITE_DONE)
     {
       mbd_db_throw (db, rc, "cannot list the packages", error);
       return NULL;
     }
   return g_steal_pointer (&packages);
+}
+
+static Package *
+load_package (MbdPackager *self, const char *key, GError **error)
+{
+  MbdDb *db = packager_db (self);
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
+      db, "SELECT " PACKAGE_COLUMNS " FROM packages WHERE key = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return package_from_row (stmt);
+  if (rc == SQLITE_DONE)
+    mbd_throw (error, MBD_ERROR_NOT_FOUND, "package '%s' does not exist; see 'mbd events'", key);
+  else
+    mbd_db_throw (db, rc, "cannot read a package", error);
+  return NULL;
 }
 
 static gboolean
@@ -466,6 +489,7 @@ mbd_packager_submit_full (MbdPackager *self,
         g_warning ("%s: cannot move back to %s: %s", target, dir, g_strerror (errno));
       return FALSE;
     }
+  mbd_debug_kill_point ("submitted");
   schedule_tick (self);
   if (out_key != NULL)
     *out_key = g_steal_pointer (&key);
@@ -491,18 +515,10 @@ mbd_packager_lookup_state (MbdPackager *self,
   g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
   g_return_val_if_fail (key != NULL && out_state != NULL, FALSE);
 
-  MbdDb *db = packager_db (self);
-  g_autoptr (sqlite3_stmt) stmt
-             = mbd_db_prepare (db, "SELECT state FROM packages WHERE key = ?1", error);
-  if (stmt == NULL)
+  g_autoptr (Package) package = load_package (self, key, error);
+  if (package == NULL)
     return FALSE;
-  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    return mbd_throw (error, MBD_ERROR_NOT_FOUND, "package '%s' does not exist", key);
-  if (rc != SQLITE_ROW)
-    return mbd_db_throw (db, rc, "cannot read a package", error);
-  *out_state = sqlite3_column_int (stmt, 0);
+  *out_state = package->state;
   return TRUE;
 }
 
@@ -1236,6 +1252,7 @@ process_installing (MbdPackager *self, Package *package)
           fail (self, package, reason, NULL);
           return;
         }
+      mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
   package->state = MBD_PACKAGE_STATE_INSTALLED;
@@ -1368,6 +1385,125 @@ process_building (MbdPackager *self, Package *package)
     mbd_events_publish (events, new_events->pdata[i]);
   if (package->state == MBD_PACKAGE_STATE_INSTALLING)
     process_installing (self, package);
+}
+
+/* ---- retry and cancel ---------------------------------------------------------------------- */
+
+/**
+ * mbd_packager_retry:
+ * @self: a packager
+ * @key: the key of a failed package
+ * @out_key: (out) (optional): the key of the new package
+ *
+ * Submits a failed package's upload again, as mini-buildd's `retry`: its stored files are copied
+ * into a new upload that goes through every check and build again (the failed package stays as
+ * it is). Rejected uploads are not kept: upload those again.
+ *
+ * Errors: %MBD_ERROR_NOT_FOUND for an unknown key, %MBD_ERROR_INVALID_ARGUMENT if the package
+ * did not fail, and the errors of [method@Mbd.Packager.submit_full].
+ *
+ * Returns: %TRUE if the new upload was taken
+ */
+gboolean
+mbd_packager_retry (MbdPackager *self, const char *key, char **out_key, GError **error)
+{
+  g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  g_autoptr (Package) package = load_package (self, key, error);
+  if (package == NULL)
+    return FALSE;
+  if (package->state != MBD_PACKAGE_STATE_FAILED)
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                      "package %s is %s: only a failed package can be retried%s", key,
+                      state_names[package->state],
+                      package->state == MBD_PACKAGE_STATE_REJECTED
+                          ? " (a rejected upload is not kept: upload it again)"
+                          : "");
+  g_autofree char *dir = package_dir (self, package);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return FALSE;
+  g_autofree char *staging
+      = g_build_filename (mbd_instance_get_home (self->instance), "incoming", "retry-XXXXXX", NULL);
+  if (g_mkdtemp (staging) == NULL)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s",
+                   staging, g_strerror (saved));
+      return FALSE;
+    }
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *from = g_build_filename (dir, name, NULL);
+      g_autofree char *to = g_build_filename (staging, name, NULL);
+      g_autoptr (GFile) source = g_file_new_for_path (from);
+      g_autoptr (GFile) dest = g_file_new_for_path (to);
+      if (!g_file_copy (source, dest, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+        {
+          mbd_remove_tree (staging);
+          return FALSE;
+        }
+    }
+  g_autofree char *changes = g_build_filename (staging, package->changes, NULL);
+  if (!mbd_packager_submit_full (self, changes, out_key, error))
+    {
+      mbd_remove_tree (staging);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * mbd_packager_cancel:
+ * @self: a packager
+ * @key: the key of a package that is checking or building
+ *
+ * Cancels a package: a package waiting for its checks ends failed at once; the running and
+ * queued builds of a building package are cancelled, and the package then ends failed.
+ *
+ * Errors: %MBD_ERROR_NOT_FOUND for an unknown key, %MBD_ERROR_INVALID_ARGUMENT for a package
+ * that has ended or is being installed.
+ *
+ * Returns: %TRUE if the package is or will be cancelled
+ */
+gboolean
+mbd_packager_cancel (MbdPackager *self, const char *key, GError **error)
+{
+  g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  g_autoptr (Package) package = load_package (self, key, error);
+  if (package == NULL)
+    return FALSE;
+  if (mbd_package_state_is_final (package->state) || package->state == MBD_PACKAGE_STATE_INSTALLING)
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                      "package %s is %s: it cannot be cancelled any more", key,
+                      state_names[package->state]);
+  if (package->state == MBD_PACKAGE_STATE_CHECKING)
+    {
+      fail (self, package, "cancelled before its checks", NULL);
+      return TRUE;
+    }
+  MbdBuilder *builder = mbd_instance_get_builder (self->instance);
+  JsonObjectIter iter;
+  const char *arch;
+  JsonNode *node;
+  json_object_iter_init (&iter, package->builds);
+  while (json_object_iter_next (&iter, &arch, &node))
+    {
+      const char *build_key = json_object_get_string_member (json_node_get_object (node), "key");
+      g_autoptr (GError) local_error = NULL;
+      if (!mbd_builder_cancel (builder, build_key, &local_error)
+          && !g_error_matches (local_error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  schedule_tick (self);
+  return TRUE;
 }
 
 /* ---- the engine ---------------------------------------------------------------------------- */

@@ -62,6 +62,10 @@ gboolean mbd_packager_lookup_state (MbdPackager *self,
                                     MbdPackageState *out_state,
                                     GError **error);
 MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_retry (MbdPackager *self, const char *key, char **out_key, GError **error);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_cancel (MbdPackager *self, const char *key, GError **error);
+MBD_AVAILABLE_IN_ALL
 void mbd_packager_set_internal_url (MbdPackager *self, const char *url);
 
 G_END_DECLS

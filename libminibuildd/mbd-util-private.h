@@ -23,4 +23,10 @@ char *mbd_utf8_excerpt (const char *text, gsize len, gsize max);
  * symlink); errors are ignored. */
 void mbd_remove_tree (const char *path);
 
+/* Crash tests: if $MBD_DEBUG_KILL_AT names this point, the process kills itself with SIGKILL
+ * there, so a test can check that a restart finishes what was interrupted at exactly that
+ * point. The packager's points: "submitted", "included" (installed, not recorded yet) and
+ * after each event is stored, its type ("PACKAGING", "BUILDING", "BUILT", ...). */
+void mbd_debug_kill_point (const char *name);
+
 G_END_DECLS

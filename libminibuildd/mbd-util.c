@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ftw.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,4 +69,13 @@ mbd_remove_tree (const char *path)
   if (path == NULL || path[0] != '/' || strcmp (path, "/") == 0)
     return;
   nftw (path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+void
+mbd_debug_kill_point (const char *name)
+{
+  const char *wanted = g_getenv ("MBD_DEBUG_KILL_AT");
+
+  if (wanted != NULL && g_strcmp0 (wanted, name) == 0)
+    kill (getpid (), SIGKILL);
 }

@@ -637,6 +637,102 @@ test_recover_unrecorded (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (mbd_event_get_reason (events->pdata[0]), "not OpenPGP signed"));
 }
 
+static void
+test_cancel_and_retry (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("cancel ends a package that waits for its checks as FAILED; retry submits a "
+                  "failed package's upload again as a new package; both refuse what they "
+                  "cannot do");
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  mbd_instance_stop (fx->instance);
+  g_autofree char *changes = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *key = submit (fx, changes);
+
+  g_assert_true (mbd_packager_cancel (packager, key, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (run_until_final (fx, key), ==, MBD_PACKAGE_STATE_FAILED);
+  g_autoptr (GPtrArray) events = events_of (fx, key);
+  g_assert_cmpuint (events->len, ==, 1);
+  g_assert_cmpstr (mbd_event_get_reason (events->pdata[0]), ==, "cancelled before its checks");
+  g_assert_false (mbd_packager_cancel (packager, key, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_autofree char *again = NULL;
+  g_assert_true (mbd_packager_retry (packager, key, &again, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, !=, key);
+  /* the same upload passes its checks this time and fails for want of a chroot */
+  g_assert_cmpint (run_until_final (fx, again), ==, MBD_PACKAGE_STATE_FAILED);
+  g_autoptr (GPtrArray) retried = events_of (fx, again);
+  g_assert_cmpint (mbd_event_get_event_type (retried->pdata[0]), ==, MBD_EVENT_PACKAGING);
+  g_assert_nonnull (strstr (mbd_event_get_reason (retried->pdata[retried->len - 1]), "no chroot"));
+
+  g_assert_false (mbd_packager_retry (packager, "nope", NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_autofree char *bad = default_upload (fx, NULL, NULL);
+  g_autofree char *rejected = submit (fx, bad);
+  g_assert_cmpint (run_until_final (fx, rejected), ==, MBD_PACKAGE_STATE_REJECTED);
+  g_assert_false (mbd_packager_retry (packager, rejected, NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "upload it again"));
+}
+
+static char *
+copy_upload (Fixture *fx, const char *changes, guint n)
+{
+  g_autofree char *dir = g_path_get_dirname (changes);
+  g_autofree char *name = g_path_get_basename (changes);
+  g_autofree char *copy = g_strdup_printf ("%s-%u", dir, n);
+  const char *argv[] = { "cp", "-a", dir, copy, NULL };
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  return g_build_filename (copy, name, NULL);
+}
+
+static void
+test_many_at_once (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("Twenty uploads submitted at once all end as they should, each with one "
+                  "final event: the unsigned ones REJECTED, the signed ones built (and FAILED "
+                  "here for want of a chroot); none is lost");
+  g_autofree char *good = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *bad = default_upload (fx, NULL, NULL);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *changes = copy_upload (fx, i % 2 == 0 ? good : bad, i);
+      g_ptr_array_add (keys, submit (fx, changes));
+    }
+  for (guint i = 0; i < keys->len; i++)
+    {
+      MbdPackageState expected = i % 2 == 0 ? MBD_PACKAGE_STATE_FAILED : MBD_PACKAGE_STATE_REJECTED;
+      g_assert_cmpint (run_until_final (fx, keys->pdata[i]), ==, expected);
+      g_autoptr (GPtrArray) events = events_of (fx, keys->pdata[i]);
+      guint finals = 0;
+      for (guint e = 0; e < events->len; e++)
+        {
+          MbdEventType type = mbd_event_get_event_type (events->pdata[e]);
+          finals += type == MBD_EVENT_FAILED || type == MBD_EVENT_REJECTED
+                    || type == MBD_EVENT_INSTALLED;
+        }
+      g_assert_cmpuint (finals, ==, 1);
+      if (i % 2 == 0)
+        g_assert_cmpint (mbd_event_get_event_type (events->pdata[0]), ==, MBD_EVENT_PACKAGING);
+    }
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM packages"), ==, 20);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM builds"), ==, 10);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM package_entries"), ==, 0);
+}
+
 /* ---- events ---- */
 
 static void
@@ -711,6 +807,101 @@ test_events (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (mbd_event_type_to_string (MBD_EVENT_PACKAGING), ==, "PACKAGING");
 }
 
+static void
+test_migrate_remove_events (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("migrate and remove record MIGRATED and REMOVED events");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *version = layout_version ("1.0", 1);
+  g_autofree char *changes
+      = make_upload (fx, version, "bookworm-r-unstable", "any", NULL, NULL, NULL);
+  const char *files[] = { changes, NULL };
+  g_assert_true (mbd_repository_include (fx->repo, "bookworm-r-unstable", files, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (
+      mbd_repository_migrate (fx->repo, "hello", "bookworm-r-unstable", NULL, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (
+      mbd_repository_remove (fx->repo, "hello", "bookworm-r-testing", NULL, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  /* a refused remove records nothing */
+  g_assert_false (
+      mbd_repository_remove (fx->repo, "hello", "bookworm-r-testing", NULL, TRUE, NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_autoptr (GPtrArray) events
+             = mbd_events_list_after (mbd_instance_get_events (fx->instance), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 2);
+  g_assert_cmpint (mbd_event_get_event_type (events->pdata[0]), ==, MBD_EVENT_MIGRATED);
+  g_assert_cmpstr (mbd_event_get_distribution (events->pdata[0]), ==, "bookworm-r-unstable");
+  g_assert_cmpstr (mbd_event_get_version (events->pdata[0]), ==, version);
+  g_assert_cmpint (mbd_event_get_event_type (events->pdata[1]), ==, MBD_EVENT_REMOVED);
+  g_assert_cmpstr (mbd_event_get_distribution (events->pdata[1]), ==, "bookworm-r-testing");
+  g_assert_cmpstr (mbd_event_get_source (events->pdata[1]), ==, "hello");
+  g_assert_cmpuint (fx->signalled->len, ==, 2);
+}
+
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static void
+test_event_hooks (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("Each event runs the executables of etc/event-hooks/ in name order with the "
+                  "event's JSON file; names starting with _ or . or ending with ~ do not run");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hooks = g_build_filename (fx->home, "etc", "event-hooks", NULL);
+  g_autofree char *out = g_build_filename (fx->tmpdir, "hooks.out", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (hooks, 0755), ==, 0);
+  const char *names[]
+      = { "20-second", "10-first", "_off", ".hidden", "backup~", "30-failing", "40-last" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (hooks, names[i], NULL);
+      g_autofree char *script
+          = g_strdup_printf ("#!/bin/sh\necho \"%s $1\" >> %s\n%s", names[i], out,
+                             g_str_has_prefix (names[i], "30") ? "exit 3\n" : "");
+      g_assert_true (g_file_set_contents (path, script, -1, &error));
+      g_assert_cmpint (g_chmod (path, 0755), ==, 0);
+    }
+  /* logged when 30-failing has ended, before 40-last starts */
+  g_test_expect_message ("Mbd", G_LOG_LEVEL_WARNING,
+                         "event hook */30-failing: Child process exited with code 3");
+  g_autoptr (MbdEvent) event
+             = mbd_event_new (MBD_EVENT_INSTALLED, "bookworm-r-unstable", "hello", "1.0");
+  g_assert_true (mbd_events_add (mbd_instance_get_events (fx->instance), event, &error));
+  g_assert_no_error (error);
+
+  /* the hooks run on their own: wait until the four wrote their line */
+  g_autofree char *text = NULL;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_clear_pointer (&text, g_free);
+      if (g_file_get_contents (out, &text, NULL, NULL) && count_lines (text) >= 4)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+    }
+  g_test_assert_expected_messages ();
+  g_autofree char *stamp = g_date_time_format (mbd_event_get_timestamp (event), "%Y%m%d:%H%M%S:%f");
+  g_autofree char *file = g_build_filename (fx->home, "events", "hello", "1.0", stamp, "source",
+                                            "hello_1.0_INSTALLED.json", NULL);
+  g_autofree char *expected = g_strdup_printf (
+      "10-first %s\n20-second %s\n30-failing %s\n40-last %s\n", file, file, file, file);
+  g_assert_cmpstr (text, ==, expected);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -748,10 +939,14 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/packager/accepted/build-fails", Fixture, NULL, setup, test_accepted_build_fails,
               teardown);
+  g_test_add ("/packager/cancel-retry", Fixture, NULL, setup, test_cancel_and_retry, teardown);
+  g_test_add ("/packager/many-at-once", Fixture, NULL, setup, test_many_at_once, teardown);
   g_test_add ("/packager/submit-refusals", Fixture, NULL, setup, test_submit_refusals, teardown);
   g_test_add ("/packager/recover-unrecorded", Fixture, NULL, setup, test_recover_unrecorded,
               teardown);
   g_test_add ("/events/basics", Fixture, NULL, setup, test_events, teardown);
+  g_test_add ("/events/migrate-remove", Fixture, NULL, setup, test_migrate_remove_events, teardown);
+  g_test_add ("/events/hooks", Fixture, NULL, setup, test_event_hooks, teardown);
 
   int status = g_test_run ();
   mbd_test_kill_agent (uploader);
