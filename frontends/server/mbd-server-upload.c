@@ -62,6 +62,24 @@ upload_status_for_error (const GError *error)
     }
 }
 
+static void on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data);
+
+/* Streams the body of @msg into @file (NULL: the request is refused, its body is read and
+ * dropped), closing the connection when the body stalls. */
+static void
+watch_body (SoupServerMessage *msg, MbdIncoming *incoming, MbdIncomingFile *file)
+{
+  UploadState *state = g_new0 (UploadState, 1);
+
+  state->msg = msg;
+  state->file = file;
+  state->last_chunk = g_get_monotonic_time ();
+  state->timeout = mbd_incoming_get_timeout (incoming);
+  state->stall_id = g_timeout_add_seconds (CLAMP (state->timeout / 4, 1, 30), check_stalled, state);
+  g_object_set_data_full (G_OBJECT (msg), "mbd-upload", state, (GDestroyNotify) upload_state_free);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), state);
+}
+
 static void
 on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
@@ -108,21 +126,13 @@ upload_early_handler (SoupServer *server,
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
     size = soup_message_headers_get_content_length (headers);
 
-  g_autoptr (MbdIncomingFile) file = mbd_incoming_begin_file (incoming, name, size, &error);
+  MbdIncomingFile *file = mbd_incoming_begin_file (incoming, name, size, &error);
   if (file == NULL)
     {
+      /* the answer goes out once the body is read (dput sends no Expect: 100-continue) */
       mbd_server_problem (msg, upload_status_for_error (error), error->message);
-      return;
     }
-
-  UploadState *state = g_new0 (UploadState, 1);
-  state->msg = msg;
-  state->file = g_steal_pointer (&file);
-  state->last_chunk = g_get_monotonic_time ();
-  state->timeout = mbd_incoming_get_timeout (incoming);
-  state->stall_id = g_timeout_add_seconds (CLAMP (state->timeout / 4, 1, 30), check_stalled, state);
-  g_object_set_data_full (G_OBJECT (msg), "mbd-upload", state, (GDestroyNotify) upload_state_free);
-  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), state);
+  watch_body (msg, incoming, file);
 }
 
 /* Runs once the whole body has been streamed. */
@@ -135,7 +145,7 @@ upload_handler (SoupServer *server,
 {
   UploadState *state = g_object_get_data (G_OBJECT (msg), "mbd-upload");
 
-  if (state == NULL)
+  if (state == NULL || (state->file == NULL && state->error == NULL))
     {
       mbd_server_problem (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "Upload state lost");
       return;

@@ -374,6 +374,20 @@ class StallTest(UploadTest):
         self.assertEqual(self.wait_incoming_empty(10), [])
         self.assertIn("upload complete: ", self.stop_log())
 
+    def test_stalled_refused_put_is_closed(self):
+        """A refused request (an unsafe name) whose body stalls is closed after the timeout
+        too, rather than holding its connection for ever."""
+        stalled = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+        try:
+            stalled.sendall(b"PUT /upload/.hidden.dsc HTTP/1.1\r\nHost: x\r\n"
+                            b"Content-Length: 3000\r\n\r\n" + b"y" * 100)
+            stalled.settimeout(20)
+            start = time.monotonic()
+            self.assertEqual(stalled.recv(4096), b"")
+            self.assertGreater(time.monotonic() - start, 3)
+        finally:
+            stalled.close()
+
 
 if __name__ == "__main__":
     unittest.main()
