@@ -734,6 +734,28 @@ check_sizes (MbdIncoming *self,
   return TRUE;
 }
 
+/* Removes the loose files that the refused @changes lists, unless another upload lists them
+ * too or they are still arriving. */
+static void
+remove_listed_loose (MbdIncoming *self, MbdChanges *changes)
+{
+  g_autoptr (GPtrArray) files = mbd_changes_get_files (changes);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      const MbdFileEntry *entry = g_ptr_array_index (files, i);
+      const char *name = mbd_file_entry_get_name (entry);
+      guint64 size = mbd_file_entry_get_size (entry);
+      g_autofree char *loose = g_build_filename (self->directory, name, NULL);
+
+      if (regular_file_size (loose) != (gint64) size || is_in_flight (self, name)
+          || wanted_elsewhere (self, NULL, name, size))
+        continue;
+      g_unlink (loose);
+      forget_loose (self, name);
+    }
+}
+
 /* Creates an upload for the loose .changes @name; removes the .changes when it is refused. */
 static gboolean
 accept_changes (MbdIncoming *self, const char *name, GError **error)
@@ -746,6 +768,8 @@ accept_changes (MbdIncoming *self, const char *name, GError **error)
     {
       g_unlink (path);
       forget_loose (self, name);
+      if (changes != NULL)
+        remove_listed_loose (self, changes);
       /* the uploader learns the file name, not where the server keeps it */
       if (error != NULL && *error != NULL && g_str_has_prefix ((*error)->message, path))
         {

@@ -362,10 +362,13 @@ static void
 test_upload_too_large (Fixture *fixture, gconstpointer user_data)
 {
   g_test_summary ("A .changes whose upload (itself plus the listed sizes) exceeds "
-                  "max-upload-size is refused, naming the limit, and removed");
+                  "max-upload-size is refused, naming the limit, and removed with the files "
+                  "it lists");
   g_autofree char *changes = default_changes ();
   g_autoptr (GError) error = NULL;
 
+  put_ok (fixture, DSC_NAME, DSC_CONTENT);
+  put_ok (fixture, TAR_NAME, TAR_CONTENT);
   mbd_incoming_set_max_upload_size (fixture->incoming, strlen (changes) + 10);
   g_assert_false (put (fixture, CHANGES_NAME, changes, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_TOO_LARGE);

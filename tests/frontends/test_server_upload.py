@@ -311,7 +311,7 @@ class LimitsTest(UploadTest):
 
     def test_upload_over_limit(self):
         """Files each under the file limit but together over --max-upload-size: the .changes
-        gets 413 naming the upload limit, the loose files go with the timeout."""
+        gets 413 naming the upload limit and a REJECTED event; the files it lists are removed."""
         changes = self.make_upload(orig_extra="incompressible " + os.urandom(2800).hex())
         sizes = {n: os.path.getsize(os.path.join(os.path.dirname(changes), n))
                  for n in self.listed_files(changes)}
