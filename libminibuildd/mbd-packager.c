@@ -570,7 +570,11 @@ import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
 /* Verifies the .changes against the repository's uploader keyring: the instance key plus the
  * keyring files of <home>/uploaders/ and <home>/uploaders/<repository>/. */
 static gboolean
-check_signature (MbdPackager *self, MbdRepository *repo, const char *path, GError **error)
+check_signature (MbdPackager *self,
+                 MbdRepository *repo,
+                 const char *path,
+                 GBytes **out_text,
+                 GError **error)
 {
   g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
   if (keyring == NULL)
@@ -609,6 +613,7 @@ check_signature (MbdPackager *self, MbdRepository *repo, const char *path, GErro
                                  mbd_repository_get_identity (repo), mine);
       return FALSE;
     }
+  *out_text = g_steal_pointer (&text);
   return TRUE;
 }
 
@@ -839,9 +844,26 @@ check_upload (MbdPackager *self, Package *package, Upload *upload, GError **erro
                       "%s: %s is not uploadable: packages reach suite %s by migration only",
                       package->changes, package->distribution, mbd_suite_get_name (upload->suite));
 
-  if (!mbd_repository_get_allow_unauthenticated_uploads (upload->repo)
-      && !check_signature (self, upload->repo, path, error))
-    return mbd_prefix_error (error, "%s: ", package->changes);
+  if (!mbd_repository_get_allow_unauthenticated_uploads (upload->repo))
+    {
+      g_autoptr (GBytes) text = NULL;
+      if (!check_signature (self, upload->repo, path, &text, error))
+        return mbd_prefix_error (error, "%s: ", package->changes);
+      /* from here on only what the signature covers counts */
+      g_autoptr (MbdChanges) verified = mbd_changes_new_from_bytes (text, path, error);
+      if (verified == NULL)
+        return FALSE;
+      const char *fields[] = { "Source", "Version", "Distribution", "Files", "Checksums-Sha256" };
+      for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+        if (g_strcmp0 (mbd_paragraph_get (mbd_changes_get_paragraph (verified), fields[i]),
+                       mbd_paragraph_get (paragraph, fields[i]))
+            != 0)
+          return mbd_throw (error, MBD_ERROR_BAD_SIGNATURE,
+                            "%s: the field %s differs between the signed text and the file",
+                            package->changes, fields[i]);
+      g_object_unref (upload->changes);
+      upload->changes = g_steal_pointer (&verified);
+    }
 
   g_autoptr (GPtrArray) files = mbd_changes_get_files (upload->changes);
   for (guint i = 0; i < files->len; i++)
