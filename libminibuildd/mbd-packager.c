@@ -279,9 +279,20 @@ load_active (MbdPackager *self, GError **error)
   return g_steal_pointer (&packages);
 }
 
+static gboolean
+require_open (MbdPackager *self, GError **error)
+{
+  if (packager_db (self) != NULL)
+    return TRUE;
+  return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: the instance is not open",
+                    mbd_instance_get_home (self->instance));
+}
+
 static Package *
 load_package (MbdPackager *self, const char *key, GError **error)
 {
+  if (!require_open (self, error))
+    return NULL;
   MbdDb *db = packager_db (self);
   g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
       db, "SELECT " PACKAGE_COLUMNS " FROM packages WHERE key = ?1", error);
@@ -447,6 +458,8 @@ mbd_packager_submit_full (MbdPackager *self,
   g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
   g_return_val_if_fail (changes_path != NULL, FALSE);
 
+  if (!require_open (self, error))
+    return FALSE;
   g_autofree char *name = g_path_get_basename (changes_path);
   if (!g_str_has_suffix (name, ".changes") || strcmp (name, ".changes") == 0)
     return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
@@ -1658,9 +1671,8 @@ mbd_packager_start (MbdPackager *self, GError **error)
 
   if (self->started)
     return TRUE;
-  if (packager_db (self) == NULL)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: the instance is not open",
-                      mbd_instance_get_home (self->instance));
+  if (!require_open (self, error))
+    return FALSE;
   if (!adopt_directories (self, error))
     return FALSE;
   self->started = TRUE;
