@@ -1290,6 +1290,15 @@ process_installing (MbdPackager *self, Package *package)
       mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
+  JsonObject *results = json_object_new ();
+  json_object_set_object_member (mbd_event_get_extra_object (event), "buildresults", results);
+  JsonObjectIter iter;
+  const char *arch;
+  JsonNode *node;
+  json_object_iter_init (&iter, package->builds);
+  while (json_object_iter_next (&iter, &arch, &node))
+    json_object_set_string_member (
+        results, arch, json_object_get_string_member (json_node_get_object (node), "key"));
   package->state = MBD_PACKAGE_STATE_INSTALLED;
   if (!commit_with_event (self, package, NULL, event, &error))
     g_warning ("package %s: %s", package->key, error->message);

@@ -138,6 +138,10 @@ class TestUpload(UploadTestCase):
         built = [e for e in package_events(self.home, v2) if e["type"] == "BUILT"]
         self.assertEqual(len(built), 1)
         self.assertEqual(built[0]["extra"]["architecture"], ARCH)
+        installed = [e for e in package_events(self.home, v2) if e["type"] == "INSTALLED"]
+        self.assertEqual(list(installed[0]["extra"]["buildresults"]), [ARCH])
+        self.assertEqual(installed[0]["extra"]["buildresults"][ARCH],
+                         built[0]["extra"]["build_key"])
 
         server = Server(self.home)
         try:
