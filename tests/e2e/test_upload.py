@@ -50,8 +50,9 @@ def events(home):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def package_events(home, version):
-    return [e for e in events(home) if e["version"] == version]
+def package_events(home, version, source=None):
+    return [e for e in events(home)
+            if e["version"] == version and source in (None, e["source"])]
 
 
 class UploadTestCase(HomeTestCase):
@@ -135,10 +136,11 @@ class TestUpload(UploadTestCase):
                        capture_output=True)
         proc = run_mbd("upload", changes, home=self.home, timeout=600)
         self.assertIn("INSTALLED", proc.stdout)
-        built = [e for e in package_events(self.home, v2) if e["type"] == "BUILT"]
+        built = [e for e in package_events(self.home, v2, "mbd-up-all") if e["type"] == "BUILT"]
         self.assertEqual(len(built), 1)
         self.assertEqual(built[0]["extra"]["architecture"], ARCH)
-        installed = [e for e in package_events(self.home, v2) if e["type"] == "INSTALLED"]
+        installed = [e for e in package_events(self.home, v2, "mbd-up-all")
+                     if e["type"] == "INSTALLED"]
         self.assertEqual(list(installed[0]["extra"]["buildresults"]), [ARCH])
         self.assertEqual(installed[0]["extra"]["buildresults"][ARCH],
                          built[0]["extra"]["build_key"])
