@@ -279,9 +279,20 @@ load_active (MbdPackager *self, GError **error)
   return g_steal_pointer (&packages);
 }
 
+static gboolean
+require_open (MbdPackager *self, GError **error)
+{
+  if (packager_db (self) != NULL)
+    return TRUE;
+  return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: the instance is not open",
+                    mbd_instance_get_home (self->instance));
+}
+
 static Package *
 load_package (MbdPackager *self, const char *key, GError **error)
 {
+  if (!require_open (self, error))
+    return NULL;
   MbdDb *db = packager_db (self);
   g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
       db, "SELECT " PACKAGE_COLUMNS " FROM packages WHERE key = ?1", error);
@@ -447,6 +458,8 @@ mbd_packager_submit_full (MbdPackager *self,
   g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
   g_return_val_if_fail (changes_path != NULL, FALSE);
 
+  if (!require_open (self, error))
+    return FALSE;
   g_autofree char *name = g_path_get_basename (changes_path);
   if (!g_str_has_suffix (name, ".changes") || strcmp (name, ".changes") == 0)
     return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
@@ -570,7 +583,11 @@ import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
 /* Verifies the .changes against the repository's uploader keyring: the instance key plus the
  * keyring files of <home>/uploaders/ and <home>/uploaders/<repository>/. */
 static gboolean
-check_signature (MbdPackager *self, MbdRepository *repo, const char *path, GError **error)
+check_signature (MbdPackager *self,
+                 MbdRepository *repo,
+                 const char *path,
+                 GBytes **out_text,
+                 GError **error)
 {
   g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
   if (keyring == NULL)
@@ -609,6 +626,7 @@ check_signature (MbdPackager *self, MbdRepository *repo, const char *path, GErro
                                  mbd_repository_get_identity (repo), mine);
       return FALSE;
     }
+  *out_text = g_steal_pointer (&text);
   return TRUE;
 }
 
@@ -839,9 +857,26 @@ check_upload (MbdPackager *self, Package *package, Upload *upload, GError **erro
                       "%s: %s is not uploadable: packages reach suite %s by migration only",
                       package->changes, package->distribution, mbd_suite_get_name (upload->suite));
 
-  if (!mbd_repository_get_allow_unauthenticated_uploads (upload->repo)
-      && !check_signature (self, upload->repo, path, error))
-    return mbd_prefix_error (error, "%s: ", package->changes);
+  if (!mbd_repository_get_allow_unauthenticated_uploads (upload->repo))
+    {
+      g_autoptr (GBytes) text = NULL;
+      if (!check_signature (self, upload->repo, path, &text, error))
+        return mbd_prefix_error (error, "%s: ", package->changes);
+      /* from here on only what the signature covers counts */
+      g_autoptr (MbdChanges) verified = mbd_changes_new_from_bytes (text, path, error);
+      if (verified == NULL)
+        return FALSE;
+      const char *fields[] = { "Source", "Version", "Distribution", "Files", "Checksums-Sha256" };
+      for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+        if (g_strcmp0 (mbd_paragraph_get (mbd_changes_get_paragraph (verified), fields[i]),
+                       mbd_paragraph_get (paragraph, fields[i]))
+            != 0)
+          return mbd_throw (error, MBD_ERROR_BAD_SIGNATURE,
+                            "%s: the field %s differs between the signed text and the file",
+                            package->changes, fields[i]);
+      g_object_unref (upload->changes);
+      upload->changes = g_steal_pointer (&verified);
+    }
 
   g_autoptr (GPtrArray) files = mbd_changes_get_files (upload->changes);
   for (guint i = 0; i < files->len; i++)
@@ -1255,6 +1290,15 @@ process_installing (MbdPackager *self, Package *package)
       mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
+  JsonObject *results = json_object_new ();
+  json_object_set_object_member (mbd_event_get_extra_object (event), "buildresults", results);
+  JsonObjectIter iter;
+  const char *arch;
+  JsonNode *node;
+  json_object_iter_init (&iter, package->builds);
+  while (json_object_iter_next (&iter, &arch, &node))
+    json_object_set_string_member (
+        results, arch, json_object_get_string_member (json_node_get_object (node), "key"));
   package->state = MBD_PACKAGE_STATE_INSTALLED;
   if (!commit_with_event (self, package, NULL, event, &error))
     g_warning ("package %s: %s", package->key, error->message);
@@ -1636,9 +1680,8 @@ mbd_packager_start (MbdPackager *self, GError **error)
 
   if (self->started)
     return TRUE;
-  if (packager_db (self) == NULL)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: the instance is not open",
-                      mbd_instance_get_home (self->instance));
+  if (!require_open (self, error))
+    return FALSE;
   if (!adopt_directories (self, error))
     return FALSE;
   self->started = TRUE;

@@ -618,6 +618,13 @@ test_submit_refusals (Fixture *fx, gconstpointer data)
   g_assert_false (mbd_packager_submit (packager, missing, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM packages"), ==, 0);
+  g_clear_error (&error);
+
+  /* an instance that is not open takes nothing */
+  g_autoptr (MbdInstance) closed = mbd_instance_new (fx->home);
+  g_assert_false (mbd_packager_submit (mbd_instance_get_packager (closed), changes, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_file_test (changes, G_FILE_TEST_EXISTS));
 }
 
 static void

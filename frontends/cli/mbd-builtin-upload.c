@@ -90,7 +90,7 @@ wake (gpointer user_data)
 /* Prints the events of package @key as they come until it ends; runs the engine in this
  * process unless another process (mbd-server) runs it. */
 static gboolean
-follow (MbdInstance *instance, const char *key, GError **error)
+follow (MbdInstance *instance, const char *key, GDateTime *since, GError **error)
 {
   MbdPackager *packager = mbd_instance_get_packager (instance);
   MbdEvents *events = mbd_instance_get_events (instance);
@@ -108,7 +108,7 @@ follow (MbdInstance *instance, const char *key, GError **error)
       if (!mbd_packager_lookup_state (packager, key, &state, error))
         break;
       done = mbd_package_state_is_final (state);
-      g_autoptr (GPtrArray) list = mbd_events_list_after (events, NULL, error);
+      g_autoptr (GPtrArray) list = mbd_events_list_after (events, since, error);
       if (list == NULL)
         break;
       for (guint i = 0; i < list->len; i++)
@@ -160,6 +160,9 @@ BUILTINPROTO (upload)
   if (staged == NULL)
     return FALSE;
   g_autofree char *key = NULL;
+  /* its events come after this (a second of margin for clocks that step) */
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) since = g_date_time_add_seconds (now, -1);
   if (!mbd_packager_submit_full (mbd_instance_get_packager (instance), staged, &key, error))
     {
       g_autofree char *dir = g_path_get_dirname (staged);
@@ -174,7 +177,7 @@ BUILTINPROTO (upload)
       printf ("%s\n", key);
       return TRUE;
     }
-  return follow (instance, key, error);
+  return follow (instance, key, since, error);
 }
 
 BUILTINPROTO (retry)
@@ -189,6 +192,8 @@ BUILTINPROTO (retry)
   if (argc != 2)
     return mbd_cli_usage_error (error, "give one package key: mbd retry KEY");
   g_autofree char *key = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) since = g_date_time_add_seconds (now, -1);
   if (!mbd_packager_retry (mbd_instance_get_packager (instance), argv[1], &key, error))
     return FALSE;
   fprintf (stderr, "mbd: package %s retried as package %s\n", argv[1], key);
@@ -197,7 +202,7 @@ BUILTINPROTO (retry)
       printf ("%s\n", key);
       return TRUE;
     }
-  return follow (instance, key, error);
+  return follow (instance, key, since, error);
 }
 
 BUILTINPROTO (cancel)
