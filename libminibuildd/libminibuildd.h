@@ -23,5 +23,8 @@
 #include <libminibuildd/mbd-chroot.h>
 #include <libminibuildd/mbd-build-request.h>
 #include <libminibuildd/mbd-builder.h>
+#include <libminibuildd/mbd-event.h>
+#include <libminibuildd/mbd-packager.h>
+#include <libminibuildd/mbd-incoming.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

@@ -452,31 +452,12 @@ set_row_state (MbdBuilder *self, const char *key, MbdBuildState state, GError **
 
 /* Files and processes */
 
-static int
-remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  if (flag == FTW_DP)
-    rmdir (path);
-  else
-    unlink (path);
-  return 0;
-}
-
-/* rm -rf that stays on one file system (never follows a mount or a symlink). */
-static void
-remove_tree (const char *path)
-{
-  if (path == NULL || path[0] != '/' || strcmp (path, "/") == 0)
-    return;
-  nftw (path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 static gpointer
 remove_tree_thread (gpointer data)
 {
   g_autofree char *path = data;
 
-  remove_tree (path);
+  mbd_remove_tree (path);
   return NULL;
 }
 
@@ -491,7 +472,7 @@ trash_tree (MbdBuilder *self, const char *workdir)
   g_autofree char *trash = g_strconcat (workdir, ".trash", NULL);
   if (g_rename (workdir, trash) < 0)
     {
-      remove_tree (workdir);
+      mbd_remove_tree (workdir);
       return;
     }
   g_ptr_array_add (self->trash_threads,
@@ -1158,7 +1139,7 @@ mbd_builder_submit (MbdBuilder *self, MbdBuildRequest *request, GError **error)
   g_autofree char *dsc_copy = g_build_filename (build_dir, dsc_name, NULL);
   if (!copy_sources (request, build_dir, error))
     {
-      remove_tree (build_dir);
+      mbd_remove_tree (build_dir);
       return FALSE;
     }
   mbd_build_request_set_key (request, key, dir);

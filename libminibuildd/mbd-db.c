@@ -228,6 +228,35 @@ static const char *const migrations[] = {
   "  result TEXT"
   ");"
   "CREATE INDEX builds_state ON builds (state);",
+  /* 7: events (MbdEvents): one row per event, its mini-buildd JSON in `json`, the time in
+   * microseconds since the epoch (UTC); and packages (MbdPackager): one row per accepted upload,
+   * stored under packages/<key>/. state: 0 checking, 1 building, 2 installing, 3 installed,
+   * 4 failed, 5 rejected. builds: JSON {arch: {"key": build key, "state": last seen state}}. */
+  "CREATE TABLE events ("
+  "  id INTEGER PRIMARY KEY,"
+  "  type TEXT NOT NULL,"
+  "  distribution TEXT,"
+  "  source TEXT,"
+  "  version TEXT,"
+  "  package_key TEXT,"
+  "  timestamp INTEGER NOT NULL,"
+  "  json TEXT NOT NULL"
+  ");"
+  "CREATE INDEX events_timestamp ON events (timestamp);"
+  "CREATE TABLE packages ("
+  "  id INTEGER PRIMARY KEY,"
+  "  key TEXT NOT NULL UNIQUE,"
+  "  changes TEXT NOT NULL,"
+  "  state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 5),"
+  "  source TEXT,"
+  "  version TEXT,"
+  "  distribution TEXT,"
+  "  builds TEXT,"
+  "  reason TEXT,"
+  "  created INTEGER NOT NULL,"
+  "  updated INTEGER NOT NULL"
+  ");"
+  "CREATE INDEX packages_state ON packages (state);",
 };
 
 int

@@ -49,6 +49,8 @@ G_BEGIN_DECLS
  *   message names the URL and the time waited
  * @MBD_ERROR_EXPIRED: signed data is past its validity date (such as a Release file whose
  *   `Valid-Until` has passed); for an expired key or signature see %MBD_ERROR_KEY_EXPIRED
+ * @MBD_ERROR_TOO_LARGE: a file or an upload exceeds a configured size limit; the message names
+ *   the file and the limit
  *
  * Error codes in the %MBD_ERROR domain. Each names a condition a caller can act on; the
  * message says which input was wrong and how.
@@ -81,6 +83,7 @@ typedef enum
   MBD_ERROR_BUILD_FAILED,
   MBD_ERROR_UNREACHABLE,
   MBD_ERROR_EXPIRED,
+  MBD_ERROR_TOO_LARGE,
 } MbdError;
 
 MBD_AVAILABLE_IN_ALL

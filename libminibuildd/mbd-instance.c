@@ -11,6 +11,7 @@
 #include "mbd-build-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
+#include "mbd-packager-private.h"
 #include "mbd-repository-private.h"
 #include "mbd-status-private.h"
 #include "mbd-util-private.h"
@@ -20,7 +21,7 @@
  *
  * One mbd instance: a home directory holding the sqlite database (`mbd.sqlite`, WAL mode, schema
  * version in `PRAGMA user_version`), the GnuPG home with the instance key (`gnupg/`) and the
- * trees `incoming/`, `repositories/`, `chroots/`, `builds/` and `events/`.
+ * trees `incoming/`, `repositories/`, `chroots/`, `builds/`, `events/` and `packages/`.
  *
  * [method@Mbd.Instance.open] with %MBD_INSTANCE_OPEN_CREATE creates whatever is missing,
  * including the instance key; opening is serialised between processes by a lock file
@@ -60,7 +61,7 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 static const char *const home_subdirs[]
-    = { "incoming", "repositories", "chroots", "builds", "events" };
+    = { "incoming", "repositories", "chroots", "builds", "events", "packages" };
 
 static void
 mbd_instance_finalize (GObject *object)
@@ -756,6 +757,12 @@ mbd_instance_start (MbdInstance *self, GError **error)
   g_autoptr (GError) publish_error = NULL;
   if (!mbd_instance_publish_dirty_suites (self, NULL, &publish_error))
     g_warning ("%s: publishing the repositories failed: %s", self->home, publish_error->message);
+  /* uploads a crash interrupted carry on from their stored state */
+  if (!mbd_packager_start (mbd_instance_get_packager (self), error))
+    {
+      mbd_instance_stop (self);
+      return FALSE;
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STARTED]);
   return TRUE;
 }
@@ -772,6 +779,9 @@ mbd_instance_stop (MbdInstance *self)
   g_return_if_fail (MBD_IS_INSTANCE (self));
   if (!self->started)
     return;
+  MbdPackager *packager = mbd_instance_peek_packager (self);
+  if (packager != NULL)
+    mbd_packager_stop (packager);
   MbdBuilder *builder = mbd_instance_peek_builder (self);
   if (builder != NULL)
     mbd_builder_stop (builder);

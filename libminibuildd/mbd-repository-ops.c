@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "mbd-event.h"
 #include "mbd-repository-private.h"
 #include "mbd-util-private.h"
 
@@ -15,6 +16,23 @@ run_txn_end (MbdRepoTxn *txn, gboolean ok, GCancellable *cancellable, GError **e
     ok = mbd_repo_txn_commit (txn, cancellable, error);
   mbd_repo_txn_clear (txn);
   return ok;
+}
+
+/* The MIGRATED or REMOVED event of a change that is committed; a failure to store it is only
+ * logged (the change is done). */
+static void
+log_event (MbdRepository *self,
+           MbdEventType type,
+           const char *distribution,
+           const char *source,
+           const char *version)
+{
+  g_autoptr (MbdEvent) event = mbd_event_new (type, distribution, source, version);
+  g_autoptr (GError) error = NULL;
+
+  if (!mbd_events_add (mbd_instance_get_events (self->instance), event, &error))
+    g_warning ("%s %s %s: %s", mbd_event_type_to_string (type), source, distribution,
+               error->message);
 }
 
 /* "bookworm-test-stable" of "bookworm-test-stable-rollback3" */
@@ -85,7 +103,8 @@ migrate_step (MbdRepoTxn *txn,
  * @cancellable: (nullable): a cancellable
  *
  * Copies a source package with its binaries to the suite its suite migrates to, as mini-buildd's
- * migrate call; a version present there moves into its rollbacks first.
+ * migrate call; a version present there moves into its rollbacks first. A %MBD_EVENT_MIGRATED
+ * event records it.
  *
  * Returns: %TRUE if migrated; %FALSE with %MBD_ERROR_NOT_FOUND (unknown distribution, source or
  *   version), %MBD_ERROR_INVALID_ARGUMENT (the suite does not migrate) or %MBD_ERROR_EXISTS (the
@@ -143,7 +162,10 @@ mbd_repository_migrate (MbdRepository *self,
   if (ok && !any)
     ok = mbd_throw (error, MBD_ERROR_EXISTS, "%s %s is migrated through the whole chain already",
                     source, have);
-  return run_txn_end (&txn, ok, cancellable, error);
+  if (!run_txn_end (&txn, ok, cancellable, error))
+    return FALSE;
+  log_event (self, MBD_EVENT_MIGRATED, distribution, source, version != NULL ? version : have);
+  return TRUE;
 }
 
 /**
@@ -216,7 +238,7 @@ mbd_repository_restore_rollback (MbdRepository *self,
  * @cancellable: (nullable): a cancellable
  *
  * Removes a source package and its binaries from a distribution, as mini-buildd's remove call.
- * Pool files no distribution uses any more are deleted.
+ * Pool files no distribution uses any more are deleted. A %MBD_EVENT_REMOVED event records it.
  *
  * Returns: %TRUE if removed; %FALSE with %MBD_ERROR_NOT_FOUND
  */
@@ -269,7 +291,10 @@ mbd_repository_remove (MbdRepository *self,
             ok = mbd_repo_entry_move (&txn, dist, older, path, up, error);
         }
     }
-  return run_txn_end (&txn, ok, cancellable, error);
+  if (!run_txn_end (&txn, ok, cancellable, error))
+    return FALSE;
+  log_event (self, MBD_EVENT_REMOVED, distribution, source, have);
+  return TRUE;
 }
 
 /* ---- snapshots --------------------------------------------------------------------------- */

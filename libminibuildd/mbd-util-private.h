@@ -27,4 +27,14 @@ typedef gboolean (*MbdParallelFunc) (guint index, gpointer user_data, GError **e
  * the error of the lowest failed index is returned, so the outcome does not depend on timing. */
 gboolean mbd_parallel_for (guint n, MbdParallelFunc func, gpointer user_data, GError **error);
 
+/* rm -rf of an absolute path that stays on one file system (never follows a mount or a
+ * symlink); errors are ignored. */
+void mbd_remove_tree (const char *path);
+
+/* Crash tests: if $MBD_DEBUG_KILL_AT names this point, the process kills itself with SIGKILL
+ * there, so a test can check that a restart finishes what was interrupted at exactly that
+ * point. The packager's points: "submitted", "included" (installed, not recorded yet) and
+ * after each event is stored, its type ("PACKAGING", "BUILDING", "BUILT", ...). */
+void mbd_debug_kill_point (const char *name);
+
 G_END_DECLS

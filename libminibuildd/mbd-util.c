@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <ftw.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "mbd-util-private.h"
 
 gboolean
@@ -106,4 +111,31 @@ mbd_parallel_for (guint n, MbdParallelFunc func, gpointer user_data, GError **er
       return FALSE;
     }
   return TRUE;
+}
+
+static int
+remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  if (flag == FTW_DP)
+    rmdir (path);
+  else
+    unlink (path);
+  return 0;
+}
+
+void
+mbd_remove_tree (const char *path)
+{
+  if (path == NULL || path[0] != '/' || strcmp (path, "/") == 0)
+    return;
+  nftw (path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+void
+mbd_debug_kill_point (const char *name)
+{
+  const char *wanted = g_getenv ("MBD_DEBUG_KILL_AT");
+
+  if (wanted != NULL && g_strcmp0 (wanted, name) == 0)
+    kill (getpid (), SIGKILL);
 }

@@ -36,6 +36,10 @@ BUILTINPROTO (snapshot);
 BUILTINPROTO (sources_list);
 BUILTINPROTO (chroot);
 BUILTINPROTO (build);
+BUILTINPROTO (upload);
+BUILTINPROTO (events);
+BUILTINPROTO (retry);
+BUILTINPROTO (cancel);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with

@@ -32,6 +32,10 @@ static const MbdCommand commands[] = {
   { "sources-list", mbd_builtin_sources_list, "Print APT source lines of the repositories" },
   { "chroot", mbd_builtin_chroot, "Create, check, list and remove build chroots" },
   { "build", mbd_builtin_build, "Build a source package locally; list or cancel builds" },
+  { "upload", mbd_builtin_upload, "Upload a package: check, build for each architecture, install" },
+  { "events", mbd_builtin_events, "List or follow the events (REJECTED, BUILT, INSTALLED, ...)" },
+  { "retry", mbd_builtin_retry, "Upload a failed package again" },
+  { "cancel", mbd_builtin_cancel, "Cancel a package that is checking or building" },
 };
 
 static char *opt_home;

@@ -12,6 +12,9 @@ static char *opt_address = NULL;
 static int opt_port = 8066;
 static char *opt_port_file;
 static gboolean opt_version;
+static int opt_upload_timeout = MBD_INCOMING_DEFAULT_TIMEOUT;
+static gint64 opt_max_file_size = (gint64) MBD_INCOMING_DEFAULT_MAX_FILE_SIZE;
+static gint64 opt_max_upload_size = (gint64) MBD_INCOMING_DEFAULT_MAX_UPLOAD_SIZE;
 
 static const GOptionEntry entries[]
     = { { "home", 0, 0, G_OPTION_ARG_FILENAME, &opt_home,
@@ -23,6 +26,12 @@ static const GOptionEntry entries[]
           "Port to listen on; 0 picks a free one (default: 8066)", "PORT" },
         { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file,
           "Write the port actually listened on into FILE once serving", "FILE" },
+        { "upload-timeout", 0, 0, G_OPTION_ARG_INT, &opt_upload_timeout,
+          "Remove incomplete uploads after SECONDS without progress (default: 3600)", "SECONDS" },
+        { "max-file-size", 0, 0, G_OPTION_ARG_INT64, &opt_max_file_size,
+          "Refuse uploaded files larger than BYTES (default: 2 GiB)", "BYTES" },
+        { "max-upload-size", 0, 0, G_OPTION_ARG_INT64, &opt_max_upload_size,
+          "Refuse uploads (.changes and its files) larger than BYTES (default: 4 GiB)", "BYTES" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL } };
 
@@ -42,6 +51,23 @@ close_after_response (SoupServer *server, SoupServerMessage *msg, gpointer user_
 {
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                 "close");
+}
+
+static gboolean
+on_upload_complete (MbdIncoming *incoming,
+                    const char *changes_path,
+                    const char *directory,
+                    gpointer user_data)
+{
+  /* logged only: the default handler submits it to the packager */
+  fprintf (stderr, "mbd-server: upload complete: %s\n", changes_path);
+  return FALSE;
+}
+
+static void
+on_upload_failed (MbdIncoming *incoming, const char *name, GError *error, gpointer user_data)
+{
+  fprintf (stderr, "mbd-server: upload refused: %s\n", error->message);
 }
 
 static MbdInstance *
@@ -104,6 +130,13 @@ run (int argc, char **argv, GError **error)
       return FALSE;
     }
 
+  if (opt_upload_timeout < 1 || opt_max_file_size < 1 || opt_max_upload_size < 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--upload-timeout, --max-file-size and --max-upload-size must be positive");
+      return FALSE;
+    }
+
   g_autofree char *home = opt_home != NULL ? g_strdup (opt_home) : mbd_instance_get_default_home ();
   g_autoptr (MbdInstance) instance = open_instance (home, error);
   if (instance == NULL)
@@ -114,6 +147,13 @@ run (int argc, char **argv, GError **error)
   g_autoptr (SoupServer) server = soup_server_new ("server-header", server_header, NULL);
   if (!soup_check_version (3, 3, 0))
     g_signal_connect (server, "request-read", G_CALLBACK (close_after_response), NULL);
+  g_autoptr (MbdIncoming) incoming = mbd_incoming_new_for_instance (instance);
+  mbd_incoming_set_timeout (incoming, opt_upload_timeout);
+  mbd_incoming_set_max_file_size (incoming, opt_max_file_size);
+  mbd_incoming_set_max_upload_size (incoming, opt_max_upload_size);
+  g_signal_connect (incoming, "upload-complete", G_CALLBACK (on_upload_complete), instance);
+  g_signal_connect (incoming, "upload-failed", G_CALLBACK (on_upload_failed), instance);
+  mbd_server_upload_add (server, incoming);
   mbd_server_routes_add (server, instance);
   if (!soup_server_listen (server, socket_address, 0, error))
     return FALSE;
@@ -127,7 +167,7 @@ run (int argc, char **argv, GError **error)
   if (url_len > 0 && url[url_len - 1] == '/')
     url[url_len - 1] = '\0';
   mbd_instance_set_url (instance, url);
-  if (!mbd_instance_start (instance, error))
+  if (!mbd_instance_start (instance, error) || !mbd_incoming_start (incoming, error))
     return FALSE;
 
   if (opt_port_file != NULL)
@@ -147,6 +187,7 @@ run (int argc, char **argv, GError **error)
   g_source_remove (intr);
 
   fprintf (stderr, "mbd-server: stopping\n");
+  mbd_incoming_stop (incoming);
   mbd_instance_stop (instance);
   soup_server_disconnect (server);
   return TRUE;

@@ -73,20 +73,22 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-api_status (SoupServerMessage *msg, MbdInstance *instance)
+api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
   soup_server_message_pause (msg);
   mbd_instance_get_status_async (instance, NULL, status_ready, g_object_ref (msg));
 }
 
-typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance);
+typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 static const struct
 {
   const char *name;
   ApiHandler handler;
+  gboolean plain; /* answers output=plain too */
 } api_calls[] = {
-  { "status", api_status },
+  { "status", api_status, FALSE },
+  { "dput_conf", mbd_server_api_dput_conf, TRUE },
 };
 
 static void
@@ -120,14 +122,16 @@ api_handler (SoupServer *server,
     {
       if (strcmp (api_calls[i].name, call) != 0)
         continue;
-      if (output != NULL && strcmp (output, "json") != 0)
+      if (output != NULL && strcmp (output, "json") != 0
+          && !(api_calls[i].plain && strcmp (output, "plain") == 0))
         {
-          g_autofree char *detail = g_strdup_printf (
-              "API call '%s': output '%s' is not supported; use output=json", call, output);
+          g_autofree char *detail
+              = g_strdup_printf ("API call '%s': output '%s' is not supported; use output=json%s",
+                                 call, output, api_calls[i].plain ? " or output=plain" : "");
           mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
           return;
         }
-      api_calls[i].handler (msg, instance);
+      api_calls[i].handler (msg, instance, query);
       return;
     }
 

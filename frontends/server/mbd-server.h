@@ -15,4 +15,10 @@ void mbd_server_repositories_add (SoupServer *server, MbdInstance *instance);
 /* Answers with an RFC 7807 application/problem+json body, in mini-buildd's shape. */
 void mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail);
 
+/* Accepts dput's http upload method: PUT /upload/<file name>, streamed into @incoming. */
+void mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming);
+
+/* The dput_conf API call: a dput.cf stanza, or with dput_ng_profile a dput-ng profile. */
+void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
 G_END_DECLS

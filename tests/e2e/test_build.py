@@ -51,9 +51,11 @@ def machine_mirror():
     raise AssertionError("no Debian mirror in the machine's apt sources")
 
 
-def make_package(workdir, name, arch="any", build_command="true", build_depends=""):
-    """A native source package with a Makefile build step; returns its .dsc."""
-    src = os.path.join(workdir, f"{name}-1.0")
+def make_package(workdir, name, arch="any", build_command="true", build_depends="",
+                 version="1.0", distribution="unstable", changelog_lines=""):
+    """A native source package with a Makefile build step; returns its .dsc. @changelog_lines
+    (such as MINI_BUILDD_OPTION lines) go into the changelog entry."""
+    src = os.path.join(workdir, f"{name}-{version}")
     os.makedirs(os.path.join(src, "debian", "source"))
     with open(os.path.join(src, "Makefile"), "w") as f:
         f.write(f"all:\n\t{build_command}\ninstall:\n"
@@ -80,11 +82,12 @@ def make_package(workdir, name, arch="any", build_command="true", build_depends=
     with open(os.path.join(src, "debian", "source", "format"), "w") as f:
         f.write("3.0 (native)\n")
     with open(os.path.join(src, "debian", "changelog"), "w") as f:
-        f.write(f"{name} (1.0) unstable; urgency=medium\n\n  * Initial release.\n\n"
+        f.write(f"{name} ({version}) {distribution}; urgency=medium\n\n  * Initial release.\n"
+                f"{changelog_lines}\n"
                 " -- MBD Test <mbd-test@example.org>  Mon, 23 Nov 2026 10:00:00 +0000\n")
-    subprocess.run(["dpkg-source", "-b", f"{name}-1.0"], cwd=workdir, check=True,
+    subprocess.run(["dpkg-source", "-b", f"{name}-{version}"], cwd=workdir, check=True,
                    capture_output=True)
-    return os.path.join(workdir, f"{name}_1.0.dsc")
+    return os.path.join(workdir, f"{name}_{version}.dsc")
 
 
 def fetch_hello(workdir):

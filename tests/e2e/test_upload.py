@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""From upload to installed (issue 5) with real builds (suite e2e; root, sbuild, the cached
+bookworm chroot of chrootcache.py):
+
+1. `mbd upload` of an unsigned source upload (Architecture: any) to bookworm-test-unstable
+   (repository test allows unauthenticated uploads): PACKAGING, BUILDING, BUILT, INSTALLED;
+   then a real `apt-get install` over HTTP from mbd-server's /repositories/test/ with signed-by
+   the instance key installs it. The same for a signed Architecture: all upload whose changelog
+   sets MINI_BUILDD_OPTION: lintian-mode=ignore.
+2. Nothing lost: test_upload_kill.py."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "frontends"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+import aptlib  # noqa: E402
+import chrootcache  # noqa: E402
+from mbdtestlib import HomeTestCase, Server, kill_agent, run_mbd  # noqa: E402
+from repotestlib import with_signed_by  # noqa: E402
+from test_build import make_package  # noqa: E402
+
+CODENAME = "bookworm"
+DIST = "bookworm-test-unstable"
+ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                      check=True).stdout.strip()
+CODEVERSION = "12"
+
+
+def make_upload(workdir, name, version, arch="any", option_lines=""):
+    """A native source package (test_build.make_package) and its source-only .changes
+    (dpkg-genchanges -S) for bookworm-test-unstable; returns the .changes path."""
+    make_package(workdir, name, arch=arch, version=version, distribution=DIST,
+                 changelog_lines=option_lines)
+    changes = os.path.join(workdir, f"{name}_{version}_source.changes")
+    with open(changes, "w") as f:
+        subprocess.run(["dpkg-genchanges", "-S"], cwd=os.path.join(workdir, f"{name}-{version}"),
+                       check=True, stdout=f, stderr=subprocess.DEVNULL)
+    return changes
+
+
+def events(home):
+    out = run_mbd("events", "--json", home=home).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def package_events(home, version, source=None):
+    return [e for e in events(home)
+            if e["version"] == version and source in (None, e["source"])]
+
+
+class UploadTestCase(HomeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise AssertionError("the upload e2e tests run as root (sbuild as the build user)")
+        cls.tarball = chrootcache.chroot_tarball(CODENAME, ARCH)
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.tmp, 0o755)
+        run_mbd("init", "--identity", "e2e", "--key-type", "ed25519", home=self.home)
+        run_mbd("chroot", "create", CODENAME, "--arch", ARCH, "--from", self.tarball,
+                home=self.home, timeout=600)
+        self.work = os.path.join(self.tmp, "work")
+        os.makedirs(self.work)
+
+    def tearDown(self):
+        kill_agent(self.home)
+        super().tearDown()
+
+    def version(self, n):
+        return f"1.0~test{CODEVERSION}+{n}"
+
+    def wait_final(self, version, timeout=400):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [e for e in package_events(self.home, version)
+                     if e["type"] in ("INSTALLED", "FAILED", "REJECTED")]
+            if found:
+                return found
+            time.sleep(1)
+        raise AssertionError(f"{version} did not end in {timeout} s: "
+                             f"{package_events(self.home, version)}")
+
+    def ls_versions(self, source):
+        out = run_mbd("ls", source, "--json", home=self.home).stdout
+        data = json.loads(out)
+        return data.get("test", {}).get(DIST, {}).get("version")
+
+    def apt_install(self, server, package, version):
+        key = aptlib.export_key(os.path.join(self.home, "gnupg"),
+                                os.path.join(self.tmp, "instance-key.gpg"))
+        root = aptlib.AptRoot(os.path.join(self.tmp, "apt"))
+        signed = root.add_key(key)
+        out = run_mbd("sources-list", "--repository", "test", "--codename", CODENAME,
+                      "--suite", "unstable", "--mirror", server.base, home=self.home).stdout
+        lines = [with_signed_by(line, signed) for line in out.splitlines() if line.strip()]
+        root.set_sources(lines)
+        root.update()
+        root.install(package)
+        self.assertEqual(root.installed_version(package), version)
+
+
+class TestUpload(UploadTestCase):
+    def test_upload_build_install_apt(self):
+        start = time.monotonic()
+        v1 = self.version(1)
+        changes = make_upload(self.work, "mbd-up-any", v1, arch="any")
+        proc = run_mbd("upload", changes, home=self.home, timeout=600)
+        took = time.monotonic() - start
+        types = [line.split()[0] for line in proc.stdout.splitlines()]
+        self.assertEqual(types, ["PACKAGING", "BUILDING", "BUILT", "INSTALLED"], proc.stdout)
+        print(f"upload to INSTALLED (arch any): {took:.1f} s")
+        self.assertEqual(self.ls_versions("mbd-up-any"), v1)
+
+        # a signed arch-all upload with an upload option
+        gnupg = os.path.join(self.tmp, "uploader")
+        os.makedirs(gnupg, mode=0o700)
+        subprocess.run(["gpg", "--homedir", gnupg, "--batch", "--passphrase", "",
+                        "--quick-gen-key", "Uploader <up@example.org>", "ed25519", "sign",
+                        "never"], check=True, capture_output=True)
+        v2 = self.version(1)
+        changes = make_upload(self.work, "mbd-up-all", v2, arch="all",
+                              option_lines="  * MINI_BUILDD_OPTION: lintian-mode=ignore\n")
+        subprocess.run(["gpg", "--homedir", gnupg, "--batch", "--yes", "--clearsign", "--output",
+                        changes + ".asc", changes], check=True, capture_output=True)
+        os.replace(changes + ".asc", changes)
+        subprocess.run(["gpgconf", "--homedir", gnupg, "--kill", "gpg-agent"],
+                       capture_output=True)
+        proc = run_mbd("upload", changes, home=self.home, timeout=600)
+        self.assertIn("INSTALLED", proc.stdout)
+        built = [e for e in package_events(self.home, v2, "mbd-up-all") if e["type"] == "BUILT"]
+        self.assertEqual(len(built), 1)
+        self.assertEqual(built[0]["extra"]["architecture"], ARCH)
+        installed = [e for e in package_events(self.home, v2, "mbd-up-all")
+                     if e["type"] == "INSTALLED"]
+        self.assertEqual(list(installed[0]["extra"]["buildresults"]), [ARCH])
+        self.assertEqual(installed[0]["extra"]["buildresults"][ARCH],
+                         built[0]["extra"]["build_key"])
+
+        server = Server(self.home)
+        try:
+            self.apt_install(server, "mbd-up-any", v1)
+            self.apt_install(server, "mbd-up-all", v2)
+        finally:
+            code, err = server.stop()
+        self.assertEqual(code, 0, err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
