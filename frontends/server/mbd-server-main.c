@@ -167,6 +167,9 @@ run (int argc, char **argv, GError **error)
   if (url_len > 0 && url[url_len - 1] == '/')
     url[url_len - 1] = '\0';
   mbd_instance_set_url (instance, url);
+  /* builds get the repository's own suites from here (<url>/repositories/<id>), as
+   * mini-buildd's do */
+  mbd_packager_set_internal_url (mbd_instance_get_packager (instance), url);
   if (!mbd_instance_start (instance, error) || !mbd_incoming_start (incoming, error))
     return FALSE;
 

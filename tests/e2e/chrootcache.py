@@ -47,6 +47,7 @@ def chroot_tarball(codename="bookworm", arch="amd64"):
             return target
         mbd = os.environ["MBD"]
         scratch = tempfile.mkdtemp(prefix="mbdc-", dir="/tmp")
+        os.chmod(scratch, 0o755)  # as root, sbuild's unshare mode reads the tarball as mbdbuild
         home = os.path.join(scratch, "home")
         try:
             subprocess.run([mbd, "--home", home, "init"], check=True, capture_output=True)
