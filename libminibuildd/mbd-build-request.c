@@ -1482,7 +1482,15 @@ signed_line (const char *apt_line, const char *key_path)
   g_auto (GStrv) words = g_strsplit (apt_line, " ", 2);
   if (words[0] == NULL || words[1] == NULL)
     return g_strdup (apt_line);
-  return g_strdup_printf ("%s [signed-by=%s] %s", words[0], key_path, g_strchug (words[1]));
+  const char *rest = g_strchug (words[1]);
+  const char *close = rest[0] == '[' ? strchr (rest, ']') : NULL;
+  if (close == NULL)
+    return g_strdup_printf ("%s [signed-by=%s] %s", words[0], key_path, rest);
+  /* options there already (the repository's own lines say `deb [] URI ...`): add to them,
+   * as apt reads one option list only */
+  g_autofree char *options = g_strstrip (g_strndup (rest + 1, close - rest - 1));
+  return g_strdup_printf ("%s [%s%ssigned-by=%s] %s", words[0], options,
+                          options[0] != '\0' ? " " : "", key_path, g_strchug ((char *) close + 1));
 }
 
 /* The host part of the URI in a one-line APT source, for an APT pin ("origin"). */

@@ -402,6 +402,12 @@ test_sbuild_command (Fixture *fx, gconstpointer data)
       request, "deb http://mirror.invalid/debian bookworm-backports main", 100, NULL);
   mbd_build_request_add_internal_source (
       request, "deb http://127.0.0.1:8066/repositories/test bookworm-test-unstable main");
+  /* as mbd_instance_sources_list() gives them, with an option list (empty, or not) */
+  mbd_build_request_add_internal_source (
+      request, "deb [] http://127.0.0.1:8066/repositories/test bookworm-test-testing main");
+  mbd_build_request_add_internal_source (
+      request,
+      "deb [arch=amd64] http://127.0.0.1:8066/repositories/test bookworm-test-stable main");
   mbd_build_request_set_internal_key_file (request, key);
   g_autofree char *script = mbd_build_apt_setup_script (request, &error);
   g_assert_no_error (error);
@@ -427,6 +433,12 @@ test_sbuild_command (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_nonnull (strstr (list, "deb [signed-by=/etc/apt/keyrings/mbd-0.asc] "
                                   "http://127.0.0.1:8066/repositories/test bookworm-test-unstable "
+                                  "main\n"));
+  g_assert_nonnull (strstr (list, "deb [signed-by=/etc/apt/keyrings/mbd-0.asc] "
+                                  "http://127.0.0.1:8066/repositories/test bookworm-test-testing "
+                                  "main\n"));
+  g_assert_nonnull (strstr (list, "deb [arch=amd64 signed-by=/etc/apt/keyrings/mbd-0.asc] "
+                                  "http://127.0.0.1:8066/repositories/test bookworm-test-stable "
                                   "main\n"));
   g_assert_nonnull (strstr (list, "deb http://mirror.invalid/debian bookworm-backports main\n"));
   g_autofree char *prefs_path = g_build_filename (fx->tmpdir, "apt/preferences.d/mbd", NULL);

@@ -36,8 +36,9 @@ class TestDput(UploadTestCase):
 
             final = self.wait_final(version)
             print(f"dput to {final[0]['type']} in {time.monotonic() - start:.1f} s")
-            types = [e["type"] for e in package_events(self.home, version)]
-            self.assertEqual([e["type"] for e in final], ["INSTALLED"], types)
+            events = package_events(self.home, version)
+            types = [e["type"] for e in events]
+            self.assertEqual([e["type"] for e in final], ["INSTALLED"], events)
             self.assertIn("PACKAGING", types)
             self.assertEqual(os.listdir(os.path.join(self.home, "incoming")), [])
             self.apt_install(server, "hello-dput", version)
