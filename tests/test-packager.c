@@ -564,7 +564,6 @@ test_accepted_build_fails (Fixture *fx, gconstpointer data)
                                            arch);
   g_autofree char *changes
       = make_upload (fx, version, "bookworm-r-unstable", "any", line, uploader, uploader_fp);
-  g_autofree char *before = repository_state (fx);
   g_autofree char *key = submit (fx, changes);
 
   g_assert_cmpint (run_until_final (fx, key), ==, MBD_PACKAGE_STATE_FAILED);
