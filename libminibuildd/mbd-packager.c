@@ -597,7 +597,8 @@ check_signature (MbdPackager *self,
       own, mbd_instance_get_fingerprint (self->instance), NULL, error);
   if (armored == NULL)
     return FALSE;
-  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), strlen (armored));
+  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
+  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
   g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
   if (imported == NULL)
     return FALSE;
