@@ -21,10 +21,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "frontends"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import aptlib  # noqa: E402
-import chrootcache  # noqa: E402
-from mbdtestlib import HomeTestCase, Server, kill_agent, run_mbd  # noqa: E402
+from mbdtestlib import Server, run_mbd  # noqa: E402
 from repotestlib import with_signed_by  # noqa: E402
-from test_build import make_package  # noqa: E402
+from test_build import BuildTestCase, make_package  # noqa: E402
 
 CODENAME = "bookworm"
 DIST = "bookworm-test-unstable"
@@ -55,25 +54,13 @@ def package_events(home, version, source=None):
             if e["version"] == version and source in (None, e["source"])]
 
 
-class UploadTestCase(HomeTestCase):
-    @classmethod
-    def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise AssertionError("the upload e2e tests run as root (sbuild as the build user)")
-        cls.tarball = chrootcache.chroot_tarball(CODENAME, ARCH)
+class UploadTestCase(BuildTestCase):
+    """BuildTestCase's instance with the cached chroot, and a directory for the uploads."""
 
     def setUp(self):
         super().setUp()
-        os.chmod(self.tmp, 0o755)
-        run_mbd("init", "--identity", "e2e", "--key-type", "ed25519", home=self.home)
-        run_mbd("chroot", "create", CODENAME, "--arch", ARCH, "--from", self.tarball,
-                home=self.home, timeout=600)
         self.work = os.path.join(self.tmp, "work")
         os.makedirs(self.work)
-
-    def tearDown(self):
-        kill_agent(self.home)
-        super().tearDown()
 
     def version(self, n):
         return f"1.0~test{CODEVERSION}+{n}"
