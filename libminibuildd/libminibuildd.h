@@ -26,5 +26,6 @@
 #include <libminibuildd/mbd-event.h>
 #include <libminibuildd/mbd-packager.h>
 #include <libminibuildd/mbd-incoming.h>
+#include <libminibuildd/mbd-keyring-package.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

@@ -257,6 +257,9 @@ static const char *const migrations[] = {
   "  updated INTEGER NOT NULL"
   ");"
   "CREATE INDEX packages_state ON packages (state);",
+  /* 8: packages.migrate: 1 = migrate the package through its suite's whole migration chain once
+   * it is installed (keyring packages; the packager clears it when done). */
+  "ALTER TABLE packages ADD COLUMN migrate INTEGER NOT NULL DEFAULT 0;",
 };
 
 int

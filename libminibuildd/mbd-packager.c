@@ -14,6 +14,7 @@
 #include "mbd-dsc.h"
 #include "mbd-event-private.h"
 #include "mbd-gnupg.h"
+#include "mbd-keyring-package-private.h"
 #include "mbd-packager-private.h"
 #include "mbd-repository-private.h"
 #include "mbd-util-private.h"
@@ -1584,6 +1585,8 @@ tick (gpointer user_data)
           break;
         }
     }
+  if (self->started)
+    mbd_packager_migrate_installed (self->instance);
   self->in_tick = FALSE;
   return G_SOURCE_REMOVE;
 }

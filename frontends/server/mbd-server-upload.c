@@ -5,8 +5,8 @@
 #include "mbd-server.h"
 
 /* dput's http method PUTs each file to /<incoming>/<file name>, one connection per file, the
- * .changes last (dput/methods/http.py); dput_conf hands out incoming = UPLOAD_PATH. */
-#define UPLOAD_PATH "/upload"
+ * .changes last (dput/methods/http.py); dput_conf hands out incoming = MBD_UPLOAD_PATH. */
+#define UPLOAD_PATH MBD_UPLOAD_PATH
 
 typedef struct
 {
@@ -186,68 +186,26 @@ query_flag (GHashTable *query, const char *name)
 void
 mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
-  g_autofree char *url = mbd_instance_dup_url (instance);
-  g_autoptr (GUri) uri = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
-
-  if (uri == NULL)
-    {
-      mbd_server_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
-                          "dput_conf: the server does not know its own URL yet");
-      return;
-    }
-  const char *scheme = g_uri_get_scheme (uri);
-  int port = g_uri_get_port (uri);
-  g_autofree char *fqdn = port > 0 ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), port)
-                                   : g_strdup (g_uri_get_host (uri));
-  g_autofree char *target
-      = g_strdup_printf ("mini-buildd-%s", mbd_instance_get_identity (instance));
   const char *output = query != NULL ? g_hash_table_lookup (query, "output") : NULL;
   gboolean plain = output != NULL && strcmp (output, "plain") == 0;
-  char *body;
-  const char *content_type;
+  gboolean dput_ng = query_flag (query, "dput_ng_profile");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = mbd_instance_dput_conf (instance, NULL, dput_ng, &error);
 
-  if (query_flag (query, "dput_ng_profile"))
+  if (text == NULL)
     {
-      g_autoptr (JsonBuilder) builder = json_builder_new ();
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "method");
-      json_builder_add_string_value (builder, scheme);
-      json_builder_set_member_name (builder, "fqdn");
-      json_builder_add_string_value (builder, fqdn);
-      json_builder_set_member_name (builder, "login");
-      json_builder_add_string_value (builder, "anonymous");
-      json_builder_set_member_name (builder, "incoming");
-      json_builder_add_string_value (builder, UPLOAD_PATH);
-      json_builder_end_object (builder);
-      g_autoptr (JsonNode) root = json_builder_get_root (builder);
-      body = json_to_string (root, plain);
-      content_type = plain ? "text/plain" : "application/json";
+      mbd_server_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, error->message);
+      return;
     }
+  char *body;
+  if (plain || dput_ng)
+    body = g_steal_pointer (&text);
   else
     {
-      g_autoptr (GString) text = g_string_new (NULL);
-      g_string_append_printf (text,
-                              "[%s]\nmethod   = %s\nfqdn     = %s\nlogin    = anonymous\n"
-                              "incoming = %s\n",
-                              target, scheme, fqdn, UPLOAD_PATH);
-      /* as mini-buildd: the home's etc/dput.cf is appended (extra targets such as scp) */
-      g_autofree char *extra_path
-          = g_build_filename (mbd_instance_get_home (instance), "etc", "dput.cf", NULL);
-      g_autofree char *extra = NULL;
-      if (g_file_get_contents (extra_path, &extra, NULL, NULL))
-        g_string_append (text, extra);
-      if (plain)
-        {
-          body = g_strdup (text->str);
-          content_type = "text/plain";
-        }
-      else
-        {
-          g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), text->str);
-          body = json_to_string (node, FALSE);
-          content_type = "application/json";
-        }
+      g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), text);
+      body = json_to_string (node, FALSE);
     }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, strlen (body));
+  soup_server_message_set_response (msg, plain ? "text/plain" : "application/json",
+                                    SOUP_MEMORY_TAKE, body, strlen (body));
 }

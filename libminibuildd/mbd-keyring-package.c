@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "mbd-gnupg-private.h"
+#include "mbd-instance-private.h"
+#include "mbd-keyring-package-private.h"
+#include "mbd-packager-private.h"
+#include "mbd-util-private.h"
+
+/* ---- dput configuration -------------------------------------------------------------------- */
+
+/**
+ * mbd_instance_dput_conf:
+ * @instance: an open instance
+ * @url: (nullable): the URL the instance is served under, or %NULL for its own
+ *   ([method@Mbd.Instance.dup_url])
+ * @dput_ng_profile: %TRUE for a dput-ng profile (JSON), %FALSE for a `dput.cf` stanza
+ *
+ * Renders the dput configuration for uploads to the instance, as mini-buildd's `dput_conf`
+ * call: a `dput.cf` stanza `[mini-buildd-<identity>]` for dput's `http` (or `https`) method,
+ * uploading to %MBD_UPLOAD_PATH, followed by the home's `etc/dput.cf` if it exists; or the
+ * same values as a dput-ng profile (`/etc/dput.d/profiles/mini-buildd-<identity>.json`).
+ *
+ * Returns: (transfer full): the text, or %NULL with %MBD_ERROR_INVALID_ARGUMENT for a URL that
+ *   is not `http` or `https` with a host
+ */
+char *
+mbd_instance_dput_conf (MbdInstance *instance,
+                        const char *url,
+                        gboolean dput_ng_profile,
+                        GError **error)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+
+  g_autofree char *own = url == NULL ? mbd_instance_dup_url (instance) : NULL;
+  const char *text_url = url != NULL ? url : own;
+  g_autoptr (GUri) uri = g_uri_parse (text_url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+  if (scheme == NULL || (strcmp (scheme, "http") != 0 && strcmp (scheme, "https") != 0)
+      || host == NULL || *host == '\0')
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                      "URL '%s' cannot take dput uploads: use http://HOST[:PORT] or https://…",
+                      text_url),
+           NULL;
+  int port = g_uri_get_port (uri);
+  /* an IPv6 address needs its brackets before the port */
+  g_autofree char *bracketed
+      = strchr (host, ':') != NULL ? g_strdup_printf ("[%s]", host) : g_strdup (host);
+  g_autofree char *fqdn
+      = port > 0 ? g_strdup_printf ("%s:%d", bracketed, port) : g_strdup (bracketed);
+
+  if (dput_ng_profile)
+    {
+      g_autoptr (JsonBuilder) builder = json_builder_new ();
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "method");
+      json_builder_add_string_value (builder, scheme);
+      json_builder_set_member_name (builder, "fqdn");
+      json_builder_add_string_value (builder, fqdn);
+      json_builder_set_member_name (builder, "login");
+      json_builder_add_string_value (builder, "anonymous");
+      json_builder_set_member_name (builder, "incoming");
+      json_builder_add_string_value (builder, MBD_UPLOAD_PATH);
+      json_builder_end_object (builder);
+      g_autoptr (JsonNode) root = json_builder_get_root (builder);
+      g_autofree char *json = json_to_string (root, TRUE);
+      return g_strconcat (json, "\n", NULL);
+    }
+
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_string_append_printf (text,
+                          "[mini-buildd-%s]\nmethod   = %s\nfqdn     = %s\nlogin    = anonymous\n"
+                          "incoming = %s\n",
+                          mbd_instance_get_identity (instance), scheme, fqdn, MBD_UPLOAD_PATH);
+  /* as mini-buildd: the home's etc/dput.cf is appended (extra targets such as scp) */
+  g_autofree char *extra_path
+      = g_build_filename (mbd_instance_get_home (instance), "etc", "dput.cf", NULL);
+  g_autofree char *extra = NULL;
+  if (g_file_get_contents (extra_path, &extra, NULL, NULL))
+    g_string_append (text, extra);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* ---- the source tree ----------------------------------------------------------------------- */
+
+char *
+mbd_keyring_package_version (MbdRepository *repository,
+                             MbdDistribution *distribution,
+                             MbdSuite *suite,
+                             GDateTime *when)
+{
+  g_autoptr (GDateTime) utc = g_date_time_to_utc (when);
+  g_autofree char *stamp = g_date_time_format (utc, "%Y%m%d%H%M%S");
+  g_autofree char *suffix = mbd_layout_get_default_version (
+      mbd_repository_get_layout (repository), suite, mbd_repository_get_identity (repository),
+      mbd_distribution_get_codeversion (distribution));
+  return g_strconcat (stamp, suffix, NULL);
+}
+
+/* Writes @contents to @dir/@path (creating the directories on the way) with @mode. */
+static gboolean
+write_file (const char *dir,
+            const char *path,
+            const void *contents,
+            gssize length,
+            int mode,
+            GError **error)
+{
+  g_autofree char *full = g_build_filename (dir, path, NULL);
+  g_autofree char *parent = g_path_get_dirname (full);
+
+  if (g_mkdir_with_parents (parent, 0755) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s",
+                   parent, g_strerror (saved));
+      return FALSE;
+    }
+  if (!g_file_set_contents_full (full, contents, length, G_FILE_SET_CONTENTS_NONE, mode, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* The instance key as a binary OpenPGP keyring (what apt's signed-by and trusted.gpg.d take). */
+static GBytes *
+export_binary_key (MbdInstance *instance, GError **error)
+{
+  MbdGnupg *gnupg = mbd_instance_get_gnupg (instance);
+  const char *fingerprint = mbd_instance_get_fingerprint (instance);
+  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (gnupg, error);
+  if (ctx == NULL)
+    return NULL;
+  gpgme_set_armor (ctx, 0);
+  g_auto (gpgme_data_t) out = NULL;
+  gpgme_error_t err = gpgme_data_new (&out);
+  if (err == 0)
+    err = gpgme_op_export (ctx, fingerprint, GPGME_EXPORT_MODE_MINIMAL, out);
+  if (err != 0)
+    return mbd_throw (error, MBD_ERROR_GPG, "cannot export the instance key %s from %s: %s",
+                      fingerprint, mbd_gnupg_get_homedir (gnupg), gpgme_strerror (err)),
+           NULL;
+  size_t length = 0;
+  char *data = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &length);
+  if (data == NULL || length == 0)
+    {
+      gpgme_free (data);
+      return mbd_throw (error, MBD_ERROR_NOT_FOUND, "the instance key %s is not in %s", fingerprint,
+                        mbd_gnupg_get_homedir (gnupg)),
+             NULL;
+    }
+  GBytes *bytes = g_bytes_new (data, length);
+  gpgme_free (data);
+  return bytes;
+}
+
+/* A changelog date (RFC 2822, English names whatever the locale). */
+static char *
+changelog_date (GDateTime *when)
+{
+  static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char *const months[]
+      = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr (GDateTime) utc = g_date_time_to_utc (when);
+  g_autofree char *rest = g_date_time_format (utc, "%Y %H:%M:%S +0000");
+
+  return g_strdup_printf ("%s, %02d %s %s", days[g_date_time_get_day_of_week (utc) - 1],
+                          g_date_time_get_day_of_month (utc),
+                          months[g_date_time_get_month (utc) - 1], rest);
+}
+
+/* debian/rules without debhelper: the cached build chroots (mmdebstrap --variant=buildd) have
+ * build-essential only, and a package of a few files needs nothing more than install,
+ * dpkg-gencontrol and dpkg-deb. */
+static const char rules_template[]
+    = "#!/usr/bin/make -f\n"
+      "# Written by mbd. No debhelper: build-essential is all this package needs.\n"
+      "PKG := @PKG@\n"
+      "ID := @ID@\n"
+      "D := debian/$(PKG)\n"
+      "\n"
+      "build build-arch build-indep:\n"
+      "\n"
+      "clean:\n"
+      "\trm -rf debian/$(PKG) debian/files debian/*.substvars\n"
+      "\n"
+      "binary-arch:\n"
+      "\n"
+      "binary binary-indep:\n"
+      "\trm -rf $(D)\n"
+      "\tinstall -d $(D)/DEBIAN $(D)/usr/share/keyrings $(D)/etc/apt/trusted.gpg.d \\\n"
+      "\t  $(D)/etc/dput.d/profiles $(D)/usr/share/$(PKG) $(D)/usr/share/doc/$(PKG)\n"
+      "\tinstall -m 0644 keyring/$(PKG).gpg $(D)/usr/share/keyrings/$(PKG).gpg\n"
+      "\tinstall -m 0644 keyring/$(PKG).gpg $(D)/etc/apt/trusted.gpg.d/$(PKG).gpg\n"
+      "\tinstall -m 0644 dput/mini-buildd-$(ID).json $(D)/etc/dput.d/profiles/\n"
+      "\tinstall -m 0644 dput/dput.cf $(D)/usr/share/$(PKG)/dput.cf\n"
+      "\tcp -R sources.list.d $(D)/usr/share/$(PKG)/\n"
+      "\tchmod -R u=rwX,go=rX $(D)/usr/share/$(PKG)\n"
+      "\tinstall -m 0644 debian/copyright $(D)/usr/share/doc/$(PKG)/copyright\n"
+      "\tgzip -9n -c debian/changelog > $(D)/usr/share/doc/$(PKG)/changelog.gz\n"
+      "\tchmod 0644 $(D)/usr/share/doc/$(PKG)/changelog.gz\n"
+      "\tinstall -m 0755 debian/postinst $(D)/DEBIAN/postinst\n"
+      "\tprintf '%s\\n' /etc/apt/trusted.gpg.d/$(PKG).gpg \\\n"
+      "\t  /etc/dput.d/profiles/mini-buildd-$(ID).json > $(D)/DEBIAN/conffiles\n"
+      "\tchmod 0644 $(D)/DEBIAN/conffiles\n"
+      "\tdpkg-gencontrol -p$(PKG) -P$(D)\n"
+      "\tdpkg-deb --root-owner-group --build $(D) ..\n"
+      "\n"
+      ".PHONY: build build-arch build-indep clean binary binary-arch binary-indep\n";
+
+/* apt < 2.1 users may have added the key to the legacy single keyring with apt-key; it is in
+ * trusted.gpg.d now, so that copy goes (as mini-buildd's keyring package does). */
+static const char postinst_template[]
+    = "#!/bin/sh\n"
+      "# Written by mbd: drops the instance key from the legacy keyring /etc/apt/trusted.gpg;\n"
+      "# apt finds it in /etc/apt/trusted.gpg.d/ and /usr/share/keyrings/ now.\n"
+      "set -e\n"
+      "if [ \"$1\" = configure ] && [ -s /etc/apt/trusted.gpg ] && command -v gpg >/dev/null; "
+      "then\n"
+      "  tmp=$(mktemp -d)\n"
+      "  if gpg --homedir \"$tmp\" --batch --quiet --no-default-keyring \\\n"
+      "       --keyring /etc/apt/trusted.gpg --list-keys @FPR@ >/dev/null 2>&1; then\n"
+      "    gpg --homedir \"$tmp\" --batch --quiet --yes --no-default-keyring \\\n"
+      "      --keyring /etc/apt/trusted.gpg --delete-keys @FPR@ || true\n"
+      "    echo \"@PKG@: removed key @FPR@ from /etc/apt/trusted.gpg\"\n"
+      "  fi\n"
+      "  rm -rf \"$tmp\"\n"
+      "fi\n"
+      "exit 0\n";
+
+static char *
+fill (const char *template, const char *pkg, const char *id, const char *fpr)
+{
+  g_autoptr (GString) text = g_string_new (template);
+
+  g_string_replace (text, "@PKG@", pkg, 0);
+  g_string_replace (text, "@ID@", id, 0);
+  g_string_replace (text, "@FPR@", fpr, 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* One-line `.list` files rather than deb822 `.sources`: the names mini-buildd gives its library
+ * (`<repo>_<suite>[_src].list`, which users copy into /etc/apt/sources.list.d/ as they are), and
+ * the format every apt reads; signed-by in the options pins the suite to the instance key. */
+static gboolean
+write_sources_library (MbdInstance *instance,
+                       const char *url,
+                       const char *pkg,
+                       const char *tree,
+                       GError **error)
+{
+  g_autoptr (GPtrArray) repos = mbd_instance_list_repositories (instance, error);
+  if (repos == NULL)
+    return FALSE;
+  g_autofree char *options = g_strdup_printf ("[signed-by=/usr/share/keyrings/%s.gpg]", pkg);
+  static const char *const types[] = { "deb", "deb-src" };
+
+  for (guint i = 0; i < repos->len; i++)
+    {
+      MbdRepository *repo = repos->pdata[i];
+      const char *repo_id = mbd_repository_get_identity (repo);
+      g_autoptr (GPtrArray) suites = mbd_layout_get_suites (mbd_repository_get_layout (repo));
+      GPtrArray *dists = mbd_repository_get_distributions (repo);
+      for (guint d = 0; d < dists->len; d++)
+        {
+          const char *codename = mbd_distribution_get_codename (dists->pdata[d]);
+          for (guint s = 0; s < suites->len; s++)
+            for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+              {
+                const char *suite = mbd_suite_get_name (suites->pdata[s]);
+                const char *only[] = { types[t], NULL };
+                g_auto (GStrv) lines = mbd_instance_sources_list (
+                    instance, repo_id, codename, suite, only, FALSE, NULL, url, error);
+                if (lines == NULL)
+                  return FALSE;
+                g_autoptr (GString) text = g_string_new (NULL);
+                g_string_append_printf (text, "# %s: %s %s of mbd instance %s\n", pkg, repo_id,
+                                        suite, mbd_instance_get_identity (instance));
+                g_autofree char *prefix = g_strdup_printf ("%s [] ", types[t]);
+                for (guint l = 0; lines[l] != NULL; l++)
+                  if (g_str_has_prefix (lines[l], prefix))
+                    g_string_append_printf (text, "%s %s %s\n", types[t], options,
+                                            lines[l] + strlen (prefix));
+                  else
+                    g_string_append_printf (text, "%s\n", lines[l]);
+                g_autofree char *path = g_strdup_printf ("sources.list.d/%s/%s_%s%s.list", codename,
+                                                         repo_id, suite, t == 0 ? "" : "_src");
+                if (!write_file (tree, path, text->str, text->len, 0644, error))
+                  return FALSE;
+              }
+        }
+    }
+  return TRUE;
+}
+
+char *
+mbd_keyring_package_write_tree (MbdInstance *instance,
+                                const char *url,
+                                const char *distribution,
+                                const char *version,
+                                const char *parent,
+                                GError **error)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+  g_return_val_if_fail (distribution != NULL && version != NULL && parent != NULL, NULL);
+
+  if (url == NULL)
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                      "the keyring package needs the URL the instance is served under (for its "
+                      "APT sources and dput configuration), and none is known: give one "
+                      "(mbd keyring-packages --url URL) or run it in mbd-server"),
+           NULL;
+  const char *id = mbd_instance_get_identity (instance);
+  const char *fpr = mbd_instance_get_fingerprint (instance);
+  g_autofree char *pkg = g_strdup_printf ("%s-archive-keyring", id);
+  g_autofree char *tree_name = g_strdup_printf ("%s-%s", pkg, version);
+  g_autofree char *tree = g_build_filename (parent, tree_name, NULL);
+  if (g_mkdir (tree, 0755) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", tree,
+                   g_strerror (saved));
+      return NULL;
+    }
+
+  g_autoptr (GBytes) key = export_binary_key (instance, error);
+  g_autofree char *dput_cf
+      = key != NULL ? mbd_instance_dput_conf (instance, url, FALSE, error) : NULL;
+  g_autofree char *dput_ng
+      = dput_cf != NULL ? mbd_instance_dput_conf (instance, url, TRUE, error) : NULL;
+  if (dput_ng == NULL)
+    return NULL;
+
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *date = changelog_date (now);
+  g_autofree char *maintainer = g_strdup_printf ("mbd %s archive <mbd@%s>", id, id);
+  g_autofree char *control = g_strdup_printf (
+      "Source: %s\n"
+      "Section: misc\n"
+      "Priority: optional\n"
+      "Maintainer: %s\n"
+      "Standards-Version: 4.6.2\n"
+      "Rules-Requires-Root: no\n"
+      "\n"
+      "Package: %s\n"
+      "Architecture: all\n"
+      "Multi-Arch: foreign\n"
+      "Description: archive key, APT sources and dput configuration of mbd instance %s\n"
+      " The OpenPGP key that signs the repositories of the mbd (mini-buildd) instance %s\n"
+      " (%s), for APT: in /usr/share/keyrings/ for signed-by and in\n"
+      " /etc/apt/trusted.gpg.d/.\n"
+      " .\n"
+      " /usr/share/%s/sources.list.d/ holds an APT source list for each suite of\n"
+      " each repository of the instance; copy the one you want to /etc/apt/sources.list.d/.\n"
+      " The dput-ng profile mini-buildd-%s is installed; /usr/share/%s/dput.cf is the\n"
+      " same for dput.\n",
+      pkg, maintainer, pkg, id, id, fpr, pkg, id, pkg);
+  g_autofree char *changelog
+      = g_strdup_printf ("%s (%s) %s; urgency=medium\n\n"
+                         "  * Archive key, APT sources and dput configuration of mbd instance %s\n"
+                         "    (key %s, served at %s).\n\n"
+                         " -- %s  %s\n",
+                         pkg, version, distribution, id, fpr, url, maintainer, date);
+  g_autofree char *copyright = g_strdup_printf (
+      "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+      "Upstream-Name: %s\n"
+      "Comment: Generated by mbd for the instance %s; it holds the instance's public key and\n"
+      " configuration files only.\n"
+      "\n"
+      "Files: *\n"
+      "Copyright: %d %s\n"
+      "License: public-domain\n"
+      " The files of this package are facts about the instance (a public key, URLs) and\n"
+      " carry no copyright restrictions.\n",
+      pkg, id, g_date_time_get_year (now), maintainer);
+  g_autofree char *rules = fill (rules_template, pkg, id, fpr);
+  g_autofree char *postinst = fill (postinst_template, pkg, id, fpr);
+  g_autofree char *key_path = g_strdup_printf ("keyring/%s.gpg", pkg);
+  g_autofree char *profile_path = g_strdup_printf ("dput/mini-buildd-%s.json", id);
+  gsize key_length = 0;
+  const void *key_data = g_bytes_get_data (key, &key_length);
+
+  if (!write_file (tree, "debian/source/format", "3.0 (native)\n", -1, 0644, error)
+      || !write_file (tree, "debian/control", control, -1, 0644, error)
+      || !write_file (tree, "debian/changelog", changelog, -1, 0644, error)
+      || !write_file (tree, "debian/copyright", copyright, -1, 0644, error)
+      || !write_file (tree, "debian/rules", rules, -1, 0755, error)
+      || !write_file (tree, "debian/postinst", postinst, -1, 0755, error)
+      || !write_file (tree, key_path, key_data, key_length, 0644, error)
+      || !write_file (tree, profile_path, dput_ng, -1, 0644, error)
+      || !write_file (tree, "dput/dput.cf", dput_cf, -1, 0644, error)
+      || !write_sources_library (instance, url, pkg, tree, error))
+    {
+      mbd_remove_tree (tree);
+      return NULL;
+    }
+  return g_steal_pointer (&tree);
+}
+
+/* ---- migration after installation ---------------------------------------------------------- */
+
+gboolean
+mbd_packager_mark_migrate (MbdInstance *instance, const char *key, GError **error)
+{
+  MbdDb *db = mbd_instance_get_db (instance);
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db, "UPDATE packages SET migrate = 1 WHERE key = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  if (!mbd_db_step_done (db, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (mbd_db_get_handle (db)) == 0)
+    return mbd_throw (error, MBD_ERROR_NOT_FOUND, "package '%s' does not exist", key);
+  return TRUE;
+}
+
+static void
+clear_mark (MbdDb *db, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db, "UPDATE packages SET migrate = 0 WHERE key = ?1", &error);
+  if (stmt != NULL)
+    {
+      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+      mbd_db_step_done (db, stmt, &error);
+    }
+  if (error != NULL)
+    g_warning ("package %s: %s", key, error->message);
+}
+
+void
+mbd_packager_migrate_installed (MbdInstance *instance)
+{
+  MbdDb *db = mbd_instance_get_db (instance);
+  if (db == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
+      db,
+      "SELECT key, source, version, distribution FROM packages WHERE migrate = 1 AND state = ?1"
+      " ORDER BY id",
+      &error);
+  if (stmt == NULL)
+    {
+      g_warning ("packager: %s", error->message);
+      return;
+    }
+  sqlite3_bind_int (stmt, 1, MBD_PACKAGE_STATE_INSTALLED);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      char **row = g_new0 (char *, 5);
+      for (int c = 0; c < 4; c++)
+        row[c] = g_strdup ((const char *) sqlite3_column_text (stmt, c));
+      g_ptr_array_add (rows, row);
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      char **row = rows->pdata[i];
+      g_autoptr (GError) local_error = NULL;
+      g_autoptr (MbdRepository) repo
+                 = mbd_instance_lookup_repository_for_distribution (instance, row[3], &local_error);
+      /* an earlier run that died after migrating but before clearing the mark finds it done */
+      if (repo != NULL
+          && !mbd_repository_migrate (repo, row[1], row[3], row[2], TRUE, NULL, &local_error)
+          && !g_error_matches (local_error, MBD_ERROR, MBD_ERROR_EXISTS))
+        g_warning ("package %s: migrating %s %s from %s failed: %s", row[0], row[1], row[2], row[3],
+                   local_error->message);
+      else if (repo == NULL)
+        g_warning ("package %s: cannot migrate: %s", row[0], local_error->message);
+      clear_mark (db, row[0]);
+    }
+}

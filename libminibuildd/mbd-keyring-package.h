@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__LIBMINIBUILDD_INSIDE__) && !defined(MBD_COMPILATION)
+#error "Only <libminibuildd/libminibuildd.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <libminibuildd/mbd-version-macros.h>
+#include <libminibuildd/mbd-instance.h>
+#include <libminibuildd/mbd-packager.h>
+
+G_BEGIN_DECLS
+
+/**
+ * MBD_UPLOAD_PATH:
+ *
+ * The path under the instance URL where mbd-server takes uploads (dput's `http` method PUTs
+ * each file to `<url>/upload/<file name>`).
+ */
+#define MBD_UPLOAD_PATH "/upload"
+
+MBD_AVAILABLE_IN_ALL
+char *mbd_instance_dput_conf (MbdInstance *instance,
+                              const char *url,
+                              gboolean dput_ng_profile,
+                              GError **error);
+
+G_END_DECLS
