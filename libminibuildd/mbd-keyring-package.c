@@ -10,6 +10,7 @@
 #include "mbd-instance-private.h"
 #include "mbd-keyring-package-private.h"
 #include "mbd-packager-private.h"
+#include "mbd-port-private.h"
 #include "mbd-util-private.h"
 
 /* ---- dput configuration -------------------------------------------------------------------- */
@@ -86,6 +87,11 @@ mbd_instance_dput_conf (MbdInstance *instance,
     g_string_append (text, extra);
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
+
+#define NO_URL_MESSAGE                                                                             \
+  "the keyring package needs the URL the instance is served under (for its APT sources and dput "  \
+  "configuration), and none is known: give one (mbd keyring-packages --url URL) or run it in "     \
+  "mbd-server"
 
 /* ---- the source tree ----------------------------------------------------------------------- */
 
@@ -265,7 +271,7 @@ write_sources_library (MbdInstance *instance,
       MbdRepository *repo = repos->pdata[i];
       const char *repo_id = mbd_repository_get_identity (repo);
       g_autoptr (GPtrArray) suites = mbd_layout_get_suites (mbd_repository_get_layout (repo));
-      GPtrArray *dists = mbd_repository_get_distributions (repo);
+      g_autoptr (GPtrArray) dists = mbd_repository_get_distributions (repo);
       for (guint d = 0; d < dists->len; d++)
         {
           const char *codename = mbd_distribution_get_codename (dists->pdata[d]);
@@ -310,11 +316,7 @@ mbd_keyring_package_write_tree (MbdInstance *instance,
   g_return_val_if_fail (distribution != NULL && version != NULL && parent != NULL, NULL);
 
   if (url == NULL)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
-                      "the keyring package needs the URL the instance is served under (for its "
-                      "APT sources and dput configuration), and none is known: give one "
-                      "(mbd keyring-packages --url URL) or run it in mbd-server"),
-           NULL;
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, NO_URL_MESSAGE), NULL;
   const char *id = mbd_instance_get_identity (instance);
   const char *fpr = mbd_instance_get_fingerprint (instance);
   g_autofree char *pkg = g_strdup_printf ("%s-archive-keyring", id);
@@ -479,4 +481,208 @@ mbd_packager_migrate_installed (MbdInstance *instance)
         g_warning ("package %s: cannot migrate: %s", row[0], local_error->message);
       clear_mark (db, row[0]);
     }
+}
+
+/* ---- building ------------------------------------------------------------------------------ */
+
+typedef struct
+{
+  MbdRepository *repo; /* (unowned) */
+  MbdDistribution *dist;
+  MbdSuite *suite;
+  char *distribution;
+} Target;
+
+static void
+target_free (Target *target)
+{
+  g_free (target->distribution);
+  g_free (target);
+}
+
+/* The distributions to build into: @names (distribution strings or meta names), or every
+ * uploadable suite flagged build_keyring_package; of @repos. */
+static GPtrArray *
+find_targets (MbdInstance *instance,
+              GPtrArray *repos,
+              const char *const *names,
+              const char *repository,
+              GError **error)
+{
+  g_autoptr (GPtrArray) wanted = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      char *resolved = mbd_instance_resolve_distribution (instance, names[i], error);
+      if (resolved == NULL)
+        return NULL;
+      g_ptr_array_add (wanted, resolved);
+    }
+  g_ptr_array_add (wanted, NULL);
+  const char *const *wanted_names = (const char *const *) wanted->pdata;
+
+  g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
+  for (guint r = 0; r < repos->len; r++)
+    {
+      MbdRepository *repo = repos->pdata[r];
+      g_autoptr (GPtrArray) suites = mbd_layout_get_suites (mbd_repository_get_layout (repo));
+      g_autoptr (GPtrArray) dists = mbd_repository_get_distributions (repo);
+      for (guint d = 0; d < dists->len; d++)
+        for (guint s = 0; s < suites->len; s++)
+          {
+            MbdSuite *suite = suites->pdata[s];
+            g_autofree char *name = mbd_distribution_string_format (
+                mbd_distribution_get_codename (dists->pdata[d]), mbd_repository_get_identity (repo),
+                mbd_suite_get_name (suite), -1);
+            if (names != NULL ? !g_strv_contains (wanted_names, name)
+                              : !mbd_suite_get_build_keyring_package (suite))
+              continue;
+            if (!mbd_suite_get_uploadable (suite))
+              return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                                "distribution %s is not uploadable: the keyring package cannot "
+                                "be built there",
+                                name),
+                     NULL;
+            Target *target = g_new0 (Target, 1);
+            target->repo = repo;
+            target->dist = dists->pdata[d];
+            target->suite = suite;
+            target->distribution = g_steal_pointer (&name);
+            g_ptr_array_add (targets, target);
+          }
+    }
+  for (guint i = 0; i + 1 < wanted->len; i++)
+    {
+      gboolean found = FALSE;
+      for (guint t = 0; !found && t < targets->len; t++)
+        found = strcmp (((Target *) targets->pdata[t])->distribution, wanted->pdata[i]) == 0;
+      if (!found)
+        return mbd_throw (error, MBD_ERROR_NOT_FOUND, "distribution %s is not in repository %s",
+                          (char *) wanted->pdata[i], repository),
+               NULL;
+    }
+  if (targets->len == 0)
+    return mbd_throw (error, MBD_ERROR_NOT_FOUND,
+                      "no uploadable suite of %s is flagged build_keyring_package: name the "
+                      "distributions to build the keyring package into",
+                      repository != NULL ? repository : "any repository"),
+           NULL;
+  return g_steal_pointer (&targets);
+}
+
+static char *
+make_work_dir (MbdInstance *instance, GError **error)
+{
+  g_autofree char *parent
+      = g_build_filename (mbd_instance_get_home (instance), "internal-uploads", NULL);
+  g_autofree char *work = g_build_filename (parent, "keyring-XXXXXX", NULL);
+
+  if (g_mkdir_with_parents (parent, 0750) < 0 || g_mkdtemp (work) == NULL)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", work,
+                   g_strerror (saved));
+      return NULL;
+    }
+  return g_steal_pointer (&work);
+}
+
+/**
+ * mbd_packager_build_keyring_packages:
+ * @self: a packager
+ * @repository: (nullable): only this repository, or %NULL for every repository
+ * @distributions: (nullable) (array zero-terminated=1): the distributions (or meta names such
+ *   as `unstable`) to build into, or %NULL for every uploadable suite flagged
+ *   build_keyring_package (see [method@Mbd.Suite.get_build_keyring_package]) of every codename
+ * @url: (nullable): the URL the instance is served under, for the package's APT sources and
+ *   dput configuration; %NULL for the packager's internal URL
+ *   ([method@Mbd.Packager.set_internal_url], which mbd-server sets)
+ * @migrate: whether to migrate each package through its suite's whole migration chain (to
+ *   stable) once it is installed
+ * @out_keys: (out) (optional) (transfer full) (array zero-terminated=1): the keys of the
+ *   submitted packages, one per distribution
+ *
+ * Builds the instance's keyring package `<identity>-archive-keyring`, as mini-buildd's
+ * `keyring_packages` call. It is Architecture: all and holds the instance key (in
+ * `/usr/share/keyrings/<identity>-archive-keyring.gpg` for APT's signed-by and in
+ * `/etc/apt/trusted.gpg.d/`), a library of APT source lists for every suite of every repository
+ * (`/usr/share/<identity>-archive-keyring/sources.list.d/<codename>/<repository>_<suite>[_src]
+ * .list`, signed-by that key), the dput-ng profile `mini-buildd-<identity>` and a `dput.cf`
+ * stanza (see [method@Mbd.Instance.dput_conf]), and a postinst that removes the key from the
+ * legacy `/etc/apt/trusted.gpg`. Its version is the time (UTC, `YYYYmmddHHMMSS`) followed by
+ * the layout's default version suffix of each suite, so it passes the layout's version check.
+ *
+ * For each distribution a source package is made, signed with the instance key and submitted to
+ * the packager, which builds, installs and (with @migrate, once installed) migrates it; the
+ * wish to migrate is stored with the package, so a restart does not lose it. Follow the
+ * packages with [method@Mbd.Packager.lookup_state] and the events (INSTALLED, then MIGRATED).
+ *
+ * Errors: %MBD_ERROR_INVALID_ARGUMENT if no URL is known or a named distribution is not
+ * uploadable, %MBD_ERROR_NOT_FOUND for an unknown repository or distribution or when no suite is
+ * flagged, %MBD_ERROR_INVALID_VERSION if a layout's default version fails its own rule, and the
+ * errors of making and submitting the upload (packages submitted before the error stay).
+ *
+ * Returns: %TRUE if a package was submitted for every distribution
+ */
+gboolean
+mbd_packager_build_keyring_packages (MbdPackager *self,
+                                     const char *repository,
+                                     const char *const *distributions,
+                                     const char *url,
+                                     gboolean migrate,
+                                     char ***out_keys,
+                                     GError **error)
+{
+  g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
+
+  MbdInstance *instance = mbd_packager_get_instance (self);
+  if (url == NULL)
+    url = mbd_packager_get_internal_url (self);
+  if (url == NULL)
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, NO_URL_MESSAGE);
+  g_autoptr (GPtrArray) repos = NULL;
+  if (repository != NULL)
+    {
+      MbdRepository *repo = mbd_instance_lookup_repository (instance, repository, error);
+      if (repo == NULL)
+        return FALSE;
+      repos = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (repos, repo);
+    }
+  else if ((repos = mbd_instance_list_repositories (instance, error)) == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) targets = find_targets (instance, repos, distributions, repository, error);
+  if (targets == NULL)
+    return FALSE;
+
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GStrvBuilder) keys = g_strv_builder_new ();
+  for (guint i = 0; i < targets->len; i++)
+    {
+      Target *target = targets->pdata[i];
+      MbdLayout *layout = mbd_repository_get_layout (target->repo);
+      g_autofree char *version
+          = mbd_keyring_package_version (target->repo, target->dist, target->suite, now);
+      if (!mbd_layout_check_version (
+              layout, target->suite, mbd_repository_get_identity (target->repo),
+              mbd_distribution_get_codeversion (target->dist), version, error))
+        return mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
+      g_autofree char *work = make_work_dir (instance, error);
+      if (work == NULL)
+        return FALSE;
+      g_autofree char *tree = mbd_keyring_package_write_tree (instance, url, target->distribution,
+                                                              version, work, error);
+      g_autofree char *key = NULL;
+      gboolean ok = tree != NULL
+                    && mbd_internal_upload (instance, tree, NULL, NULL, &key, NULL, NULL, error);
+      mbd_remove_tree (work);
+      if (!ok)
+        return mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
+      if (migrate && mbd_suite_get_migrates_to (target->suite) != NULL
+          && !mbd_packager_mark_migrate (instance, key, error))
+        return FALSE;
+      g_strv_builder_add (keys, key);
+    }
+  if (out_keys != NULL)
+    *out_keys = g_strv_builder_end (keys);
+  return TRUE;
 }

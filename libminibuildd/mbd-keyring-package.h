@@ -26,4 +26,13 @@ char *mbd_instance_dput_conf (MbdInstance *instance,
                               gboolean dput_ng_profile,
                               GError **error);
 
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_build_keyring_packages (MbdPackager *self,
+                                              const char *repository,
+                                              const char *const *distributions,
+                                              const char *url,
+                                              gboolean migrate,
+                                              char ***out_keys,
+                                              GError **error);
+
 G_END_DECLS

@@ -187,6 +187,18 @@ mbd_packager_set_internal_url (MbdPackager *self, const char *url)
   self->internal_url = g_strdup (url);
 }
 
+MbdInstance *
+mbd_packager_get_instance (MbdPackager *self)
+{
+  return self->instance;
+}
+
+const char *
+mbd_packager_get_internal_url (MbdPackager *self)
+{
+  return self->internal_url;
+}
+
 /* ---- rows ---------------------------------------------------------------------------------- */
 
 typedef struct

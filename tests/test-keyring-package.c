@@ -408,6 +408,100 @@ test_migrate_installed (Fixture *fx, gconstpointer data)
   g_assert_cmpint (count_entries (fx, "bookworm-r-stable", version), ==, 1);
 }
 
+static void
+test_build_refusals (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  char **keys = NULL;
+
+  g_test_summary ("Building refuses without a URL, for unknown repositories and distributions "
+                  "and for suites that are not uploadable, and submits nothing");
+  gboolean ok
+      = mbd_packager_build_keyring_packages (packager, "r", NULL, NULL, TRUE, &keys, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "URL"));
+  g_assert_false (ok);
+  g_assert_null (keys);
+  g_clear_error (&error);
+
+  mbd_packager_set_internal_url (packager, URL);
+  ok = mbd_packager_build_keyring_packages (packager, "nosuch", NULL, NULL, TRUE, &keys, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_assert_false (ok);
+  g_clear_error (&error);
+
+  const char *stable[] = { "bookworm-r-stable", NULL };
+  ok = mbd_packager_build_keyring_packages (packager, "r", stable, NULL, TRUE, &keys, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "bookworm-r-stable is not uploadable"));
+  g_assert_false (ok);
+  g_clear_error (&error);
+
+  const char *other[] = { "bookworm-test-unstable", NULL };
+  ok = mbd_packager_build_keyring_packages (packager, "r", other, NULL, TRUE, &keys, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "bookworm-test-unstable is not in repository r"));
+  g_assert_false (ok);
+  g_clear_error (&error);
+
+  g_autofree char *packages = g_build_filename (fx->home, "packages", NULL);
+  g_autoptr (GDir) dir = g_dir_open (packages, 0, NULL);
+  g_assert_null (dir != NULL ? g_dir_read_name (dir) : NULL);
+}
+
+/* One signed source upload per flagged suite (bookworm-r-unstable), taken by the packager with
+ * the wish to migrate stored in its row. */
+static void
+test_build_submits (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  g_auto (GStrv) keys = NULL;
+
+  g_test_summary ("Building submits one signed upload per flagged suite and stores the wish "
+                  "to migrate");
+  gboolean ok = mbd_packager_build_keyring_packages (packager, "r", NULL, URL, TRUE, &keys, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpuint (g_strv_length (keys), ==, 1);
+  MbdPackageState state;
+  g_assert_true (mbd_packager_lookup_state (packager, keys[0], &state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (state, ==, MBD_PACKAGE_STATE_CHECKING);
+  g_assert_cmpint (migrate_mark (fx, keys[0]), ==, 1);
+
+  g_autofree char *dir = g_build_filename (fx->home, "packages", keys[0], NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  g_assert_no_error (error);
+  g_autofree char *changes_path = NULL;
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".changes"))
+      changes_path = g_build_filename (dir, name, NULL);
+  g_assert_nonnull (changes_path);
+  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (changes_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_changes_get_source (changes), ==, PKG);
+  g_assert_cmpstr (mbd_changes_get_distribution (changes), ==, DIST);
+  g_autofree char *contents = NULL;
+  g_assert_true (g_file_get_contents (changes_path, &contents, NULL, &error));
+  g_assert_true (g_str_has_prefix (contents, "-----BEGIN PGP SIGNED MESSAGE-----"));
+
+  /* without migration nothing is marked; the work directories are gone */
+  g_auto (GStrv) more = NULL;
+  ok = mbd_packager_build_keyring_packages (packager, NULL, NULL, URL, FALSE, &more, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  /* r and the default repository test: both flag unstable */
+  g_assert_cmpuint (g_strv_length (more), ==, 2);
+  g_assert_cmpint (migrate_mark (fx, more[0]), ==, 0);
+  g_autofree char *internal = g_build_filename (fx->home, "internal-uploads", NULL);
+  g_autoptr (GDir) work = g_dir_open (internal, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (work));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -425,6 +519,9 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/keyring-package/migrate-installed", Fixture, NULL, setup, test_migrate_installed,
               teardown);
+  g_test_add ("/keyring-package/build-refusals", Fixture, NULL, setup, test_build_refusals,
+              teardown);
+  g_test_add ("/keyring-package/build-submits", Fixture, NULL, setup, test_build_submits, teardown);
   int status = g_test_run ();
   g_free (arch);
   return status;
