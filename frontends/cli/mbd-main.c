@@ -36,6 +36,8 @@ static const MbdCommand commands[] = {
   { "events", mbd_builtin_events, "List or follow the events (REJECTED, BUILT, INSTALLED, ...)" },
   { "retry", mbd_builtin_retry, "Upload a failed package again" },
   { "cancel", mbd_builtin_cancel, "Cancel a package that is checking or building" },
+  { "keyring-packages", mbd_builtin_keyring_packages,
+    "Build the instance's keyring package into the flagged suites and migrate it" },
 };
 
 static char *opt_home;

@@ -34,8 +34,8 @@ mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
                                     strlen (body));
 }
 
-static guint
-status_for_error (const GError *error)
+guint
+mbd_server_status_for_error (const GError *error)
 {
   if (error->domain != MBD_ERROR)
     return SOUP_STATUS_INTERNAL_SERVER_ERROR;
@@ -61,7 +61,7 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
              = mbd_instance_get_status_finish (MBD_INSTANCE (source), result, &error);
 
   if (status == NULL)
-    mbd_server_problem (msg, status_for_error (error), error->message);
+    mbd_server_problem (msg, mbd_server_status_for_error (error), error->message);
   else
     {
       char *json = mbd_status_to_json (status);
@@ -89,6 +89,7 @@ static const struct
 } api_calls[] = {
   { "status", api_status, FALSE },
   { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "keyring_packages", mbd_server_api_keyring_packages, FALSE },
 };
 
 static void

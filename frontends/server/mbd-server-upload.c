@@ -175,8 +175,8 @@ mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming)
 
 /* -- dput_conf ----------------------------------------------------------------------------- */
 
-static gboolean
-query_flag (GHashTable *query, const char *name)
+gboolean
+mbd_server_query_flag (GHashTable *query, const char *name)
 {
   const char *value = query != NULL ? g_hash_table_lookup (query, name) : NULL;
 
@@ -188,7 +188,7 @@ mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTa
 {
   const char *output = query != NULL ? g_hash_table_lookup (query, "output") : NULL;
   gboolean plain = output != NULL && strcmp (output, "plain") == 0;
-  gboolean dput_ng = query_flag (query, "dput_ng_profile");
+  gboolean dput_ng = mbd_server_query_flag (query, "dput_ng_profile");
   g_autoptr (GError) error = NULL;
   g_autofree char *text = mbd_instance_dput_conf (instance, NULL, dput_ng, &error);
 
