@@ -283,6 +283,55 @@ test_tree_builds (Fixture *fx, gconstpointer data)
                    ".gpg\n/etc/dput.d/profiles/mini-buildd-kr.json\n");
 }
 
+/* The postinst removes the instance key from the legacy keyring under $DPKG_ROOT and keeps the
+ * other keys there. */
+static void
+test_postinst (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *version = version_for (fx, "unstable");
+  g_autofree char *tree = write_tree (fx, version);
+  const char *fpr = mbd_instance_get_fingerprint (fx->instance);
+
+  g_test_summary ("The postinst drops the instance key from $DPKG_ROOT/etc/apt/trusted.gpg");
+  g_autofree char *other_home = g_build_filename (fx->tmpdir, "other", NULL);
+  g_autofree char *other_fpr = mbd_test_make_key (other_home, "Other <o@example.org>", NULL, NULL);
+  g_autofree char *other_key = g_build_filename (other_home, "other.gpg", NULL);
+  const char *export[] = { "--export", "--output", other_key, other_fpr, NULL };
+  g_free (mbd_test_gpg (other_home, export));
+
+  g_autofree char *root = g_build_filename (fx->tmpdir, "root", NULL);
+  g_autofree char *etc_apt = g_build_filename (root, "etc", "apt", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (etc_apt, 0755), ==, 0);
+  g_autofree char *legacy = g_build_filename (etc_apt, "trusted.gpg", NULL);
+  g_autofree char *instance_key = g_build_filename (tree, "keyring", PKG ".gpg", NULL);
+  g_autofree char *scratch = g_build_filename (fx->tmpdir, "scratch", NULL);
+  const char *import[]
+      = { "--no-default-keyring", "--keyring", legacy, "--import", instance_key, other_key, NULL };
+  g_free (mbd_test_gpg (scratch, import));
+  const char *list[]
+      = { "--no-default-keyring", "--keyring", legacy, "--with-colons", "--list-keys", NULL };
+  g_autofree char *before = mbd_test_gpg (scratch, list);
+  g_assert_nonnull (strstr (before, fpr));
+
+  g_autofree char *postinst = g_build_filename (tree, "debian", "postinst", NULL);
+  g_autofree char *dpkg_root = g_strdup_printf ("DPKG_ROOT=%s", root);
+  const char *argv[] = { "env", dpkg_root, "sh", postinst, "configure", NULL };
+  g_autofree char *out = run (NULL, argv);
+  g_assert_nonnull (strstr (out, "removed key"));
+  g_autofree char *after = mbd_test_gpg (scratch, list);
+  g_assert_null (strstr (after, fpr));
+  g_assert_nonnull (strstr (after, other_fpr));
+
+  /* nothing to do the second time, and none without a legacy keyring */
+  g_autofree char *again = run (NULL, argv);
+  g_assert_cmpstr (again, ==, "");
+  g_assert_cmpint (g_remove (legacy), ==, 0);
+  g_autofree char *none = run (NULL, argv);
+  g_assert_cmpstr (none, ==, "");
+  mbd_test_kill_agent (other_home);
+  mbd_test_kill_agent (scratch);
+}
+
 static void
 test_no_url (Fixture *fx, gconstpointer data)
 {
@@ -514,6 +563,7 @@ main (int argc, char **argv)
   g_test_add ("/keyring-package/version", Fixture, NULL, setup, test_version, teardown);
   g_test_add ("/keyring-package/tree", Fixture, NULL, setup, test_tree, teardown);
   g_test_add ("/keyring-package/tree-builds", Fixture, NULL, setup, test_tree_builds, teardown);
+  g_test_add ("/keyring-package/postinst", Fixture, NULL, setup, test_postinst, teardown);
   g_test_add ("/keyring-package/no-url", Fixture, NULL, setup, test_no_url, teardown);
   g_test_add ("/keyring-package/dput-conf-bad-url", Fixture, NULL, setup, test_dput_conf_bad_url,
               teardown);
