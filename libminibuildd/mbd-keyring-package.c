@@ -210,6 +210,8 @@ static const char rules_template[]
       "\tinstall -m 0644 debian/copyright $(D)/usr/share/doc/$(PKG)/copyright\n"
       "\tgzip -9n -c debian/changelog > $(D)/usr/share/doc/$(PKG)/changelog.gz\n"
       "\tchmod 0644 $(D)/usr/share/doc/$(PKG)/changelog.gz\n"
+      "\tcd $(D) && find usr -type f -exec md5sum {} + | LC_ALL=C sort > DEBIAN/md5sums\n"
+      "\tchmod 0644 $(D)/DEBIAN/md5sums\n"
       "\tinstall -m 0755 debian/postinst $(D)/DEBIAN/postinst\n"
       "\tprintf '%s\\n' /etc/apt/trusted.gpg.d/$(PKG).gpg \\\n"
       "\t  /etc/dput.d/profiles/mini-buildd-$(ID).json > $(D)/DEBIAN/conffiles\n"
@@ -340,7 +342,8 @@ mbd_keyring_package_write_tree (MbdInstance *instance,
 
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = changelog_date (now);
-  g_autofree char *maintainer = g_strdup_printf ("mbd %s archive <mbd@%s>", id, id);
+  /* the instance has no mail address; lintian wants a domain (RFC 2606 reserves .invalid) */
+  g_autofree char *maintainer = g_strdup_printf ("mbd %s archive <mbd@%s.invalid>", id, id);
   g_autofree char *control = g_strdup_printf (
       "Source: %s\n"
       "Section: misc\n"
@@ -352,20 +355,22 @@ mbd_keyring_package_write_tree (MbdInstance *instance,
       "Package: %s\n"
       "Architecture: all\n"
       "Multi-Arch: foreign\n"
-      "Description: archive key, APT sources and dput configuration of mbd instance %s\n"
-      " The OpenPGP key that signs the repositories of the mbd (mini-buildd) instance %s\n"
-      " (%s), for APT: in /usr/share/keyrings/ for signed-by and in\n"
-      " /etc/apt/trusted.gpg.d/.\n"
+      "Description: archive key, APT sources and dput setup of mbd instance %s\n"
+      " The OpenPGP key that signs the repositories of the mbd (mini-buildd)\n"
+      " instance %s, for APT's signed-by (in /usr/share/keyrings/) and in\n"
+      " /etc/apt/trusted.gpg.d/. Its fingerprint:\n"
+      " %s\n"
       " .\n"
-      " /usr/share/%s/sources.list.d/ holds an APT source list for each suite of\n"
-      " each repository of the instance; copy the one you want to /etc/apt/sources.list.d/.\n"
-      " The dput-ng profile mini-buildd-%s is installed; /usr/share/%s/dput.cf is the\n"
-      " same for dput.\n",
+      " An APT source list for each suite of each repository of the instance is\n"
+      " in /usr/share/%s/sources.list.d/: copy the one you\n"
+      " want to /etc/apt/sources.list.d/. The dput-ng profile mini-buildd-%s is\n"
+      " installed; /usr/share/%s/dput.cf holds the same for dput.\n",
       pkg, maintainer, pkg, id, id, fpr, pkg, id, pkg);
   g_autofree char *changelog
       = g_strdup_printf ("%s (%s) %s; urgency=medium\n\n"
-                         "  * Archive key, APT sources and dput configuration of mbd instance %s\n"
-                         "    (key %s, served at %s).\n\n"
+                         "  * Archive key, APT sources and dput configuration of mbd instance\n"
+                         "    %s (key %s,\n"
+                         "    served at %s).\n\n"
                          " -- %s  %s\n",
                          pkg, version, distribution, id, fpr, url, maintainer, date);
   g_autofree char *copyright = g_strdup_printf (

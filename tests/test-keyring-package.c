@@ -276,6 +276,10 @@ test_tree_builds (Fixture *fx, gconstpointer data)
       if (strstr (listing, needle) == NULL)
         g_error ("%s is not in the package:\n%s", files[i], listing);
     }
+  const char *md5sums[] = { "dpkg-deb", "-I", deb, "md5sums", NULL };
+  g_autofree char *sums = run (NULL, md5sums);
+  g_assert_nonnull (strstr (sums, "  usr/share/keyrings/" PKG ".gpg\n"));
+  g_assert_null (strstr (sums, "etc/"));
   const char *control[] = { "dpkg-deb", "-I", deb, "conffiles", NULL };
   g_autofree char *conffiles = run (NULL, control);
   g_assert_cmpstr (conffiles, ==,
