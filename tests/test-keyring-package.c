@@ -19,7 +19,8 @@ typedef struct
   char *tmpdir;
   char *home;
   MbdInstance *instance;
-  MbdRepository *repo; /* "r": bookworm (code version 12), Default layout without rollbacks */
+  MbdRepository *repo; /* "r": bookworm (code version 12) and trixie (13), Default layout
+                        * without rollbacks */
 } Fixture;
 
 static void
@@ -45,6 +46,11 @@ setup (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   mbd_distribution_set_codeversion (dist, "12");
   g_assert_true (mbd_repository_add_distribution (fx->repo, dist, &error));
+  g_autofree char *spec2 = g_strdup_printf ("trixie:%s", arch);
+  g_autoptr (MbdDistribution) dist2 = mbd_distribution_new_from_spec (spec2, &error);
+  g_assert_no_error (error);
+  mbd_distribution_set_codeversion (dist2, "13");
+  g_assert_true (mbd_repository_add_distribution (fx->repo, dist2, &error));
   gboolean added = mbd_instance_add_repository (fx->instance, fx->repo, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (added);
@@ -399,17 +405,15 @@ migrate_mark (Fixture *fx, const char *key)
   return sqlite3_column_int64 (stmt, 0);
 }
 
-/* An installed package marked for migration goes through the whole chain once; the mark is
- * cleared, and a second run (as after a restart) changes nothing. */
+/* Includes the keyring package's source at @version into DIST and records it as package "k1"
+ * in @state, as the packager would. */
 static void
-test_migrate_installed (Fixture *fx, gconstpointer data)
+install_package (Fixture *fx, const char *version, MbdPackageState state)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *version = version_for (fx, "unstable");
   g_autofree char *tree = write_tree (fx, version);
   MbdDb *db = mbd_instance_get_db (fx->instance);
 
-  g_test_summary ("A package marked for migration is migrated to stable once installed");
   const char *source[] = { "dpkg-source", "-b", tree, NULL };
   g_autofree char *work = g_path_get_dirname (tree);
   g_free (run (work, source));
@@ -426,13 +430,25 @@ test_migrate_installed (Fixture *fx, gconstpointer data)
       " updated) VALUES ('k1', 'x.changes', ?1, ?2, ?3, ?4, 0, 0)",
       &error);
   g_assert_no_error (error);
-  sqlite3_bind_int (insert, 1, MBD_PACKAGE_STATE_BUILDING);
+  sqlite3_bind_int (insert, 1, state);
   sqlite3_bind_text (insert, 2, PKG, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (insert, 3, version, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (insert, 4, DIST, -1, SQLITE_TRANSIENT);
   g_assert_true (mbd_db_step_done (db, insert, &error));
   g_assert_no_error (error);
+}
 
+/* An installed package marked for migration goes through the whole chain once; the mark is
+ * cleared, and a second run (as after a restart) changes nothing. */
+static void
+test_migrate_installed (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *version = version_for (fx, "unstable");
+  MbdDb *db = mbd_instance_get_db (fx->instance);
+
+  g_test_summary ("A package marked for migration is migrated to stable once installed");
+  install_package (fx, version, MBD_PACKAGE_STATE_BUILDING);
   gboolean marked = mbd_packager_mark_migrate (fx->instance, "nope", &error);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
   g_assert_false (marked);
@@ -457,6 +473,38 @@ test_migrate_installed (Fixture *fx, gconstpointer data)
   g_assert_true (mbd_db_exec (db, "UPDATE packages SET migrate = 1 WHERE key = 'k1'", &error));
   g_assert_no_error (error);
   mbd_packager_migrate_installed (fx->instance);
+  g_assert_cmpint (migrate_mark (fx, "k1"), ==, 0);
+  g_assert_cmpint (count_entries (fx, "bookworm-r-stable", version), ==, 1);
+}
+
+/* The mark survives a restart: a new instance on the home migrates the package once its
+ * engine runs (the packager's tick), without anyone calling for it. */
+static void
+test_migrate_after_restart (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *version = version_for (fx, "unstable");
+
+  g_test_summary ("The packager's engine migrates a marked package after a restart");
+  install_package (fx, version, MBD_PACKAGE_STATE_INSTALLED);
+  gboolean marked = mbd_packager_mark_migrate (fx->instance, "k1", &error);
+  g_assert_no_error (error);
+  g_assert_true (marked);
+
+  g_clear_object (&fx->repo);
+  g_clear_object (&fx->instance);
+  fx->instance = mbd_instance_new (fx->home);
+  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (opened);
+  g_assert_cmpint (count_entries (fx, "bookworm-r-stable", version), ==, 0);
+  gboolean started = mbd_instance_start (fx->instance, &error);
+  g_assert_no_error (error);
+  g_assert_true (started);
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (migrate_mark (fx, "k1") != 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE); /* the packager polls every 2 s */
+  mbd_instance_stop (fx->instance);
   g_assert_cmpint (migrate_mark (fx, "k1"), ==, 0);
   g_assert_cmpint (count_entries (fx, "bookworm-r-stable", version), ==, 1);
 }
@@ -517,7 +565,19 @@ test_build_submits (Fixture *fx, gconstpointer data)
   gboolean ok = mbd_packager_build_keyring_packages (packager, "r", NULL, URL, TRUE, &keys, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
-  g_assert_cmpuint (g_strv_length (keys), ==, 1);
+  /* one for each codename, with its code version in the version */
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  g_autofree char *trixie_dir = g_build_filename (fx->home, "packages", keys[1], NULL);
+  g_autoptr (GDir) td = g_dir_open (trixie_dir, 0, &error);
+  g_assert_no_error (error);
+  gboolean trixie_changes = FALSE;
+  const char *file;
+  while ((file = g_dir_read_name (td)) != NULL)
+    trixie_changes
+        = trixie_changes
+          || (g_str_has_prefix (file, PKG "_") && strstr (file, "~r13+1_source.changes"));
+  g_assert_true (trixie_changes);
+  g_assert_cmpint (migrate_mark (fx, keys[1]), ==, 1);
   MbdPackageState state;
   g_assert_true (mbd_packager_lookup_state (packager, keys[0], &state, &error));
   g_assert_no_error (error);
@@ -540,6 +600,7 @@ test_build_submits (Fixture *fx, gconstpointer data)
   g_autofree char *contents = NULL;
   g_assert_true (g_file_get_contents (changes_path, &contents, NULL, &error));
   g_assert_true (g_str_has_prefix (contents, "-----BEGIN PGP SIGNED MESSAGE-----"));
+  g_assert_nonnull (strstr (contents, "~r12+1"));
 
   /* without migration nothing is marked; the work directories are gone */
   g_auto (GStrv) more = NULL;
@@ -547,7 +608,7 @@ test_build_submits (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (ok);
   /* r and the default repository test: both flag unstable */
-  g_assert_cmpuint (g_strv_length (more), ==, 2);
+  g_assert_cmpuint (g_strv_length (more), ==, 3);
   g_assert_cmpint (migrate_mark (fx, more[0]), ==, 0);
   g_autofree char *internal = g_build_filename (fx->home, "internal-uploads", NULL);
   g_autoptr (GDir) work = g_dir_open (internal, 0, &error);
@@ -573,6 +634,8 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/keyring-package/migrate-installed", Fixture, NULL, setup, test_migrate_installed,
               teardown);
+  g_test_add ("/keyring-package/migrate-after-restart", Fixture, NULL, setup,
+              test_migrate_after_restart, teardown);
   g_test_add ("/keyring-package/build-refusals", Fixture, NULL, setup, test_build_refusals,
               teardown);
   g_test_add ("/keyring-package/build-submits", Fixture, NULL, setup, test_build_submits, teardown);
