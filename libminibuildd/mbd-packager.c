@@ -167,6 +167,12 @@ mbd_instance_peek_packager (MbdInstance *instance)
   return g_object_get_data (G_OBJECT (instance), "mbd-packager");
 }
 
+MbdInstance *
+mbd_packager_get_instance (MbdPackager *self)
+{
+  return self->instance;
+}
+
 /**
  * mbd_packager_set_internal_url:
  * @self: a packager

@@ -8,9 +8,12 @@
 #include "mbd-changes.h"
 #include "mbd-dsc.h"
 #include "mbd-file-entry.h"
-#include "mbd-gnupg.h"
-#include "mbd-packager.h"
+#include "mbd-gnupg-private.h"
+#include "mbd-layout-private.h"
+#include "mbd-packager-private.h"
 #include "mbd-port-private.h"
+#include "mbd-port.h"
+#include "mbd-repository-private.h"
 #include "mbd-subprocess-private.h"
 #include "mbd-util-private.h"
 
@@ -279,4 +282,506 @@ mbd_internal_upload_dsc (MbdInstance *instance,
                                      cancellable, error);
   mbd_remove_tree (work);
   return ok;
+}
+
+/* ---- version rules ------------------------------------------------------------------------- */
+
+/* The rightmost (last non-overlapping, left to right) match of @regex in @text. */
+static gboolean
+rightmost_match (GRegex *regex, const char *text, int *out_start, int *out_end)
+{
+  g_autoptr (GMatchInfo) info = NULL;
+  gboolean found = FALSE;
+
+  g_regex_match (regex, text, 0, &info);
+  while (g_match_info_matches (info))
+    {
+      found = g_match_info_fetch_pos (info, 0, out_start, out_end);
+      if (!g_match_info_next (info, NULL))
+        break;
+    }
+  return found;
+}
+
+static char *
+rightmost_text (GRegex *regex, const char *text)
+{
+  int start = 0, end = 0;
+
+  if (!rightmost_match (regex, text, &start, &end))
+    return g_strdup ("");
+  return g_strndup (text + start, end - start);
+}
+
+/* @text with its rightmost match of @regex replaced by @replacement, or @replacement appended
+ * when nothing matches. */
+static char *
+sub_rightmost (GRegex *regex, const char *replacement, const char *text)
+{
+  int start = 0, end = 0;
+
+  if (!rightmost_match (regex, text, &start, &end))
+    return g_strconcat (text, replacement, NULL);
+  return g_strdup_printf ("%.*s%s%s", start, text, replacement, text + end);
+}
+
+char *
+mbd_port_version_internal (const char *version,
+                           const char *from_regex,
+                           const char *to_default,
+                           GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GRegex) from = g_regex_new (from_regex, 0, 0, &local_error);
+  if (from == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "version regex '%s': %s", from_regex,
+                 local_error->message);
+      return NULL;
+    }
+  g_autoptr (GRegex) revision = g_regex_new ("\\+[0-9]", 0, 0, NULL);
+  g_autofree char *appendix = rightmost_text (from, version);
+  g_autofree char *plus_revision = rightmost_text (revision, appendix);
+  g_autofree char *to = appendix[0] != '\0' && plus_revision[0] != '\0'
+                            ? sub_rightmost (revision, plus_revision, to_default)
+                            : g_strdup (to_default);
+  return sub_rightmost (from, to, version);
+}
+
+char *
+mbd_port_version_rebuild (const char *version, GDateTime *now)
+{
+  g_autoptr (GDateTime) utc = g_date_time_to_utc (now);
+  g_autofree char *stamp = g_date_time_format (utc, "+rebuilt%Y%m%d%H%M%S");
+  g_autoptr (GRegex) rebuilt = g_regex_new ("\\+rebuilt[0-9]{14}", 0, 0, NULL);
+
+  return sub_rightmost (rebuilt, stamp, version);
+}
+
+char *
+mbd_port_version_external (const char *version, const char *to_default)
+{
+  return g_strconcat (version, to_default, NULL);
+}
+
+/* ---- changelog ----------------------------------------------------------------------------- */
+
+/* An RFC 2822 date in English whatever the locale, as debian/changelog wants it. */
+static char *
+changelog_date (GDateTime *now)
+{
+  static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char *const months[]
+      = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr (GDateTime) utc = g_date_time_to_utc (now);
+
+  return g_strdup_printf (
+      "%s, %02d %s %d %02d:%02d:%02d +0000", days[g_date_time_get_day_of_week (utc) - 1],
+      g_date_time_get_day_of_month (utc), months[g_date_time_get_month (utc) - 1],
+      g_date_time_get_year (utc), g_date_time_get_hour (utc), g_date_time_get_minute (utc),
+      g_date_time_get_second (utc));
+}
+
+char *
+mbd_port_changelog_prepend (const char *changelog,
+                            const char *source,
+                            const char *version,
+                            const char *distribution,
+                            const char *const *lines,
+                            const char *maintainer,
+                            const char *own_email,
+                            GDateTime *now,
+                            char **out_since,
+                            char **out_author,
+                            GError **error)
+{
+  g_autoptr (GRegex) header = g_regex_new ("^\\S+ \\(([^()\\s]+)\\)", 0, 0, NULL);
+  g_autoptr (GRegex) trailer = g_regex_new ("^ -- (.*?)  ", 0, 0, NULL);
+  g_auto (GStrv) text_lines = g_strsplit (changelog, "\n", -1);
+  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) authors = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; text_lines[i] != NULL; i++)
+    {
+      g_autoptr (GMatchInfo) match = NULL;
+      if (g_regex_match (header, text_lines[i], 0, &match))
+        {
+          g_ptr_array_add (versions, g_match_info_fetch (match, 1));
+          g_ptr_array_add (authors, g_strdup (""));
+        }
+      else if (authors->len > 0 && g_regex_match (trailer, text_lines[i], 0, &match))
+        {
+          g_free (authors->pdata[authors->len - 1]);
+          authors->pdata[authors->len - 1] = g_match_info_fetch (match, 1);
+        }
+    }
+  if (versions->len == 0)
+    {
+      mbd_throw (error, MBD_ERROR_PARSE,
+                 "debian/changelog of %s: no entry (a line 'NAME (VERSION) DIST; ...')", source);
+      return NULL;
+    }
+
+  /* the first entry not written by us, and the version below it */
+  guint i = 0;
+  while (i + 1 < versions->len && strstr (authors->pdata[i], own_email) != NULL)
+    i++;
+  if (out_since != NULL)
+    *out_since = i + 1 < versions->len ? g_strdup (versions->pdata[i + 1])
+                                       : g_strconcat (versions->pdata[i], "~", NULL);
+  if (out_author != NULL)
+    *out_author = g_strdup (authors->pdata[i]);
+
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_string_append_printf (out, "%s (%s) %s; urgency=medium\n\n", source, version, distribution);
+  for (guint n = 0; lines != NULL && lines[n] != NULL; n++)
+    g_string_append_printf (out, "  * %s\n", lines[n]);
+  g_autofree char *date = changelog_date (now);
+  g_string_append_printf (out, "\n -- %s  %s\n\n%s", maintainer, date, changelog);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* ---- port ---------------------------------------------------------------------------------- */
+
+/* A distribution of the instance, resolved. */
+typedef struct
+{
+  char *name;            /* the distribution string (meta names resolved) */
+  MbdRepository *repo;   /* (owned) */
+  MbdDistribution *dist; /* (unowned): of repo */
+  MbdSuite *suite;       /* (unowned): of repo's layout */
+  int rollback;          /* -1 unless a rollback distribution */
+} Target;
+
+static void
+target_clear (Target *target)
+{
+  g_clear_pointer (&target->name, g_free);
+  g_clear_object (&target->repo);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Target, target_clear)
+
+static gboolean
+resolve_target (MbdInstance *instance,
+                const char *name,
+                gboolean for_upload,
+                Target *out,
+                GError **error)
+{
+  out->name = mbd_instance_resolve_distribution (instance, name, error);
+  if (out->name == NULL)
+    return FALSE;
+  out->repo = mbd_instance_lookup_repository_for_distribution (instance, out->name, error);
+  if (out->repo == NULL)
+    return FALSE;
+  out->rollback = -1;
+  out->dist = mbd_repository_lookup_distribution_string (out->repo, out->name, &out->suite,
+                                                         &out->rollback, error);
+  if (out->dist == NULL)
+    return FALSE;
+  if (for_upload && out->rollback >= 0)
+    return mbd_throw (error, MBD_ERROR_REJECTED,
+                      "%s is a rollback distribution: nothing can be ported to it", out->name);
+  if (for_upload && !mbd_suite_get_uploadable (out->suite))
+    return mbd_throw (error, MBD_ERROR_REJECTED,
+                      "%s is not uploadable: packages reach suite %s by migration only; port to "
+                      "an uploadable suite and migrate",
+                      out->name, mbd_suite_get_name (out->suite));
+  return TRUE;
+}
+
+static char *
+target_default_version (Target *target)
+{
+  return mbd_layout_get_default_version (mbd_repository_get_layout (target->repo), target->suite,
+                                         mbd_repository_get_identity (target->repo),
+                                         mbd_distribution_get_codeversion (target->dist));
+}
+
+/* Resolves every target distribution (all checked before anything is uploaded). */
+static GArray *
+resolve_targets (MbdInstance *instance, const char *const *names, GError **error)
+{
+  g_autoptr (GArray) targets = g_array_new (FALSE, TRUE, sizeof (Target));
+  g_array_set_clear_func (targets, (GDestroyNotify) target_clear);
+
+  if (names == NULL || names[0] == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "no distribution to port to");
+      return NULL;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      Target target = { 0 };
+      if (!resolve_target (instance, names[i], TRUE, &target, error))
+        {
+          target_clear (&target);
+          mbd_prefix_error (error, "port to %s: ", names[i]);
+          return NULL;
+        }
+      g_array_append_val (targets, target);
+    }
+  return g_steal_pointer (&targets);
+}
+
+/* The instance key's user id ("Name <email>") and its "<email>". */
+static gboolean
+own_identity (MbdInstance *instance, char **out_uid, char **out_email, GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (mbd_instance_get_gnupg (instance), error);
+  if (ctx == NULL)
+    return FALSE;
+  g_auto (gpgme_key_t) key = NULL;
+  gpgme_error_t err = gpgme_get_key (ctx, mbd_instance_get_fingerprint (instance), &key, 0);
+  if (err != 0 || key->uids == NULL || key->uids->uid == NULL)
+    return mbd_throw (error, MBD_ERROR_GPG, "the instance key %s has no user id: %s",
+                      mbd_instance_get_fingerprint (instance), gpgme_strerror (err));
+  *out_uid = g_strdup (key->uids->uid);
+  *out_email = g_strdup_printf ("<%s>", key->uids->email != NULL ? key->uids->email : "");
+  return TRUE;
+}
+
+static gboolean
+check_options (const char *const *options, GError **error)
+{
+  g_autoptr (GRegex) option
+             = g_regex_new ("^[^*.\\[\\]=\\s]+(\\[[^*.\\[\\]=\\s]+\\])?=[^\\n*.]*$", 0, 0, NULL);
+
+  for (guint i = 0; options != NULL && options[i] != NULL; i++)
+    if (!g_regex_match (option, options[i], 0, NULL))
+      return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                        "upload option '%s' is not KEY=VALUE or KEY[ARCH]=VALUE (no dots, no '*')",
+                        options[i]);
+  return TRUE;
+}
+
+/* Unpacks @dsc, puts the new changelog entry on top and uploads it into @target. */
+static gboolean
+port_one (MbdInstance *instance,
+          const char *dsc,
+          const char *source,
+          const char *target,
+          const char *version,
+          const char *const *lines,
+          char **out_key,
+          GCancellable *cancellable,
+          GError **error)
+{
+  g_autofree char *uid = NULL;
+  g_autofree char *email = NULL;
+  if (!own_identity (instance, &uid, &email, error))
+    return FALSE;
+  g_autofree char *work = NULL;
+  g_autofree char *tree = NULL;
+  if (!mbd_port_unpack_dsc (instance, dsc, &work, &tree, cancellable, error))
+    return FALSE;
+  g_autofree char *path = g_build_filename (tree, "debian", "changelog", NULL);
+  g_autofree char *changelog = NULL;
+  g_autofree char *since = NULL;
+  g_autofree char *author = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *rewritten = NULL;
+  gboolean ok
+      = g_file_get_contents (path, &changelog, NULL, error)
+        && (rewritten = mbd_port_changelog_prepend (changelog, source, version, target, lines, uid,
+                                                    email, now, &since, &author, error))
+               != NULL
+        && g_file_set_contents (path, rewritten, -1, error);
+  g_autofree char *field = author != NULL && author[0] != '\0'
+                               ? g_strconcat ("X-Mini-Buildd-Originally-Changed-By=", author, NULL)
+                               : NULL;
+  const char *fields[] = { field, NULL };
+  ok = ok && mbd_internal_upload (instance, tree, since, fields, out_key, NULL, cancellable, error);
+  mbd_remove_tree (work);
+  return ok;
+}
+
+/* The changelog lines of a port: the note, @extra (nullable), the options. */
+static GStrv
+port_lines (const char *dsc, const char *extra, const char *const *options, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (dsc);
+  g_autoptr (GBytes) content = g_file_load_bytes (file, NULL, NULL, error);
+  if (content == NULL)
+    return NULL;
+  g_autofree char *sha1 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA1, content);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *note
+      = g_strdup_printf ("Automated port via mbd (no changes). Original DSC's SHA1: %s", sha1);
+  g_strv_builder_add (builder, note);
+  if (extra != NULL)
+    g_strv_builder_add (builder, extra);
+  const char *const defaults[] = { MBD_PORT_DEFAULT_OPTIONS, NULL };
+  const char *const *opts = options != NULL ? options : defaults;
+  for (guint i = 0; opts[i] != NULL; i++)
+    {
+      g_autofree char *line = g_strconcat ("MINI_BUILDD_OPTION: ", opts[i], NULL);
+      g_strv_builder_add (builder, line);
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* The pool .dsc of @source in @from (a rollback distribution of it too when @version is
+ * given), and its version. */
+static char *
+find_source_dsc (MbdInstance *instance,
+                 Target *from,
+                 const char *source,
+                 const char *version,
+                 char **out_version,
+                 GError **error)
+{
+  MbdDb *db = mbd_instance_get_db (instance);
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
+      db,
+      "SELECT e.version, p.path FROM package_entries e JOIN pool_files p ON p.id = e.dsc_file_id"
+      " WHERE e.repository_id = ?1 AND e.source = ?2 AND (e.suite_path = ?3 OR (?4 IS NOT NULL"
+      " AND e.suite_path GLOB ?3 || '-rollback[0-9]*')) AND (?4 IS NULL OR e.version = ?4)"
+      " ORDER BY e.suite_path = ?3 DESC LIMIT 1",
+      error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, from->repo->id);
+  sqlite3_bind_text (stmt, 2, source, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, from->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, version, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      if (version != NULL)
+        mbd_throw (error, MBD_ERROR_NOT_FOUND,
+                   "source %s %s is neither in %s nor in its rollbacks; see 'mbd ls %s'", source,
+                   version, from->name, source);
+      else
+        mbd_throw (error, MBD_ERROR_NOT_FOUND, "source %s is not in %s; see 'mbd ls %s'", source,
+                   from->name, source);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      mbd_db_throw (db, rc, "cannot read package entries", error);
+      return NULL;
+    }
+  *out_version = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  g_autofree char *repo_dir = mbd_repository_dup_path (from->repo);
+  return g_build_filename (repo_dir, (const char *) sqlite3_column_text (stmt, 1), NULL);
+}
+
+static void
+set_results (GPtrArray *keys, GPtrArray *versions, char ***out_keys, char ***out_versions)
+{
+  g_ptr_array_add (keys, NULL);
+  g_ptr_array_add (versions, NULL);
+  if (out_keys != NULL)
+    *out_keys = (char **) g_ptr_array_free (g_steal_pointer (&keys), FALSE);
+  else
+    g_ptr_array_unref (keys);
+  if (out_versions != NULL)
+    *out_versions = (char **) g_ptr_array_free (g_steal_pointer (&versions), FALSE);
+  else
+    g_ptr_array_unref (versions);
+}
+
+/**
+ * mbd_packager_port:
+ * @self: a packager
+ * @source: a source package name
+ * @from_distribution: the distribution it is in (a distribution string or a meta name)
+ * @to_distributions: (array zero-terminated=1): the uploadable distributions to port it to; the
+ *   same as @from_distribution for a rebuild
+ * @version: (nullable): the version to port, which may be in a rollback of @from_distribution;
+ *   %NULL for the one in @from_distribution
+ * @options: (nullable) (array zero-terminated=1): upload options (`KEY=VALUE`) for the
+ *   ported uploads' `MINI_BUILDD_OPTION` lines; %NULL for %MBD_PORT_DEFAULT_OPTIONS
+ * @out_keys: (out) (optional) (array zero-terminated=1) (transfer full): the package key of
+ *   each upload, in the order of @to_distributions
+ * @out_versions: (out) (optional) (array zero-terminated=1) (transfer full): the version of each
+ *   upload
+ * @cancellable: (nullable): a cancellable
+ *
+ * Ports a source package of the repository to other distributions without changes, as
+ * mini-buildd's `port`: the source from the pool is unpacked, a changelog entry
+ * "Automated port via mbd (no changes)" by the instance key's user id with the options goes on
+ * top, and it is uploaded signed by the instance key (`dpkg-genchanges -v` with the version
+ * below the original entry, so the changes list the original entries, and the field
+ * `X-Mini-Buildd-Originally-Changed-By`). The uploads then go through the packager like any
+ * other: wait for their events to know how they end.
+ *
+ * The version of a port is the source version with the rightmost match of the source suite's
+ * mandatory version rule replaced by the target's default version, keeping its `+N`
+ * (`1.2.3-1~test12+4` becomes `1.2.3-1~test11+4`); a port into @from_distribution itself is a
+ * rebuild, versioned `+rebuiltYYYYmmddHHMMSS` (UTC) appended (or replaced).
+ *
+ * Call it on the packager's thread. It runs dpkg-source and dpkg-genchanges and blocks
+ * meanwhile (a few seconds per target).
+ *
+ * Errors: %MBD_ERROR_NOT_FOUND for an unknown distribution or a source (version) that is not
+ * there, %MBD_ERROR_REJECTED for a target that is not uploadable or a rollback,
+ * %MBD_ERROR_INVALID_ARGUMENT for a malformed option or no target, %MBD_ERROR_FAILED when
+ * dpkg-source fails. Every target is checked before anything is uploaded.
+ *
+ * Returns: %TRUE if every port was submitted
+ */
+gboolean
+mbd_packager_port (MbdPackager *self,
+                   const char *source,
+                   const char *from_distribution,
+                   const char *const *to_distributions,
+                   const char *version,
+                   const char *const *options,
+                   char ***out_keys,
+                   char ***out_versions,
+                   GCancellable *cancellable,
+                   GError **error)
+{
+  g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
+  g_return_val_if_fail (source != NULL && from_distribution != NULL, FALSE);
+
+  MbdInstance *instance = mbd_packager_get_instance (self);
+  if (!check_options (options, error))
+    return FALSE;
+  g_auto (Target) from = { 0 };
+  if (!resolve_target (instance, from_distribution, FALSE, &from, error))
+    return mbd_prefix_error (error, "port from %s: ", from_distribution);
+  g_autoptr (GArray) targets = resolve_targets (instance, to_distributions, error);
+  if (targets == NULL)
+    return FALSE;
+  g_autofree char *have = NULL;
+  g_autofree char *dsc = find_source_dsc (instance, &from, source, version, &have, error);
+  if (dsc == NULL)
+    return FALSE;
+  g_auto (GStrv) lines = port_lines (dsc, NULL, options, error);
+  if (lines == NULL)
+    return FALSE;
+  g_autofree char *from_regex = mbd_layout_dup_mandatory_regex (
+      mbd_repository_get_layout (from.repo), from.suite, mbd_repository_get_identity (from.repo),
+      mbd_distribution_get_codeversion (from.dist));
+
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < targets->len; i++)
+    {
+      Target *target = &g_array_index (targets, Target, i);
+      g_autofree char *new_version = NULL;
+      if (strcmp (target->name, from.name) == 0)
+        {
+          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+          new_version = mbd_port_version_rebuild (have, now);
+        }
+      else
+        {
+          g_autofree char *to_default = target_default_version (target);
+          new_version = mbd_port_version_internal (have, from_regex, to_default, error);
+          if (new_version == NULL)
+            return FALSE;
+        }
+      char *key = NULL;
+      if (!port_one (instance, dsc, source, target->name, new_version, (const char *const *) lines,
+                     &key, cancellable, error))
+        return mbd_prefix_error (error, "port of %s %s to %s: ", source, have, target->name);
+      g_ptr_array_add (keys, key);
+      g_ptr_array_add (versions, g_steal_pointer (&new_version));
+    }
+  set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), out_keys, out_versions);
+  return TRUE;
 }

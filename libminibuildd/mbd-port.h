@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__LIBMINIBUILDD_INSIDE__) && !defined(MBD_COMPILATION)
+#error "Only <libminibuildd/libminibuildd.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <libminibuildd/mbd-version-macros.h>
+#include <libminibuildd/mbd-packager.h>
+
+G_BEGIN_DECLS
+
+/**
+ * MBD_PORT_DEFAULT_OPTIONS:
+ *
+ * The upload options a port carries unless others are given: `lintian-mode=ignore`, as in
+ * mini-buildd.
+ */
+#define MBD_PORT_DEFAULT_OPTIONS "lintian-mode=ignore"
+
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_port (MbdPackager *self,
+                            const char *source,
+                            const char *from_distribution,
+                            const char *const *to_distributions,
+                            const char *version,
+                            const char *const *options,
+                            char ***out_keys,
+                            char ***out_versions,
+                            GCancellable *cancellable,
+                            GError **error);
+
+G_END_DECLS
