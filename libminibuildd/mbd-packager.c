@@ -564,8 +564,8 @@ upload_clear (Upload *upload)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Upload, upload_clear)
 
-static gboolean
-import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
+gboolean
+mbd_packager_import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -586,6 +586,31 @@ import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
   return TRUE;
 }
 
+MbdGnupg *
+mbd_packager_new_uploader_keyring (MbdPackager *self, MbdRepository *repo, GError **error)
+{
+  g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
+  if (keyring == NULL)
+    return NULL;
+  MbdGnupg *own = mbd_instance_get_gnupg (self->instance);
+  g_autofree char *armored = mbd_gnupg_export_public_key (
+      own, mbd_instance_get_fingerprint (self->instance), NULL, error);
+  if (armored == NULL)
+    return NULL;
+  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
+  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
+  g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
+  if (imported == NULL)
+    return NULL;
+  g_autofree char *all
+      = g_build_filename (mbd_instance_get_home (self->instance), "uploaders", NULL);
+  g_autofree char *mine = g_build_filename (all, mbd_repository_get_identity (repo), NULL);
+  if (!mbd_packager_import_keyrings_in (keyring, all, error)
+      || !mbd_packager_import_keyrings_in (keyring, mine, error))
+    return NULL;
+  return g_steal_pointer (&keyring);
+}
+
 /* Verifies the .changes against the repository's uploader keyring: the instance key plus the
  * keyring files of <home>/uploaders/ and <home>/uploaders/<repository>/. */
 static gboolean
@@ -595,24 +620,11 @@ check_signature (MbdPackager *self,
                  GBytes **out_text,
                  GError **error)
 {
-  g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
+  g_autoptr (MbdGnupg) keyring = mbd_packager_new_uploader_keyring (self, repo, error);
   if (keyring == NULL)
     return FALSE;
-  MbdGnupg *own = mbd_instance_get_gnupg (self->instance);
-  g_autofree char *armored = mbd_gnupg_export_public_key (
-      own, mbd_instance_get_fingerprint (self->instance), NULL, error);
-  if (armored == NULL)
-    return FALSE;
-  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
-  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
-  g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
-  if (imported == NULL)
-    return FALSE;
-  g_autofree char *all
-      = g_build_filename (mbd_instance_get_home (self->instance), "uploaders", NULL);
-  g_autofree char *mine = g_build_filename (all, mbd_repository_get_identity (repo), NULL);
-  if (!import_keyrings_in (keyring, all, error) || !import_keyrings_in (keyring, mine, error))
-    return FALSE;
+  g_autofree char *mine = g_build_filename (mbd_instance_get_home (self->instance), "uploaders",
+                                            mbd_repository_get_identity (repo), NULL);
 
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GBytes) content = g_file_load_bytes (file, NULL, NULL, error);

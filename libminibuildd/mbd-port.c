@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <libsoup/soup.h>
 #include <string.h>
 
 #include "mbd-changes.h"
@@ -14,6 +15,7 @@
 #include "mbd-port-private.h"
 #include "mbd-port.h"
 #include "mbd-repository-private.h"
+#include "mbd-source-private.h"
 #include "mbd-subprocess-private.h"
 #include "mbd-util-private.h"
 
@@ -782,6 +784,275 @@ mbd_packager_port (MbdPackager *self,
       g_ptr_array_add (keys, key);
       g_ptr_array_add (versions, g_steal_pointer (&new_version));
     }
+  set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), out_keys, out_versions);
+  return TRUE;
+}
+
+/* ---- port_ext ------------------------------------------------------------------------------ */
+
+#define MAX_DSC_SIZE (1 << 20)
+
+/* Keyrings of installed archives and distributions, which may have signed a .dsc. */
+#define SYSTEM_KEYRINGS_DIR "/usr/share/keyrings"
+
+/* Downloads @url (http, https or file) into @path; at most @max_size bytes. */
+static gboolean
+download (SoupSession *session,
+          const char *url,
+          const char *path,
+          guint64 max_size,
+          GCancellable *cancellable,
+          GError **error)
+{
+  g_autoptr (GInputStream) in = NULL;
+
+  if (g_str_has_prefix (url, "file://"))
+    {
+      g_autoptr (GFile) source = g_file_new_for_uri (url);
+      in = G_INPUT_STREAM (g_file_read (source, cancellable, error));
+      if (in == NULL)
+        return mbd_prefix_error (error, "%s: ", url);
+    }
+  else
+    {
+      g_autoptr (SoupMessage) message = soup_message_new ("GET", url);
+      if (message == NULL)
+        return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "'%s' is not a valid URL", url);
+      g_autoptr (GError) local_error = NULL;
+      in = soup_session_send (session, message, cancellable, &local_error);
+      if (in == NULL)
+        {
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          return mbd_throw (error, MBD_ERROR_UNREACHABLE, "%s: %s", url, local_error->message);
+        }
+      guint status = soup_message_get_status (message);
+      if (status != SOUP_STATUS_OK)
+        return mbd_throw (
+            error, status == SOUP_STATUS_NOT_FOUND ? MBD_ERROR_NOT_FOUND : MBD_ERROR_UNREACHABLE,
+            "%s: HTTP %u %s", url, status, soup_status_get_phrase (status));
+      goffset length
+          = soup_message_headers_get_content_length (soup_message_get_response_headers (message));
+      if (length > 0 && (guint64) length > max_size)
+        return mbd_throw (error, MBD_ERROR_TOO_LARGE,
+                          "%s: %" G_GINT64_FORMAT
+                          " bytes is more than the limit of %" G_GUINT64_FORMAT,
+                          url, (gint64) length, max_size);
+    }
+  g_autoptr (GFile) target = g_file_new_for_path (path);
+  g_autoptr (GFileOutputStream) out
+             = g_file_replace (target, NULL, FALSE, G_FILE_CREATE_NONE, cancellable, error);
+  if (out == NULL)
+    return FALSE;
+  guint64 total = 0;
+  g_autofree char *buffer = g_malloc (64 * 1024);
+  for (;;)
+    {
+      gssize n = g_input_stream_read (in, buffer, 64 * 1024, cancellable, error);
+      if (n < 0)
+        return mbd_prefix_error (error, "%s: ", url);
+      if (n == 0)
+        break;
+      total += n;
+      if (total > max_size)
+        return mbd_throw (error, MBD_ERROR_TOO_LARGE,
+                          "%s: more than the limit of %" G_GUINT64_FORMAT " bytes", url, max_size);
+      if (!g_output_stream_write_all (G_OUTPUT_STREAM (out), buffer, n, NULL, cancellable, error))
+        return FALSE;
+    }
+  return g_output_stream_close (G_OUTPUT_STREAM (out), cancellable, error);
+}
+
+/* Downloads the .dsc at @url and every file it lists (from the same directory) into @dir and
+ * checks them against its sizes and checksums; returns the local .dsc path. */
+static char *
+download_source (const char *url, const char *dir, GCancellable *cancellable, GError **error)
+{
+  if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://")
+      && !g_str_has_prefix (url, "file://"))
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                 "'%s' is not an http://, https:// or file:// URL of a .dsc", url);
+      return NULL;
+    }
+  const char *slash = strrchr (url, '/');
+  g_autofree char *name = g_uri_unescape_string (slash + 1, "/");
+  if (name == NULL || !g_str_has_suffix (name, ".dsc"))
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "'%s' does not name a .dsc file", url);
+      return NULL;
+    }
+  if (!mbd_filename_is_safe (name, error))
+    {
+      mbd_prefix_error (error, "%s: ", url);
+      return NULL;
+    }
+  g_autoptr (GProxyResolver) proxy_resolver = mbd_proxy_resolver_from_environment ();
+  g_autoptr (SoupSession) session = soup_session_new_with_options (
+      "timeout", 300, "user-agent", "mbd/" MBD_VERSION, "proxy-resolver", proxy_resolver, NULL);
+  g_autofree char *dsc = g_build_filename (dir, name, NULL);
+  if (!download (session, url, dsc, MAX_DSC_SIZE, cancellable, error))
+    return NULL;
+  g_autoptr (MbdDsc) parsed = mbd_dsc_new_from_file (dsc, error);
+  if (parsed == NULL)
+    return mbd_prefix_error (error, "%s: ", url), NULL;
+  g_autofree char *base = g_strndup (url, slash - url);
+  g_autoptr (GPtrArray) files = mbd_dsc_get_files (parsed);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const MbdFileEntry *entry = g_ptr_array_index (files, i);
+      const char *file = mbd_file_entry_get_name (entry);
+      if (!mbd_filename_is_safe (file, error))
+        return mbd_prefix_error (error, "%s: ", url), NULL;
+      if (mbd_file_entry_get_size (entry) > MBD_PORT_MAX_DOWNLOAD_SIZE)
+        {
+          mbd_throw (error, MBD_ERROR_TOO_LARGE,
+                     "%s: %s has %" G_GUINT64_FORMAT
+                     " bytes, more than the limit of %" G_GUINT64_FORMAT,
+                     url, file, mbd_file_entry_get_size (entry), MBD_PORT_MAX_DOWNLOAD_SIZE);
+          return NULL;
+        }
+      g_autofree char *escaped
+          = g_uri_escape_string (file, G_URI_RESERVED_CHARS_ALLOWED_IN_PATH_ELEMENT, FALSE);
+      g_autofree char *file_url = g_strconcat (base, "/", escaped, NULL);
+      g_autofree char *path = g_build_filename (dir, file, NULL);
+      /* one byte more than listed, so a longer file fails the size check */
+      if (!download (session, file_url, path, mbd_file_entry_get_size (entry) + 1, cancellable,
+                     error))
+        return NULL;
+    }
+  if (!mbd_dsc_verify_files (parsed, dir, cancellable, error))
+    return mbd_prefix_error (error, "%s: ", url), NULL;
+  return g_steal_pointer (&dsc);
+}
+
+/* Verifies the signature of @dsc against the uploader keys of @repo and the system keyrings. */
+static gboolean
+verify_dsc (MbdPackager *self,
+            MbdRepository *repo,
+            const char *dsc,
+            const char *url,
+            GCancellable *cancellable,
+            GError **error)
+{
+  g_autoptr (MbdGnupg) keyring = mbd_packager_new_uploader_keyring (self, repo, error);
+  if (keyring == NULL || !mbd_packager_import_keyrings_in (keyring, SYSTEM_KEYRINGS_DIR, error))
+    return FALSE;
+  g_autoptr (GFile) file = g_file_new_for_path (dsc);
+  g_autoptr (GBytes) content = g_file_load_bytes (file, cancellable, NULL, error);
+  if (content == NULL)
+    return FALSE;
+  g_autoptr (GBytes) text = mbd_gnupg_verify_clear (keyring, content, NULL, cancellable, error);
+  if (text == NULL)
+    return mbd_prefix_error (error,
+                             "%s: the .dsc must be signed by an uploader of repository %s or a "
+                             "key of " SYSTEM_KEYRINGS_DIR " (or allow unauthenticated): ",
+                             url, mbd_repository_get_identity (repo));
+  /* only what the signature covers counts */
+  g_autoptr (MbdDsc) whole = mbd_dsc_new_from_bytes (content, dsc, error);
+  g_autoptr (MbdDsc) covered = whole != NULL ? mbd_dsc_new_from_bytes (text, dsc, error) : NULL;
+  if (covered == NULL)
+    return FALSE;
+  g_autofree char *a = mbd_paragraph_to_string (mbd_dsc_get_paragraph (whole));
+  g_autofree char *b = mbd_paragraph_to_string (mbd_dsc_get_paragraph (covered));
+  if (strcmp (a, b) != 0)
+    return mbd_throw (error, MBD_ERROR_BAD_SIGNATURE, "%s: the .dsc differs from its signed text",
+                      url);
+  return TRUE;
+}
+
+/**
+ * mbd_packager_port_ext:
+ * @self: a packager
+ * @dsc_url: the `http://`, `https://` or `file://` URL of a `.dsc`; its files are fetched from
+ *   the same directory
+ * @to_distributions: (array zero-terminated=1): the uploadable distributions to port it to
+ * @allow_unauthenticated: %TRUE to take a .dsc that is unsigned or signed by an unknown key
+ * @options: (nullable) (array zero-terminated=1): upload options (`KEY=VALUE`); %NULL for
+ *   %MBD_PORT_DEFAULT_OPTIONS
+ * @out_source: (out) (optional) (transfer full): the source package name
+ * @out_keys: (out) (optional) (array zero-terminated=1) (transfer full): the package key of
+ *   each upload, in the order of @to_distributions
+ * @out_versions: (out) (optional) (array zero-terminated=1) (transfer full): the version of each
+ *   upload
+ * @cancellable: (nullable): a cancellable
+ *
+ * Ports a source package from anywhere, as mini-buildd's `port_ext`: the .dsc and its files are
+ * downloaded (at most %MBD_PORT_MAX_DOWNLOAD_SIZE each) and checked against the .dsc's sizes
+ * and checksums; unless @allow_unauthenticated the .dsc must be signed by an uploader key of the
+ * target's repository (see [class@Mbd.Packager]) or a key of the keyrings in
+ * `/usr/share/keyrings/`. Each port is then made as in [method@Mbd.Packager.port], with the
+ * version the original one with the target's default version appended (`1.2.3-1` becomes
+ * `1.2.3-1~test12+1`) and the changelog line "External port from: URL".
+ *
+ * Call it on the packager's thread; it blocks while it downloads and builds the sources.
+ *
+ * Errors: %MBD_ERROR_INVALID_ARGUMENT for a URL that is not http(s) or file or does not name a
+ * .dsc, %MBD_ERROR_NOT_FOUND or %MBD_ERROR_UNREACHABLE when a download fails,
+ * %MBD_ERROR_TOO_LARGE, %MBD_ERROR_SIZE_MISMATCH or %MBD_ERROR_CHECKSUM_MISMATCH for files that
+ * do not match the .dsc, %MBD_ERROR_UNSIGNED, %MBD_ERROR_UNKNOWN_SIGNER or
+ * %MBD_ERROR_BAD_SIGNATURE for a .dsc that is not properly signed, and the target errors of
+ * [method@Mbd.Packager.port].
+ *
+ * Returns: %TRUE if every port was submitted
+ */
+gboolean
+mbd_packager_port_ext (MbdPackager *self,
+                       const char *dsc_url,
+                       const char *const *to_distributions,
+                       gboolean allow_unauthenticated,
+                       const char *const *options,
+                       char **out_source,
+                       char ***out_keys,
+                       char ***out_versions,
+                       GCancellable *cancellable,
+                       GError **error)
+{
+  g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
+  g_return_val_if_fail (dsc_url != NULL, FALSE);
+
+  MbdInstance *instance = mbd_packager_get_instance (self);
+  if (!check_options (options, error))
+    return FALSE;
+  g_autoptr (GArray) targets = resolve_targets (instance, to_distributions, error);
+  if (targets == NULL)
+    return FALSE;
+  g_autofree char *dir = make_dir_in_home (instance, "download-XXXXXX", error);
+  if (dir == NULL)
+    return FALSE;
+  g_autofree char *dsc = download_source (dsc_url, dir, cancellable, error);
+  g_autoptr (MbdDsc) parsed = dsc != NULL ? mbd_dsc_new_from_file (dsc, error) : NULL;
+  g_autofree char *extra = g_strconcat ("External port from: ", dsc_url, NULL);
+  g_auto (GStrv) lines = parsed != NULL ? port_lines (dsc, extra, options, error) : NULL;
+  gboolean ok = lines != NULL;
+  for (guint i = 0; ok && !allow_unauthenticated && i < targets->len; i++)
+    ok = verify_dsc (self, g_array_index (targets, Target, i).repo, dsc, dsc_url, cancellable,
+                     error);
+
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; ok && i < targets->len; i++)
+    {
+      Target *target = &g_array_index (targets, Target, i);
+      g_autofree char *to_default = target_default_version (target);
+      g_autofree char *version
+          = mbd_port_version_external (mbd_dsc_get_version (parsed), to_default);
+      char *key = NULL;
+      ok = port_one (instance, dsc, mbd_dsc_get_source (parsed), target->name, version,
+                     (const char *const *) lines, &key, cancellable, error);
+      if (!ok)
+        mbd_prefix_error (error, "port of %s to %s: ", dsc_url, target->name);
+      g_ptr_array_add (keys, key);
+      g_ptr_array_add (versions, g_steal_pointer (&version));
+    }
+  mbd_remove_tree (dir);
+  if (!ok)
+    return FALSE;
+  if (out_source != NULL)
+    *out_source = g_strdup (mbd_dsc_get_source (parsed));
   set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), out_keys, out_versions);
   return TRUE;
 }

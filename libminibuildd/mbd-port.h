@@ -19,6 +19,13 @@ G_BEGIN_DECLS
  */
 #define MBD_PORT_DEFAULT_OPTIONS "lintian-mode=ignore"
 
+/**
+ * MBD_PORT_MAX_DOWNLOAD_SIZE:
+ *
+ * The largest file (in bytes) [method@Mbd.Packager.port_ext] downloads: 2 GiB (a .dsc: 1 MiB).
+ */
+#define MBD_PORT_MAX_DOWNLOAD_SIZE (G_GUINT64_CONSTANT (2) << 30)
+
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_packager_port (MbdPackager *self,
                             const char *source,
@@ -30,5 +37,17 @@ gboolean mbd_packager_port (MbdPackager *self,
                             char ***out_versions,
                             GCancellable *cancellable,
                             GError **error);
+
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_port_ext (MbdPackager *self,
+                                const char *dsc_url,
+                                const char *const *to_distributions,
+                                gboolean allow_unauthenticated,
+                                const char *const *options,
+                                char **out_source,
+                                char ***out_keys,
+                                char ***out_versions,
+                                GCancellable *cancellable,
+                                GError **error);
 
 G_END_DECLS

@@ -33,18 +33,27 @@ typedef struct
   MbdInstance *instance;
 } Fixture;
 
+/* Runs @argv (in PATH) in @cwd (NULL: ours) and asserts it exits 0. */
 static void
-mktree (const char *dir, const char *name, const char *version, const char *dist)
+run_ok (const char *cwd, const char *const *argv)
 {
   g_autoptr (GError) error = NULL;
-  const char *argv[] = { "sh", "-c", mktree_script, "mktree", dir, name, version, dist, NULL };
   int status = 0;
 
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+  g_assert_true (g_spawn_sync (cwd, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
                                NULL, &status, &error));
   g_assert_no_error (error);
   g_spawn_check_wait_status (status, &error);
   g_assert_no_error (error);
+}
+
+static void
+mktree (const char *dir, const char *name, const char *version, const char *dist)
+{
+  const char *argv[] = { "sh", "-c", mktree_script, "mktree", dir, name, version, dist, NULL };
+
+  run_ok (NULL, argv);
 }
 
 static void
@@ -92,11 +101,7 @@ setup (Fixture *fx, gconstpointer data)
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
   const char *cp[] = { "cp", "-a", template_home, fx->home, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) cp, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 0);
+  run_ok (NULL, cp);
   fx->instance = mbd_instance_new (fx->home);
   gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_NONE, NULL, &error);
   g_assert_no_error (error);
@@ -233,12 +238,7 @@ test_internal_upload_dsc (Fixture *fx, gconstpointer data)
   g_autofree char *version = g_strdup_printf ("2.0~r%s+1", codeversion);
   mktree (work, "mbd-port-dsc", version, "bookworm-r-unstable");
   const char *argv[] = { "dpkg-source", "-b", "mbd-port-dsc", NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (work, (char **) argv, NULL,
-                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 0);
+  run_ok (work, argv);
   g_autofree char *dsc_name = g_strdup_printf ("mbd-port-dsc_%s.dsc", version);
   g_autofree char *dsc = g_build_filename (work, dsc_name, NULL);
 
@@ -405,11 +405,7 @@ install_source (Fixture *fx, const char *name, const char *version)
       "2>/dev/null",
       work, name, name, changes);
   const char *argv[] = { "sh", "-c", script, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 0);
+  run_ok (NULL, argv);
   g_autoptr (MbdRepository) repo = mbd_instance_lookup_repository (fx->instance, "r", &error);
   g_assert_no_error (error);
   const char *files[] = { changes, NULL };
@@ -546,6 +542,145 @@ test_port_errors (Fixture *fx, gconstpointer data)
   g_assert_true (d == NULL || g_dir_read_name (d) == NULL);
 }
 
+/* A built source NAME at VERSION in DIR (3.0 native), optionally clear-signed by @signer_home;
+ * returns the file:// URL of its .dsc. */
+static char *
+external_source (const char *dir, const char *name, const char *version, const char *signer_home)
+{
+  g_autoptr (GError) error = NULL;
+  mktree (dir, name, version, "unstable");
+  g_autofree char *script
+      = g_strdup_printf ("cd '%s' && dpkg-source -b '%s' >/dev/null", dir, name);
+  const char *argv[] = { "sh", "-c", script, NULL };
+  run_ok (NULL, argv);
+  g_autofree char *dsc = g_strdup_printf ("%s/%s_%s.dsc", dir, name, version);
+  if (signer_home != NULL)
+    {
+      g_autofree char *out = g_strconcat (dsc, ".asc", NULL);
+      const char *sign[] = { "--clearsign", "--output", out, dsc, NULL };
+      g_free (mbd_test_gpg (signer_home, sign));
+      g_assert_cmpint (g_rename (out, dsc), ==, 0);
+    }
+  return g_filename_to_uri (dsc, NULL, &error);
+}
+
+static void
+test_port_ext (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port_ext fetches a .dsc signed by an uploader key and its files from a URL "
+                  "and uploads it with the target's default version appended and the URL in the "
+                  "changelog; the upload passes the packager's checks");
+  g_autoptr (GError) error = NULL;
+  /* an uploader key of repository r */
+  g_autofree char *signer = g_build_filename (fx->tmpdir, "signer", NULL);
+  g_autofree char *fingerprint = mbd_test_make_key (signer, "Ext <ext@example.org>", NULL, "never");
+  const char *export[] = { "--armor", "--export", fingerprint, NULL };
+  g_autofree char *armored = mbd_test_gpg (signer, export);
+  g_autofree char *keyrings = g_build_filename (fx->home, "uploaders", "r", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (keyrings, 0700), ==, 0);
+  g_autofree char *keyring = g_build_filename (keyrings, "ext.asc", NULL);
+  g_assert_true (g_file_set_contents (keyring, armored, -1, &error));
+
+  g_autofree char *dir = g_build_filename (fx->tmpdir, "ext dir", NULL);
+  g_autofree char *url = external_source (dir, "mbd-ext", "1.2.3", signer);
+  const char *targets[] = { "bookworm-r-unstable", NULL };
+  g_autofree char *source = NULL;
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) versions = NULL;
+  gboolean ok = mbd_packager_port_ext (mbd_instance_get_packager (fx->instance), url, targets,
+                                       FALSE, NULL, &source, &keys, &versions, NULL, &error);
+  mbd_test_kill_agent (signer);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpstr (source, ==, "mbd-ext");
+  g_autofree char *expected = g_strdup_printf ("1.2.3~r%s+1", codeversion);
+  g_assert_cmpstr (versions[0], ==, expected);
+  g_assert_null (versions[1]);
+  g_autoptr (MbdChanges) changes = taken_changes (fx, keys[0]);
+  const char *text = mbd_paragraph_get (mbd_changes_get_paragraph (changes), "Changes");
+  g_autofree char *line = g_strconcat ("* External port from: ", url, NULL);
+  g_assert_nonnull (strstr (text, line));
+  g_assert_nonnull (strstr (text, "* MINI_BUILDD_OPTION: lintian-mode=ignore"));
+  g_assert_cmpint (run_until_final (fx, keys[0]), ==, MBD_PACKAGE_STATE_FAILED);
+  g_autofree char *types = event_types (fx, keys[0], NULL);
+  g_assert_cmpstr (types, ==, "PACKAGING BUILDING BUILT FAILED");
+  /* nothing left of the download */
+  g_autofree char *uploads = g_build_filename (fx->home, "internal-uploads", NULL);
+  g_autoptr (GDir) d = g_dir_open (uploads, 0, NULL);
+  g_assert_nonnull (d);
+  g_assert_null (g_dir_read_name (d));
+}
+
+static void
+test_port_ext_errors (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port_ext refuses a bad URL, an unreachable server, a missing file, a file "
+                  "whose checksum differs from the .dsc, an unsigned .dsc or one signed by an "
+                  "unknown key unless unauthenticated ports are allowed");
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  const char *targets[] = { "bookworm-r-unstable", NULL };
+  g_autofree char *dir = g_build_filename (fx->tmpdir, "ext", NULL);
+  g_autofree char *unsigned_url = external_source (dir, "mbd-ext", "1.0", NULL);
+  g_autofree char *stranger = g_build_filename (fx->tmpdir, "stranger", NULL);
+  g_autofree char *fingerprint
+      = mbd_test_make_key (stranger, "Stranger <st@example.org>", NULL, "never");
+  g_autofree char *dir2 = g_build_filename (fx->tmpdir, "ext2", NULL);
+  g_autofree char *stranger_url = external_source (dir2, "mbd-ext2", "1.0", stranger);
+  mbd_test_kill_agent (stranger);
+  g_autofree char *dir3 = g_build_filename (fx->tmpdir, "ext3", NULL);
+  g_autofree char *tampered_url = external_source (dir3, "mbd-ext3", "1.0", NULL);
+  g_autofree char *tarball = g_build_filename (dir3, "mbd-ext3_1.0.tar.xz", NULL);
+  g_autofree char *content = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (tarball, &content, &length, &error));
+  content[length / 2] ^= 0x55;
+  g_assert_true (g_file_set_contents (tarball, content, length, &error));
+  g_autofree char *missing_url = g_strconcat (unsigned_url, ".gone.dsc", NULL);
+
+  const struct
+  {
+    const char *url;
+    gboolean allow;
+    int code;
+    const char *needle;
+  } cases[] = {
+    { "ftp://example.org/x.dsc", TRUE, MBD_ERROR_INVALID_ARGUMENT, "ftp://example.org/x.dsc" },
+    { "http://127.0.0.1:1/x.tar.gz", TRUE, MBD_ERROR_INVALID_ARGUMENT, "does not name a .dsc" },
+    { "http://127.0.0.1:1/x.dsc", TRUE, MBD_ERROR_UNREACHABLE, "127.0.0.1:1" },
+    { missing_url, TRUE, -1, ".gone.dsc" },
+    { tampered_url, TRUE, MBD_ERROR_CHECKSUM_MISMATCH, "mbd-ext3_1.0.tar.xz" },
+    { unsigned_url, FALSE, MBD_ERROR_UNSIGNED, "allow unauthenticated" },
+    { stranger_url, FALSE, MBD_ERROR_UNKNOWN_SIGNER, "uploader of repository r" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      g_auto (GStrv) keys = NULL;
+      gboolean ok = mbd_packager_port_ext (packager, cases[i].url, targets, cases[i].allow, NULL,
+                                           NULL, &keys, NULL, NULL, &local_error);
+      if (cases[i].code >= 0)
+        g_assert_error (local_error, MBD_ERROR, cases[i].code);
+      else
+        g_assert_error (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      g_assert_false (ok);
+      g_assert_null (keys);
+      if (strstr (local_error->message, cases[i].needle) == NULL)
+        g_error ("case %u: '%s' is not in: %s", i, cases[i].needle, local_error->message);
+    }
+  g_autofree char *packages = g_build_filename (fx->home, "packages", NULL);
+  g_autoptr (GDir) d = g_dir_open (packages, 0, NULL);
+  g_assert_true (d == NULL || g_dir_read_name (d) == NULL);
+
+  /* allowed unauthenticated, the unsigned one goes */
+  g_auto (GStrv) keys = NULL;
+  gboolean ok = mbd_packager_port_ext (packager, unsigned_url, targets, TRUE, NULL, NULL, &keys,
+                                       NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpuint (g_strv_length (keys), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -568,6 +703,8 @@ main (int argc, char **argv)
 
   g_test_add ("/port/port", Fixture, NULL, setup, test_port, teardown);
   g_test_add ("/port/port-errors", Fixture, NULL, setup, test_port_errors, teardown);
+  g_test_add ("/port/port-ext", Fixture, NULL, setup, test_port_ext, teardown);
+  g_test_add ("/port/port-ext-errors", Fixture, NULL, setup, test_port_ext_errors, teardown);
 
   int status = g_test_run ();
   mbd_test_rm_rf (datadir);
