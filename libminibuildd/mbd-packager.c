@@ -15,6 +15,7 @@
 #include "mbd-event-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-packager-private.h"
+#include "mbd-port-private.h"
 #include "mbd-repository-private.h"
 #include "mbd-util-private.h"
 
@@ -1256,6 +1257,24 @@ source_file (MbdPackager *self, Package *package, GError **error)
   return g_steal_pointer (&path);
 }
 
+/* The ports the upload's auto-ports option asks for, each outcome in the event's extra
+ * auto_ports ({distribution: [ok, key or reason]}, as mini-buildd). */
+static void
+run_auto_ports (MbdPackager *self, Package *package, MbdEvent *event)
+{
+  g_autofree char *dir = package_dir (self, package);
+  g_autofree char *path = g_build_filename (dir, package->changes, NULL);
+  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, NULL);
+  g_autoptr (GHashTable) options
+             = changes != NULL ? parse_options (changes, package->changes, NULL) : NULL;
+  const char *targets = options != NULL ? g_hash_table_lookup (options, "auto-ports") : NULL;
+
+  if (targets != NULL)
+    json_object_set_object_member (
+        mbd_event_get_extra_object (event), "auto_ports",
+        mbd_port_run_auto_ports (self, package->source, package->distribution, targets));
+}
+
 static void
 process_installing (MbdPackager *self, Package *package)
 {
@@ -1309,6 +1328,7 @@ process_installing (MbdPackager *self, Package *package)
       mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
+  run_auto_ports (self, package, event);
   JsonObject *results = json_object_new ();
   json_object_set_object_member (mbd_event_get_extra_object (event), "buildresults", results);
   JsonObjectIter iter;

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "mbd-instance.h"
+#include "mbd-packager.h"
 
 G_BEGIN_DECLS
 
@@ -50,6 +52,13 @@ gboolean mbd_port_unpack_dsc (MbdInstance *instance,
                               char **out_tree,
                               GCancellable *cancellable,
                               GError **error);
+
+/* Runs the ports of the upload option auto-ports=@targets (comma-separated distributions) of
+ * @source, just installed into @distribution; returns {distribution: [ok, key or reason]}. */
+JsonObject *mbd_port_run_auto_ports (MbdPackager *self,
+                                     const char *source,
+                                     const char *distribution,
+                                     const char *targets);
 
 /* ---- version rules (mini-buildd's DebianVersion.gen_*), for tests ---- */
 

@@ -1056,3 +1056,39 @@ mbd_packager_port_ext (MbdPackager *self,
   set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), out_keys, out_versions);
   return TRUE;
 }
+
+/* ---- auto-ports ---------------------------------------------------------------------------- */
+
+JsonObject *
+mbd_port_run_auto_ports (MbdPackager *self,
+                         const char *source,
+                         const char *distribution,
+                         const char *targets)
+{
+  JsonObject *results = json_object_new ();
+  g_auto (GStrv) names = g_strsplit (targets, ",", -1);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      const char *name = g_strstrip (names[i]);
+      if (name[0] == '\0')
+        continue;
+      const char *to[] = { name, NULL };
+      g_auto (GStrv) keys = NULL;
+      g_autoptr (GError) error = NULL;
+      JsonArray *result = json_array_new ();
+      if (mbd_packager_port (self, source, distribution, to, NULL, NULL, &keys, NULL, NULL, &error))
+        {
+          json_array_add_boolean_element (result, TRUE);
+          json_array_add_string_element (result, keys[0]);
+        }
+      else
+        {
+          g_info ("auto-port of %s from %s to %s: %s", source, distribution, name, error->message);
+          json_array_add_boolean_element (result, FALSE);
+          json_array_add_string_element (result, error->message);
+        }
+      json_object_set_array_member (results, name, result);
+    }
+  return results;
+}

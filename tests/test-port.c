@@ -681,6 +681,28 @@ test_port_ext_errors (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (g_strv_length (keys), ==, 1);
 }
 
+static void
+test_auto_ports (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("auto-ports runs one port per listed distribution and records each outcome "
+                  "as [ok, key or reason], a failing one not stopping the others");
+  g_autofree char *version = g_strdup_printf ("1.0~r%s+1", codeversion);
+  g_autofree char *dsc = install_source (fx, "mbd-ported", version);
+  g_autoptr (JsonObject) results = mbd_port_run_auto_ports (
+      mbd_instance_get_packager (fx->instance), "mbd-ported", "bookworm-r-unstable",
+      "trixie-r-unstable, bullseye-r-unstable,");
+  g_assert_cmpuint (json_object_get_size (results), ==, 2);
+  JsonArray *failed = json_object_get_array_member (results, "trixie-r-unstable");
+  g_assert_false (json_array_get_boolean_element (failed, 0));
+  g_assert_nonnull (strstr (json_array_get_string_element (failed, 1), "trixie-r-unstable"));
+  JsonArray *ported = json_object_get_array_member (results, "bullseye-r-unstable");
+  g_assert_true (json_array_get_boolean_element (ported, 0));
+  const char *key = json_array_get_string_element (ported, 1);
+  g_autoptr (MbdChanges) changes = taken_changes (fx, key);
+  g_assert_cmpstr (mbd_changes_get_version (changes), ==, "1.0~r11+1");
+  g_assert_cmpstr (mbd_changes_get_distribution (changes), ==, "bullseye-r-unstable");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -703,6 +725,7 @@ main (int argc, char **argv)
 
   g_test_add ("/port/port", Fixture, NULL, setup, test_port, teardown);
   g_test_add ("/port/port-errors", Fixture, NULL, setup, test_port_errors, teardown);
+  g_test_add ("/port/auto-ports", Fixture, NULL, setup, test_auto_ports, teardown);
   g_test_add ("/port/port-ext", Fixture, NULL, setup, test_port_ext, teardown);
   g_test_add ("/port/port-ext-errors", Fixture, NULL, setup, test_port_ext_errors, teardown);
 
