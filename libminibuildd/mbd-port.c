@@ -964,6 +964,126 @@ verify_dsc (MbdPackager *self,
   return TRUE;
 }
 
+/* One port_ext: prepared on the packager's thread, fetched and verified anywhere (a worker
+ * thread for the async variant, so a URL served by the caller's own main loop works), uploaded
+ * on the packager's thread. */
+typedef struct
+{
+  MbdPackager *self; /* (owned) */
+  char *url;
+  GArray *targets; /* (element-type Target) */
+  gboolean allow_unauthenticated;
+  GStrv options;
+  char *dir;
+  char *dsc;
+  MbdDsc *parsed;
+  GStrv lines;
+  char *source;
+  GStrv keys;
+  GStrv versions;
+} PortExt;
+
+static void
+port_ext_free (PortExt *job)
+{
+  if (job->dir != NULL)
+    mbd_remove_tree (job->dir);
+  g_object_unref (job->self);
+  g_free (job->url);
+  g_clear_pointer (&job->targets, g_array_unref);
+  g_strfreev (job->options);
+  g_free (job->dir);
+  g_free (job->dsc);
+  g_clear_object (&job->parsed);
+  g_strfreev (job->lines);
+  g_free (job->source);
+  g_strfreev (job->keys);
+  g_strfreev (job->versions);
+  g_free (job);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PortExt, port_ext_free)
+
+static PortExt *
+port_ext_prepare (MbdPackager *self,
+                  const char *dsc_url,
+                  const char *const *to_distributions,
+                  gboolean allow_unauthenticated,
+                  const char *const *options,
+                  GError **error)
+{
+  MbdInstance *instance = mbd_packager_get_instance (self);
+  if (!check_options (options, error))
+    return NULL;
+  g_autoptr (PortExt) job = g_new0 (PortExt, 1);
+  job->self = g_object_ref (self);
+  job->url = g_strdup (dsc_url);
+  job->allow_unauthenticated = allow_unauthenticated;
+  job->options = g_strdupv ((char **) options);
+  job->targets = resolve_targets (instance, to_distributions, error);
+  if (job->targets == NULL)
+    return NULL;
+  job->dir = make_dir_in_home (instance, "download-XXXXXX", error);
+  if (job->dir == NULL)
+    return NULL;
+  return g_steal_pointer (&job);
+}
+
+static gboolean
+port_ext_fetch (PortExt *job, GCancellable *cancellable, GError **error)
+{
+  job->dsc = download_source (job->url, job->dir, cancellable, error);
+  if (job->dsc == NULL)
+    return FALSE;
+  job->parsed = mbd_dsc_new_from_file (job->dsc, error);
+  if (job->parsed == NULL)
+    return FALSE;
+  g_autofree char *extra = g_strconcat ("External port from: ", job->url, NULL);
+  job->lines = port_lines (job->dsc, extra, (const char *const *) job->options, error);
+  if (job->lines == NULL)
+    return FALSE;
+  for (guint i = 0; !job->allow_unauthenticated && i < job->targets->len; i++)
+    if (!verify_dsc (job->self, g_array_index (job->targets, Target, i).repo, job->dsc, job->url,
+                     cancellable, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+port_ext_upload (PortExt *job, GCancellable *cancellable, GError **error)
+{
+  MbdInstance *instance = mbd_packager_get_instance (job->self);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < job->targets->len; i++)
+    {
+      Target *target = &g_array_index (job->targets, Target, i);
+      g_autofree char *to_default = target_default_version (target);
+      g_autofree char *version
+          = mbd_port_version_external (mbd_dsc_get_version (job->parsed), to_default);
+      char *key = NULL;
+      if (!port_one (instance, job->dsc, mbd_dsc_get_source (job->parsed), target->name, version,
+                     (const char *const *) job->lines, &key, cancellable, error))
+        return mbd_prefix_error (error, "port of %s to %s: ", job->url, target->name);
+      g_ptr_array_add (keys, key);
+      g_ptr_array_add (versions, g_steal_pointer (&version));
+    }
+  job->source = g_strdup (mbd_dsc_get_source (job->parsed));
+  set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), &job->keys, &job->versions);
+  return TRUE;
+}
+
+static void
+port_ext_results (PortExt *job, char **out_source, char ***out_keys, char ***out_versions)
+{
+  if (out_source != NULL)
+    *out_source = g_steal_pointer (&job->source);
+  if (out_keys != NULL)
+    *out_keys = g_steal_pointer (&job->keys);
+  if (out_versions != NULL)
+    *out_versions = g_steal_pointer (&job->versions);
+}
+
 /**
  * mbd_packager_port_ext:
  * @self: a packager
@@ -988,7 +1108,8 @@ verify_dsc (MbdPackager *self,
  * version the original one with the target's default version appended (`1.2.3-1` becomes
  * `1.2.3-1~test12+1`) and the changelog line "External port from: URL".
  *
- * Call it on the packager's thread; it blocks while it downloads and builds the sources.
+ * Call it on the packager's thread; it blocks while it downloads and builds the sources, so a
+ * URL served by that thread's own main loop needs [method@Mbd.Packager.port_ext_async].
  *
  * Errors: %MBD_ERROR_INVALID_ARGUMENT for a URL that is not http(s) or file or does not name a
  * .dsc, %MBD_ERROR_NOT_FOUND or %MBD_ERROR_UNREACHABLE when a download fails,
@@ -1014,46 +1135,116 @@ mbd_packager_port_ext (MbdPackager *self,
   g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
   g_return_val_if_fail (dsc_url != NULL, FALSE);
 
-  MbdInstance *instance = mbd_packager_get_instance (self);
-  if (!check_options (options, error))
+  g_autoptr (PortExt) job = port_ext_prepare (self, dsc_url, to_distributions,
+                                              allow_unauthenticated, options, error);
+  if (job == NULL || !port_ext_fetch (job, cancellable, error)
+      || !port_ext_upload (job, cancellable, error))
     return FALSE;
-  g_autoptr (GArray) targets = resolve_targets (instance, to_distributions, error);
-  if (targets == NULL)
-    return FALSE;
-  g_autofree char *dir = make_dir_in_home (instance, "download-XXXXXX", error);
-  if (dir == NULL)
-    return FALSE;
-  g_autofree char *dsc = download_source (dsc_url, dir, cancellable, error);
-  g_autoptr (MbdDsc) parsed = dsc != NULL ? mbd_dsc_new_from_file (dsc, error) : NULL;
-  g_autofree char *extra = g_strconcat ("External port from: ", dsc_url, NULL);
-  g_auto (GStrv) lines = parsed != NULL ? port_lines (dsc, extra, options, error) : NULL;
-  gboolean ok = lines != NULL;
-  for (guint i = 0; ok && !allow_unauthenticated && i < targets->len; i++)
-    ok = verify_dsc (self, g_array_index (targets, Target, i).repo, dsc, dsc_url, cancellable,
-                     error);
+  port_ext_results (job, out_source, out_keys, out_versions);
+  return TRUE;
+}
 
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; ok && i < targets->len; i++)
+static void
+port_ext_fetch_thread (GTask *task,
+                       gpointer source_object,
+                       gpointer task_data,
+                       GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (port_ext_fetch (task_data, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+port_ext_fetched (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error)
+      || !port_ext_upload (g_task_get_task_data (task), g_task_get_cancellable (task), &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * mbd_packager_port_ext_async:
+ * @self: a packager
+ * @dsc_url: the URL of a `.dsc`
+ * @to_distributions: (array zero-terminated=1): the uploadable distributions to port it to
+ * @allow_unauthenticated: %TRUE to take a .dsc that is unsigned or signed by an unknown key
+ * @options: (nullable) (array zero-terminated=1): upload options; %NULL for
+ *   %MBD_PORT_DEFAULT_OPTIONS
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when the ports are submitted or it failed
+ * @user_data: data for @callback
+ *
+ * Starts [method@Mbd.Packager.port_ext]: the download and the checks run in a worker thread,
+ * the uploads on the calling thread (the packager's) when they are done. Call it on the
+ * packager's thread.
+ */
+void
+mbd_packager_port_ext_async (MbdPackager *self,
+                             const char *dsc_url,
+                             const char *const *to_distributions,
+                             gboolean allow_unauthenticated,
+                             const char *const *options,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_return_if_fail (MBD_IS_PACKAGER (self));
+  g_return_if_fail (dsc_url != NULL);
+
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mbd_packager_port_ext_async);
+  GError *error = NULL;
+  PortExt *job
+      = port_ext_prepare (self, dsc_url, to_distributions, allow_unauthenticated, options, &error);
+  if (job == NULL)
     {
-      Target *target = &g_array_index (targets, Target, i);
-      g_autofree char *to_default = target_default_version (target);
-      g_autofree char *version
-          = mbd_port_version_external (mbd_dsc_get_version (parsed), to_default);
-      char *key = NULL;
-      ok = port_one (instance, dsc, mbd_dsc_get_source (parsed), target->name, version,
-                     (const char *const *) lines, &key, cancellable, error);
-      if (!ok)
-        mbd_prefix_error (error, "port of %s to %s: ", dsc_url, target->name);
-      g_ptr_array_add (keys, key);
-      g_ptr_array_add (versions, g_steal_pointer (&version));
+      g_task_return_error (task, error);
+      return;
     }
-  mbd_remove_tree (dir);
-  if (!ok)
+  g_task_set_task_data (task, job, (GDestroyNotify) port_ext_free);
+  g_autoptr (GTask) fetch = g_task_new (self, cancellable, port_ext_fetched, g_object_ref (task));
+  g_task_set_task_data (fetch, job, NULL);
+  g_task_run_in_thread (fetch, port_ext_fetch_thread);
+}
+
+/**
+ * mbd_packager_port_ext_finish:
+ * @self: a packager
+ * @result: the result given to the callback
+ * @out_source: (out) (optional) (transfer full): the source package name
+ * @out_keys: (out) (optional) (array zero-terminated=1) (transfer full): the package key of
+ *   each upload
+ * @out_versions: (out) (optional) (array zero-terminated=1) (transfer full): the version of each
+ *   upload
+ *
+ * Finishes [method@Mbd.Packager.port_ext_async].
+ *
+ * Returns: %TRUE if every port was submitted; the errors of [method@Mbd.Packager.port_ext]
+ */
+gboolean
+mbd_packager_port_ext_finish (MbdPackager *self,
+                              GAsyncResult *result,
+                              char **out_source,
+                              char ***out_keys,
+                              char ***out_versions,
+                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mbd_packager_port_ext_async,
+                        FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
-  if (out_source != NULL)
-    *out_source = g_strdup (mbd_dsc_get_source (parsed));
-  set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), out_keys, out_versions);
+  port_ext_results (g_task_get_task_data (G_TASK (result)), out_source, out_keys, out_versions);
   return TRUE;
 }
 

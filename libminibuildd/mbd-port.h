@@ -50,4 +50,21 @@ gboolean mbd_packager_port_ext (MbdPackager *self,
                                 GCancellable *cancellable,
                                 GError **error);
 
+MBD_AVAILABLE_IN_ALL
+void mbd_packager_port_ext_async (MbdPackager *self,
+                                  const char *dsc_url,
+                                  const char *const *to_distributions,
+                                  gboolean allow_unauthenticated,
+                                  const char *const *options,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_port_ext_finish (MbdPackager *self,
+                                       GAsyncResult *result,
+                                       char **out_source,
+                                       char ***out_keys,
+                                       char ***out_versions,
+                                       GError **error);
+
 G_END_DECLS

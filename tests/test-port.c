@@ -612,6 +612,12 @@ test_port_ext (Fixture *fx, gconstpointer data)
 }
 
 static void
+store_result (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
 test_port_ext_errors (Fixture *fx, gconstpointer data)
 {
   g_test_summary ("port_ext refuses a bad URL, an unreachable server, a missing file, a file "
@@ -672,13 +678,22 @@ test_port_ext_errors (Fixture *fx, gconstpointer data)
   g_autoptr (GDir) d = g_dir_open (packages, 0, NULL);
   g_assert_true (d == NULL || g_dir_read_name (d) == NULL);
 
-  /* allowed unauthenticated, the unsigned one goes */
+  /* allowed unauthenticated, the unsigned one goes (the async variant) */
+  g_autoptr (GAsyncResult) result = NULL;
+  mbd_packager_port_ext_async (packager, unsigned_url, targets, TRUE, NULL, NULL, store_result,
+                               &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
   g_auto (GStrv) keys = NULL;
-  gboolean ok = mbd_packager_port_ext (packager, unsigned_url, targets, TRUE, NULL, NULL, &keys,
-                                       NULL, NULL, &error);
+  g_auto (GStrv) versions = NULL;
+  g_autofree char *source = NULL;
+  gboolean ok = mbd_packager_port_ext_finish (packager, result, &source, &keys, &versions, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
+  g_assert_cmpstr (source, ==, "mbd-ext");
   g_assert_cmpuint (g_strv_length (keys), ==, 1);
+  g_autofree char *expected = g_strdup_printf ("1.0~r%s+1", codeversion);
+  g_assert_cmpstr (versions[0], ==, expected);
 }
 
 static void
