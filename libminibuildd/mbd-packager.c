@@ -16,6 +16,7 @@
 #include "mbd-gnupg.h"
 #include "mbd-keyring-package-private.h"
 #include "mbd-packager-private.h"
+#include "mbd-port-private.h"
 #include "mbd-repository-private.h"
 #include "mbd-util-private.h"
 
@@ -168,6 +169,12 @@ mbd_instance_peek_packager (MbdInstance *instance)
   return g_object_get_data (G_OBJECT (instance), "mbd-packager");
 }
 
+MbdInstance *
+mbd_packager_get_instance (MbdPackager *self)
+{
+  return self->instance;
+}
+
 /**
  * mbd_packager_set_internal_url:
  * @self: a packager
@@ -185,12 +192,6 @@ mbd_packager_set_internal_url (MbdPackager *self, const char *url)
   g_return_if_fail (MBD_IS_PACKAGER (self));
   g_free (self->internal_url);
   self->internal_url = g_strdup (url);
-}
-
-MbdInstance *
-mbd_packager_get_instance (MbdPackager *self)
-{
-  return self->instance;
 }
 
 const char *
@@ -571,8 +572,8 @@ upload_clear (Upload *upload)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Upload, upload_clear)
 
-static gboolean
-import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
+gboolean
+mbd_packager_import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -593,6 +594,31 @@ import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
   return TRUE;
 }
 
+MbdGnupg *
+mbd_packager_new_uploader_keyring (MbdPackager *self, MbdRepository *repo, GError **error)
+{
+  g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
+  if (keyring == NULL)
+    return NULL;
+  MbdGnupg *own = mbd_instance_get_gnupg (self->instance);
+  g_autofree char *armored = mbd_gnupg_export_public_key (
+      own, mbd_instance_get_fingerprint (self->instance), NULL, error);
+  if (armored == NULL)
+    return NULL;
+  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
+  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
+  g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
+  if (imported == NULL)
+    return NULL;
+  g_autofree char *all
+      = g_build_filename (mbd_instance_get_home (self->instance), "uploaders", NULL);
+  g_autofree char *mine = g_build_filename (all, mbd_repository_get_identity (repo), NULL);
+  if (!mbd_packager_import_keyrings_in (keyring, all, error)
+      || !mbd_packager_import_keyrings_in (keyring, mine, error))
+    return NULL;
+  return g_steal_pointer (&keyring);
+}
+
 /* Verifies the .changes against the repository's uploader keyring: the instance key plus the
  * keyring files of <home>/uploaders/ and <home>/uploaders/<repository>/. */
 static gboolean
@@ -602,24 +628,11 @@ check_signature (MbdPackager *self,
                  GBytes **out_text,
                  GError **error)
 {
-  g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
+  g_autoptr (MbdGnupg) keyring = mbd_packager_new_uploader_keyring (self, repo, error);
   if (keyring == NULL)
     return FALSE;
-  MbdGnupg *own = mbd_instance_get_gnupg (self->instance);
-  g_autofree char *armored = mbd_gnupg_export_public_key (
-      own, mbd_instance_get_fingerprint (self->instance), NULL, error);
-  if (armored == NULL)
-    return FALSE;
-  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
-  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
-  g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
-  if (imported == NULL)
-    return FALSE;
-  g_autofree char *all
-      = g_build_filename (mbd_instance_get_home (self->instance), "uploaders", NULL);
-  g_autofree char *mine = g_build_filename (all, mbd_repository_get_identity (repo), NULL);
-  if (!import_keyrings_in (keyring, all, error) || !import_keyrings_in (keyring, mine, error))
-    return FALSE;
+  g_autofree char *mine = g_build_filename (mbd_instance_get_home (self->instance), "uploaders",
+                                            mbd_repository_get_identity (repo), NULL);
 
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GBytes) content = g_file_load_bytes (file, NULL, NULL, error);
@@ -1251,6 +1264,24 @@ source_file (MbdPackager *self, Package *package, GError **error)
   return g_steal_pointer (&path);
 }
 
+/* The ports the upload's auto-ports option asks for, each outcome in the event's extra
+ * auto_ports ({distribution: [ok, key or reason]}, as mini-buildd). */
+static void
+run_auto_ports (MbdPackager *self, Package *package, MbdEvent *event)
+{
+  g_autofree char *dir = package_dir (self, package);
+  g_autofree char *path = g_build_filename (dir, package->changes, NULL);
+  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, NULL);
+  g_autoptr (GHashTable) options
+             = changes != NULL ? parse_options (changes, package->changes, NULL) : NULL;
+  const char *targets = options != NULL ? g_hash_table_lookup (options, "auto-ports") : NULL;
+
+  if (targets != NULL)
+    json_object_set_object_member (
+        mbd_event_get_extra_object (event), "auto_ports",
+        mbd_port_run_auto_ports (self, package->source, package->distribution, targets));
+}
+
 static void
 process_installing (MbdPackager *self, Package *package)
 {
@@ -1304,6 +1335,7 @@ process_installing (MbdPackager *self, Package *package)
       mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
+  run_auto_ports (self, package, event);
   JsonObject *results = json_object_new ();
   json_object_set_object_member (mbd_event_get_extra_object (event), "buildresults", results);
   JsonObjectIter iter;

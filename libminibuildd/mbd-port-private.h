@@ -2,8 +2,10 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "mbd-instance.h"
+#include "mbd-packager.h"
 
 G_BEGIN_DECLS
 
@@ -50,5 +52,46 @@ gboolean mbd_port_unpack_dsc (MbdInstance *instance,
                               char **out_tree,
                               GCancellable *cancellable,
                               GError **error);
+
+/* Runs the ports of the upload option auto-ports=@targets (comma-separated distributions) of
+ * @source, just installed into @distribution; returns {distribution: [ok, key or reason]}. */
+JsonObject *mbd_port_run_auto_ports (MbdPackager *self,
+                                     const char *source,
+                                     const char *distribution,
+                                     const char *targets);
+
+/* ---- version rules (mini-buildd's DebianVersion.gen_*), for tests ---- */
+
+/* Internal port: the rightmost match of @from_regex (the source suite's expanded mandatory
+ * regex) in @version replaced by @to_default (the target's default version), whose `+N` keeps
+ * the `+N` of the replaced part; appended when nothing matches. NULL with
+ * %MBD_ERROR_INVALID_ARGUMENT for a bad regex. */
+char *mbd_port_version_internal (const char *version,
+                                 const char *from_regex,
+                                 const char *to_default,
+                                 GError **error);
+/* Rebuild: `+rebuiltYYYYmmddHHMMSS` (UTC of @now) appended, or replacing the rightmost one. */
+char *mbd_port_version_rebuild (const char *version, GDateTime *now);
+/* External port: @to_default appended. */
+char *mbd_port_version_external (const char *version, const char *to_default);
+
+/* ---- changelog ---- */
+
+/* A new top changelog entry for @source at @version into @distribution, by @maintainer, with
+ * one `  * ` line per entry of @lines, prepended to @changelog. *out_since (optional) is the
+ * version to give dpkg-genchanges -v so the .changes carries the original entries: the version
+ * below the first entry not by @own_email (or that entry's version with `~` appended when it is
+ * the last); *out_author (optional) that entry's author. */
+char *mbd_port_changelog_prepend (const char *changelog,
+                                  const char *source,
+                                  const char *version,
+                                  const char *distribution,
+                                  const char *const *lines,
+                                  const char *maintainer,
+                                  const char *own_email,
+                                  GDateTime *now,
+                                  char **out_since,
+                                  char **out_author,
+                                  GError **error);
 
 G_END_DECLS

@@ -33,18 +33,27 @@ typedef struct
   MbdInstance *instance;
 } Fixture;
 
+/* Runs @argv (in PATH) in @cwd (NULL: ours) and asserts it exits 0. */
 static void
-mktree (const char *dir, const char *name, const char *version, const char *dist)
+run_ok (const char *cwd, const char *const *argv)
 {
   g_autoptr (GError) error = NULL;
-  const char *argv[] = { "sh", "-c", mktree_script, "mktree", dir, name, version, dist, NULL };
   int status = 0;
 
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+  g_assert_true (g_spawn_sync (cwd, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
                                NULL, &status, &error));
   g_assert_no_error (error);
   g_spawn_check_wait_status (status, &error);
   g_assert_no_error (error);
+}
+
+static void
+mktree (const char *dir, const char *name, const char *version, const char *dist)
+{
+  const char *argv[] = { "sh", "-c", mktree_script, "mktree", dir, name, version, dist, NULL };
+
+  run_ok (NULL, argv);
 }
 
 static void
@@ -67,6 +76,11 @@ make_template (void)
   g_assert_no_error (error);
   mbd_distribution_set_codeversion (dist, codeversion);
   g_assert_true (mbd_repository_add_distribution (repo, dist, &error));
+  g_autofree char *spec11 = g_strdup_printf ("bullseye:%s", arch);
+  g_autoptr (MbdDistribution) dist11 = mbd_distribution_new_from_spec (spec11, &error);
+  g_assert_no_error (error);
+  mbd_distribution_set_codeversion (dist11, "11");
+  g_assert_true (mbd_repository_add_distribution (repo, dist11, &error));
   gboolean added = mbd_instance_add_repository (instance, repo, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (added);
@@ -87,11 +101,7 @@ setup (Fixture *fx, gconstpointer data)
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
   const char *cp[] = { "cp", "-a", template_home, fx->home, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) cp, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 0);
+  run_ok (NULL, cp);
   fx->instance = mbd_instance_new (fx->home);
   gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_NONE, NULL, &error);
   g_assert_no_error (error);
@@ -228,12 +238,7 @@ test_internal_upload_dsc (Fixture *fx, gconstpointer data)
   g_autofree char *version = g_strdup_printf ("2.0~r%s+1", codeversion);
   mktree (work, "mbd-port-dsc", version, "bookworm-r-unstable");
   const char *argv[] = { "dpkg-source", "-b", "mbd-port-dsc", NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (work, (char **) argv, NULL,
-                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 0);
+  run_ok (work, argv);
   g_autofree char *dsc_name = g_strdup_printf ("mbd-port-dsc_%s.dsc", version);
   g_autofree char *dsc = g_build_filename (work, dsc_name, NULL);
 
@@ -263,6 +268,456 @@ test_internal_upload_dsc (Fixture *fx, gconstpointer data)
   g_assert_null (g_dir_read_name (d));
 }
 
+static void
+test_version_rules (void)
+{
+  g_test_summary ("Port and rebuild versions as mini-buildd makes them: the rightmost match of "
+                  "the source suite's rule replaced keeping its +N tail, +rebuilt stamps "
+                  "appended or replaced, external ports appended");
+  const struct
+  {
+    const char *version, *regex, *to, *expected;
+  } cases[] = {
+    /* sid -> wheezy */
+    { "1.2.3-1~testSID+1", "~testSID\\+[1-9]", "~test70+1", "1.2.3-1~test70+1" },
+    { "1.2.3-1~testSID+4", "~testSID\\+[1-9]", "~test70+1", "1.2.3-1~test70+4" },
+    { "1.2.3-1~testSID+4fud15", "~testSID\\+[1-9]", "~test70+1", "1.2.3-1~test70+4fud15" },
+    { "1.2.3-1~testSID+0", "~testSID\\+0", "~test70+0", "1.2.3-1~test70+0" },
+    { "1.2.3-1~testSID+0exp2", "~testSID\\+0", "~test70+0", "1.2.3-1~test70+0exp2" },
+    /* wheezy -> squeeze */
+    { "1.2.3-1~test70+1", "~test70\\+[1-9]", "~test60+1", "1.2.3-1~test60+1" },
+    { "1.2.3-1~test70+4", "~test70\\+[1-9]", "~test60+1", "1.2.3-1~test60+4" },
+    { "1.2.3-1~test70+4fud15", "~test70\\+[1-9]", "~test60+1", "1.2.3-1~test60+4fud15" },
+    { "1.2.3-1~test70+0", "~test70\\+0", "~test60+0", "1.2.3-1~test60+0" },
+    { "1.2.3-1~test70+0exp2", "~test70\\+0", "~test60+0", "1.2.3-1~test60+0exp2" },
+    /* the rightmost match only */
+    { "1~test12+1-1~test12+2", "~test12\\+[1-9]", "~test11+1", "1~test12+1-1~test11+2" },
+    /* no version rule (Debian Developer layout): the default appended */
+    { "1.2.3-1", ".*", "~port+1", "1.2.3-1~port+1" },
+    /* nothing matches: appended */
+    { "1.2.3-1", "~test12\\+[1-9]", "~test11+1", "1.2.3-1~test11+1" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *got
+          = mbd_port_version_internal (cases[i].version, cases[i].regex, cases[i].to, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got, ==, cases[i].expected);
+    }
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bad = mbd_port_version_internal ("1.0", "~test(", "~x+1", &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_null (bad);
+  g_assert_nonnull (strstr (error->message, "~test("));
+
+  g_autoptr (GDateTime) now = g_date_time_new_utc (2013, 2, 17, 12, 5, 17);
+  g_autofree char *rebuilt = mbd_port_version_rebuild ("1.2.3", now);
+  g_assert_cmpstr (rebuilt, ==, "1.2.3+rebuilt20130217120517");
+  g_autofree char *again = mbd_port_version_rebuild ("1.2.3+rebuilt20130215100453", now);
+  g_assert_cmpstr (again, ==, "1.2.3+rebuilt20130217120517");
+  g_autofree char *ported_rebuild
+      = mbd_port_version_rebuild ("1.0-1~test12+1+rebuilt20130215100453", now);
+  g_assert_cmpstr (ported_rebuild, ==, "1.0-1~test12+1+rebuilt20130217120517");
+  g_autofree char *external = mbd_port_version_external ("1.2.3-1", "~test12+1");
+  g_assert_cmpstr (external, ==, "1.2.3-1~test12+1");
+}
+
+static void
+test_changelog (void)
+{
+  g_test_summary ("A port's changelog entry goes on top with the lines, maintainer and an "
+                  "English RFC 2822 date; -v is the version below the first entry not by the "
+                  "instance, whose author is the original one; a changelog without entries fails");
+  const char *original = "p (1.0-2) unstable; urgency=low\n\n  * two\n\n"
+                         " -- Ann <ann@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n\n"
+                         "p (1.0-1) unstable; urgency=low\n\n  * one\n\n"
+                         " -- Bob <bob@example.org>  Sun, 31 Dec 2023 00:00:00 +0000\n";
+  const char *lines[] = { "Automated port via mbd (no changes). Original DSC's SHA1: abc",
+                          "MINI_BUILDD_OPTION: lintian-mode=ignore", NULL };
+  g_autoptr (GDateTime) now = g_date_time_new_utc (2024, 2, 3, 4, 5, 6);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *since = NULL;
+  g_autofree char *author = NULL;
+
+  g_autofree char *once
+      = mbd_port_changelog_prepend (original, "p", "1.0-2~t12+1", "bookworm-t-unstable", lines,
+                                    "Me <me@t>", "<me@t>", now, &since, &author, &error);
+  g_assert_no_error (error);
+  g_autofree char *expected
+      = g_strconcat ("p (1.0-2~t12+1) bookworm-t-unstable; urgency=medium\n\n"
+                     "  * Automated port via mbd (no changes). Original DSC's SHA1: abc\n"
+                     "  * MINI_BUILDD_OPTION: lintian-mode=ignore\n\n"
+                     " -- Me <me@t>  Sat, 03 Feb 2024 04:05:06 +0000\n\n",
+                     original, NULL);
+  g_assert_cmpstr (once, ==, expected);
+  g_assert_cmpstr (since, ==, "1.0-1");
+  g_assert_cmpstr (author, ==, "Ann <ann@example.org>");
+
+  /* a port of the port still finds the original entry */
+  g_clear_pointer (&since, g_free);
+  g_clear_pointer (&author, g_free);
+  g_autofree char *twice
+      = mbd_port_changelog_prepend (once, "p", "1.0-2~t11+1", "bullseye-t-unstable", NULL,
+                                    "Me <me@t>", "<me@t>", now, &since, &author, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (twice, "p (1.0-2~t11+1) bullseye-t-unstable; urgency=medium\n"
+                                          "\n\n -- Me <me@t>"));
+  g_assert_cmpstr (since, ==, "1.0-1");
+  g_assert_cmpstr (author, ==, "Ann <ann@example.org>");
+
+  /* a single entry: its own version with ~ */
+  g_clear_pointer (&since, g_free);
+  const char *single = "p (2.0) unstable; urgency=low\n\n  * x\n\n"
+                       " -- Ann <ann@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n";
+  g_autofree char *one = mbd_port_changelog_prepend (
+      single, "p", "2.0~t12+1", "d", lines, "Me <me@t>", "<me@t>", now, &since, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (since, ==, "2.0~");
+
+  g_autofree char *none = mbd_port_changelog_prepend ("garbage\n", "p", "1", "d", NULL, "Me <me@t>",
+                                                      "<me@t>", now, NULL, NULL, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_PARSE);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "changelog of p"));
+}
+
+/* Puts source NAME at VERSION (two changelog entries, by T and by U) into
+ * bookworm-r-unstable; returns the work directory's .dsc. */
+static char *
+install_source (Fixture *fx, const char *name, const char *version)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *work = g_build_filename (fx->tmpdir, "installed", NULL);
+  mktree (work, name, "0.9", "bookworm-r-unstable");
+  g_autofree char *path = g_build_filename (work, name, "debian", "changelog", NULL);
+  g_autofree char *old = NULL;
+  g_assert_true (g_file_get_contents (path, &old, NULL, &error));
+  g_autofree char *text
+      = g_strdup_printf ("%s (%s) bookworm-r-unstable; urgency=medium\n\n  * newer\n\n"
+                         " -- U <u@example.org>  Tue, 02 Jan 2024 00:00:00 +0000\n\n%s",
+                         name, version, old);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_autofree char *changes = g_strdup_printf ("%s/%s_%s_source.changes", work, name, version);
+  g_autofree char *script = g_strdup_printf (
+      "cd '%s' && dpkg-source -b '%s' >/dev/null && cd '%s' && dpkg-genchanges -S > '%s' "
+      "2>/dev/null",
+      work, name, name, changes);
+  const char *argv[] = { "sh", "-c", script, NULL };
+  run_ok (NULL, argv);
+  g_autoptr (MbdRepository) repo = mbd_instance_lookup_repository (fx->instance, "r", &error);
+  g_assert_no_error (error);
+  const char *files[] = { changes, NULL };
+  gboolean included = mbd_repository_include (repo, "bookworm-r-unstable", files, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (included);
+  return g_strdup_printf ("%s/%s_%s.dsc", work, name, version);
+}
+
+static MbdChanges *
+taken_changes (Fixture *fx, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (fx->home, "packages", key, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  g_assert_no_error (error);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".changes"))
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        MbdChanges *changes = mbd_changes_new_from_file (path, &error);
+        g_assert_no_error (error);
+        return changes;
+      }
+  g_assert_not_reached ();
+}
+
+static void
+test_port (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port makes a no-change upload per target with the layout's version, the "
+                  "changelog entry with the options, -v of the original entries and the original "
+                  "author; a port into the same distribution is a rebuild; the uploads pass the "
+                  "packager's checks");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *version = g_strdup_printf ("1.0~r%s+3", codeversion);
+  g_autofree char *dsc = install_source (fx, "mbd-ported", version);
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  const char *targets[] = { "bullseye-r-unstable", "bookworm-r-unstable", NULL };
+  const char *options[] = { "lintian-mode=disabled", "auto-ports=bookworm-r-experimental", NULL };
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) versions = NULL;
+
+  gboolean ok = mbd_packager_port (packager, "mbd-ported", "bookworm-r-unstable", targets, NULL,
+                                   options, &keys, &versions, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  g_assert_cmpuint (g_strv_length (versions), ==, 2);
+  g_assert_cmpstr (versions[0], ==, "1.0~r11+3");
+  g_autofree char *rebuilt_prefix = g_strdup_printf ("%s+rebuilt", version);
+  g_assert_true (g_str_has_prefix (versions[1], rebuilt_prefix));
+  g_assert_cmpuint (strlen (versions[1]), ==, strlen (rebuilt_prefix) + 14);
+
+  g_autoptr (MbdChanges) port = taken_changes (fx, keys[0]);
+  g_assert_cmpstr (mbd_changes_get_version (port), ==, "1.0~r11+3");
+  g_assert_cmpstr (mbd_changes_get_distribution (port), ==, "bullseye-r-unstable");
+  g_assert_cmpstr (mbd_changes_get_changed_by (port), ==, "mbd pt archive key <mbd@pt>");
+  g_assert_cmpstr (
+      mbd_paragraph_get (mbd_changes_get_paragraph (port), "X-Mini-Buildd-Originally-Changed-By"),
+      ==, "U <u@example.org>");
+  const char *text = mbd_paragraph_get (mbd_changes_get_paragraph (port), "Changes");
+  g_autoptr (GFile) file = g_file_new_for_path (dsc);
+  g_autoptr (GBytes) content = g_file_load_bytes (file, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *sha1 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA1, content);
+  g_autofree char *note
+      = g_strdup_printf ("Automated port via mbd (no changes). Original DSC's SHA1: %s", sha1);
+  const char *needles[]
+      = { note, "* MINI_BUILDD_OPTION: lintian-mode=disabled",
+          "* MINI_BUILDD_OPTION: auto-ports=bookworm-r-experimental", "newer", NULL };
+  for (guint i = 0; needles[i] != NULL; i++)
+    if (strstr (text, needles[i]) == NULL)
+      g_error ("'%s' is not in the Changes field:\n%s", needles[i], text);
+  g_assert_null (strstr (text, "0.9")); /* -v: the entry of the version below is left out */
+
+  /* both pass the checks (signature, version rule, newer version) up to the missing chroot */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (run_until_final (fx, keys[i]), ==, MBD_PACKAGE_STATE_FAILED);
+      g_autofree char *types = event_types (fx, keys[i], NULL);
+      g_assert_cmpstr (types, ==, "PACKAGING BUILDING BUILT FAILED");
+    }
+}
+
+static void
+test_port_errors (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port refuses an unknown source or version, an unknown distribution, a "
+                  "target that is not uploadable, a malformed option and no target, before "
+                  "uploading anything");
+  g_autofree char *version = g_strdup_printf ("1.0~r%s+1", codeversion);
+  g_autofree char *dsc = install_source (fx, "mbd-ported", version);
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  const char *good[] = { "bullseye-r-unstable", NULL };
+  const char *testing[] = { "bullseye-r-unstable", "bullseye-r-testing", NULL };
+  const char *unknown[] = { "trixie-r-unstable", NULL };
+  const char *bad_option[] = { "lintian.mode=x", NULL };
+  const char *none[] = { NULL };
+  const struct
+  {
+    const char *source, *from, *const *to, *version, *const *options;
+    int code;
+    const char *needle;
+  } cases[] = {
+    { "nope", "bookworm-r-unstable", good, NULL, NULL, MBD_ERROR_NOT_FOUND, "source nope" },
+    { "mbd-ported", "bookworm-r-unstable", good, "0.1", NULL, MBD_ERROR_NOT_FOUND, "0.1" },
+    { "mbd-ported", "trixie-r-unstable", good, NULL, NULL, MBD_ERROR_NOT_FOUND, "trixie" },
+    { "mbd-ported", "bookworm-r-unstable", unknown, NULL, NULL, MBD_ERROR_NOT_FOUND, "trixie" },
+    { "mbd-ported", "bookworm-r-unstable", testing, NULL, NULL, MBD_ERROR_REJECTED,
+      "bullseye-r-testing is not uploadable" },
+    { "mbd-ported", "bookworm-r-unstable", good, NULL, bad_option, MBD_ERROR_INVALID_ARGUMENT,
+      "lintian.mode=x" },
+    { "mbd-ported", "bookworm-r-unstable", none, NULL, NULL, MBD_ERROR_INVALID_ARGUMENT,
+      "no distribution" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) keys = NULL;
+      gboolean ok
+          = mbd_packager_port (packager, cases[i].source, cases[i].from, cases[i].to,
+                               cases[i].version, cases[i].options, &keys, NULL, NULL, &error);
+      g_assert_error (error, MBD_ERROR, cases[i].code);
+      g_assert_false (ok);
+      g_assert_null (keys);
+      if (strstr (error->message, cases[i].needle) == NULL)
+        g_error ("case %u: '%s' is not in: %s", i, cases[i].needle, error->message);
+    }
+  /* nothing was submitted */
+  g_autofree char *packages = g_build_filename (fx->home, "packages", NULL);
+  g_autoptr (GDir) d = g_dir_open (packages, 0, NULL);
+  g_assert_true (d == NULL || g_dir_read_name (d) == NULL);
+}
+
+/* A built source NAME at VERSION in DIR (3.0 native), optionally clear-signed by @signer_home;
+ * returns the file:// URL of its .dsc. */
+static char *
+external_source (const char *dir, const char *name, const char *version, const char *signer_home)
+{
+  g_autoptr (GError) error = NULL;
+  mktree (dir, name, version, "unstable");
+  g_autofree char *script
+      = g_strdup_printf ("cd '%s' && dpkg-source -b '%s' >/dev/null", dir, name);
+  const char *argv[] = { "sh", "-c", script, NULL };
+  run_ok (NULL, argv);
+  g_autofree char *dsc = g_strdup_printf ("%s/%s_%s.dsc", dir, name, version);
+  if (signer_home != NULL)
+    {
+      g_autofree char *out = g_strconcat (dsc, ".asc", NULL);
+      const char *sign[] = { "--clearsign", "--output", out, dsc, NULL };
+      g_free (mbd_test_gpg (signer_home, sign));
+      g_assert_cmpint (g_rename (out, dsc), ==, 0);
+    }
+  return g_filename_to_uri (dsc, NULL, &error);
+}
+
+static void
+test_port_ext (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port_ext fetches a .dsc signed by an uploader key and its files from a URL "
+                  "and uploads it with the target's default version appended and the URL in the "
+                  "changelog; the upload passes the packager's checks");
+  g_autoptr (GError) error = NULL;
+  /* an uploader key of repository r */
+  g_autofree char *signer = g_build_filename (fx->tmpdir, "signer", NULL);
+  g_autofree char *fingerprint = mbd_test_make_key (signer, "Ext <ext@example.org>", NULL, "never");
+  const char *export[] = { "--armor", "--export", fingerprint, NULL };
+  g_autofree char *armored = mbd_test_gpg (signer, export);
+  g_autofree char *keyrings = g_build_filename (fx->home, "uploaders", "r", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (keyrings, 0700), ==, 0);
+  g_autofree char *keyring = g_build_filename (keyrings, "ext.asc", NULL);
+  g_assert_true (g_file_set_contents (keyring, armored, -1, &error));
+
+  g_autofree char *dir = g_build_filename (fx->tmpdir, "ext dir", NULL);
+  g_autofree char *url = external_source (dir, "mbd-ext", "1.2.3", signer);
+  const char *targets[] = { "bookworm-r-unstable", NULL };
+  g_autofree char *source = NULL;
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) versions = NULL;
+  gboolean ok = mbd_packager_port_ext (mbd_instance_get_packager (fx->instance), url, targets,
+                                       FALSE, NULL, &source, &keys, &versions, NULL, &error);
+  mbd_test_kill_agent (signer);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpstr (source, ==, "mbd-ext");
+  g_autofree char *expected = g_strdup_printf ("1.2.3~r%s+1", codeversion);
+  g_assert_cmpstr (versions[0], ==, expected);
+  g_assert_null (versions[1]);
+  g_autoptr (MbdChanges) changes = taken_changes (fx, keys[0]);
+  const char *text = mbd_paragraph_get (mbd_changes_get_paragraph (changes), "Changes");
+  g_autofree char *line = g_strconcat ("* External port from: ", url, NULL);
+  g_assert_nonnull (strstr (text, line));
+  g_assert_nonnull (strstr (text, "* MINI_BUILDD_OPTION: lintian-mode=ignore"));
+  g_assert_cmpint (run_until_final (fx, keys[0]), ==, MBD_PACKAGE_STATE_FAILED);
+  g_autofree char *types = event_types (fx, keys[0], NULL);
+  g_assert_cmpstr (types, ==, "PACKAGING BUILDING BUILT FAILED");
+  /* nothing left of the download */
+  g_autofree char *uploads = g_build_filename (fx->home, "internal-uploads", NULL);
+  g_autoptr (GDir) d = g_dir_open (uploads, 0, NULL);
+  g_assert_nonnull (d);
+  g_assert_null (g_dir_read_name (d));
+}
+
+static void
+store_result (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+test_port_ext_errors (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port_ext refuses a bad URL, an unreachable server, a missing file, a file "
+                  "whose checksum differs from the .dsc, an unsigned .dsc or one signed by an "
+                  "unknown key unless unauthenticated ports are allowed");
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  const char *targets[] = { "bookworm-r-unstable", NULL };
+  g_autofree char *dir = g_build_filename (fx->tmpdir, "ext", NULL);
+  g_autofree char *unsigned_url = external_source (dir, "mbd-ext", "1.0", NULL);
+  g_autofree char *stranger = g_build_filename (fx->tmpdir, "stranger", NULL);
+  g_autofree char *fingerprint
+      = mbd_test_make_key (stranger, "Stranger <st@example.org>", NULL, "never");
+  g_autofree char *dir2 = g_build_filename (fx->tmpdir, "ext2", NULL);
+  g_autofree char *stranger_url = external_source (dir2, "mbd-ext2", "1.0", stranger);
+  mbd_test_kill_agent (stranger);
+  g_autofree char *dir3 = g_build_filename (fx->tmpdir, "ext3", NULL);
+  g_autofree char *tampered_url = external_source (dir3, "mbd-ext3", "1.0", NULL);
+  g_autofree char *tarball = g_build_filename (dir3, "mbd-ext3_1.0.tar.xz", NULL);
+  g_autofree char *content = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (tarball, &content, &length, &error));
+  content[length / 2] ^= 0x55;
+  g_assert_true (g_file_set_contents (tarball, content, length, &error));
+  g_autofree char *missing_url = g_strconcat (unsigned_url, ".gone.dsc", NULL);
+
+  const struct
+  {
+    const char *url;
+    gboolean allow;
+    int code;
+    const char *needle;
+  } cases[] = {
+    { "ftp://example.org/x.dsc", TRUE, MBD_ERROR_INVALID_ARGUMENT, "ftp://example.org/x.dsc" },
+    { "http://127.0.0.1:1/x.tar.gz", TRUE, MBD_ERROR_INVALID_ARGUMENT, "does not name a .dsc" },
+    { "http://127.0.0.1:1/x.dsc", TRUE, MBD_ERROR_UNREACHABLE, "127.0.0.1:1" },
+    { missing_url, TRUE, -1, ".gone.dsc" },
+    { tampered_url, TRUE, MBD_ERROR_CHECKSUM_MISMATCH, "mbd-ext3_1.0.tar.xz" },
+    { unsigned_url, FALSE, MBD_ERROR_UNSIGNED, "allow unauthenticated" },
+    { stranger_url, FALSE, MBD_ERROR_UNKNOWN_SIGNER, "uploader of repository r" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      g_auto (GStrv) keys = NULL;
+      gboolean ok = mbd_packager_port_ext (packager, cases[i].url, targets, cases[i].allow, NULL,
+                                           NULL, &keys, NULL, NULL, &local_error);
+      if (cases[i].code >= 0)
+        g_assert_error (local_error, MBD_ERROR, cases[i].code);
+      else
+        g_assert_error (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      g_assert_false (ok);
+      g_assert_null (keys);
+      if (strstr (local_error->message, cases[i].needle) == NULL)
+        g_error ("case %u: '%s' is not in: %s", i, cases[i].needle, local_error->message);
+    }
+  g_autofree char *packages = g_build_filename (fx->home, "packages", NULL);
+  g_autoptr (GDir) d = g_dir_open (packages, 0, NULL);
+  g_assert_true (d == NULL || g_dir_read_name (d) == NULL);
+
+  /* allowed unauthenticated, the unsigned one goes (the async variant) */
+  g_autoptr (GAsyncResult) result = NULL;
+  mbd_packager_port_ext_async (packager, unsigned_url, targets, TRUE, NULL, NULL, store_result,
+                               &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) versions = NULL;
+  g_autofree char *source = NULL;
+  gboolean ok = mbd_packager_port_ext_finish (packager, result, &source, &keys, &versions, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpstr (source, ==, "mbd-ext");
+  g_assert_cmpuint (g_strv_length (keys), ==, 1);
+  g_autofree char *expected = g_strdup_printf ("1.0~r%s+1", codeversion);
+  g_assert_cmpstr (versions[0], ==, expected);
+}
+
+static void
+test_auto_ports (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("auto-ports runs one port per listed distribution and records each outcome "
+                  "as [ok, key or reason], a failing one not stopping the others");
+  g_autofree char *version = g_strdup_printf ("1.0~r%s+1", codeversion);
+  g_autofree char *dsc = install_source (fx, "mbd-ported", version);
+  g_autoptr (JsonObject) results = mbd_port_run_auto_ports (
+      mbd_instance_get_packager (fx->instance), "mbd-ported", "bookworm-r-unstable",
+      "trixie-r-unstable, bullseye-r-unstable,");
+  g_assert_cmpuint (json_object_get_size (results), ==, 2);
+  JsonArray *failed = json_object_get_array_member (results, "trixie-r-unstable");
+  g_assert_false (json_array_get_boolean_element (failed, 0));
+  g_assert_nonnull (strstr (json_array_get_string_element (failed, 1), "trixie-r-unstable"));
+  JsonArray *ported = json_object_get_array_member (results, "bullseye-r-unstable");
+  g_assert_true (json_array_get_boolean_element (ported, 0));
+  const char *key = json_array_get_string_element (ported, 1);
+  g_autoptr (MbdChanges) changes = taken_changes (fx, key);
+  g_assert_cmpstr (mbd_changes_get_version (changes), ==, "1.0~r11+1");
+  g_assert_cmpstr (mbd_changes_get_distribution (changes), ==, "bullseye-r-unstable");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -276,10 +731,18 @@ main (int argc, char **argv)
   template_home = g_build_filename (datadir, "template", NULL);
   make_template ();
 
+  g_test_add_func ("/port/version-rules", test_version_rules);
+  g_test_add_func ("/port/changelog", test_changelog);
   g_test_add ("/port/internal-upload/tree", Fixture, NULL, setup, test_internal_upload_tree,
               teardown);
   g_test_add ("/port/internal-upload/dsc", Fixture, NULL, setup, test_internal_upload_dsc,
               teardown);
+
+  g_test_add ("/port/port", Fixture, NULL, setup, test_port, teardown);
+  g_test_add ("/port/port-errors", Fixture, NULL, setup, test_port_errors, teardown);
+  g_test_add ("/port/auto-ports", Fixture, NULL, setup, test_auto_ports, teardown);
+  g_test_add ("/port/port-ext", Fixture, NULL, setup, test_port_ext, teardown);
+  g_test_add ("/port/port-ext-errors", Fixture, NULL, setup, test_port_ext_errors, teardown);
 
   int status = g_test_run ();
   mbd_test_rm_rf (datadir);

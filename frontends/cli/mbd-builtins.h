@@ -40,6 +40,8 @@ BUILTINPROTO (upload);
 BUILTINPROTO (events);
 BUILTINPROTO (retry);
 BUILTINPROTO (cancel);
+BUILTINPROTO (port);
+BUILTINPROTO (port_ext);
 BUILTINPROTO (keyring_packages);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance

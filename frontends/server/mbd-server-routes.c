@@ -44,6 +44,13 @@ mbd_server_status_for_error (const GError *error)
     case MBD_ERROR_NOT_FOUND:
       return SOUP_STATUS_NOT_FOUND;
     case MBD_ERROR_INVALID_ARGUMENT:
+    case MBD_ERROR_REJECTED:
+    case MBD_ERROR_SIZE_MISMATCH:
+    case MBD_ERROR_CHECKSUM_MISMATCH:
+    case MBD_ERROR_UNSIGNED:
+    case MBD_ERROR_BAD_SIGNATURE:
+    case MBD_ERROR_UNKNOWN_SIGNER:
+    case MBD_ERROR_TOO_LARGE:
       return SOUP_STATUS_BAD_REQUEST;
     case MBD_ERROR_BUSY:
       return SOUP_STATUS_SERVICE_UNAVAILABLE;
@@ -89,6 +96,8 @@ static const struct
 } api_calls[] = {
   { "status", api_status, FALSE },
   { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "port", mbd_server_api_port, FALSE },
+  { "port_ext", mbd_server_api_port_ext, FALSE },
   { "keyring_packages", mbd_server_api_keyring_packages, FALSE },
 };
 

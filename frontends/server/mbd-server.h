@@ -21,11 +21,15 @@ void mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming);
 /* The dput_conf API call: a dput.cf stanza, or with dput_ng_profile a dput-ng profile. */
 void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
+/* The HTTP status for a failed call's error: 404 not found, 400 bad input, 503 busy, else 500. */
+guint mbd_server_status_for_error (const GError *error);
+
+/* The port and port_ext API calls (mbd-server-port.c). */
+void mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
 /* Whether query parameter @name is given and not "false" or "0" (mini-buildd's booleans). */
 gboolean mbd_server_query_flag (GHashTable *query, const char *name);
-
-/* The HTTP status for a library error (404 not found, 400 invalid argument, 503 busy, else 500). */
-guint mbd_server_status_for_error (const GError *error);
 
 /* The keyring_packages API call: builds the keyring package (mbd-server-keyring.c). */
 void
