@@ -5,7 +5,8 @@
 #include "mbd-server.h"
 
 /* mini-buildd's keyring_packages: [distributions (default: the suites flagged
- * build_keyring_package)] [without_migration]; mbd adds repository. The uploads are made and
+ * build_keyring_package)] [without_migration]; mbd adds repository. As mini-buildd, it must be
+ * confirmed (confirm=keyring_packages) and needs the running engine. The uploads are made and
  * handed to the packager before the answer, {"keys": [package key, …]}; the builds, the
  * installation and the migration follow as events (mini-buildd waits for them instead). */
 void
@@ -19,6 +20,9 @@ mbd_server_api_keyring_packages (SoupServerMessage *msg, MbdInstance *instance, 
                           "keyring_packages uploads packages: use GET or POST, not HEAD");
       return;
     }
+  const char *const mandatory[] = { NULL };
+  if (!mbd_server_check_call (msg, instance, query, "keyring_packages", mandatory))
+    return;
   const char *repository = query != NULL ? g_hash_table_lookup (query, "repository") : NULL;
   const char *distributions = query != NULL ? g_hash_table_lookup (query, "distributions") : NULL;
   g_auto (GStrv) names = NULL;

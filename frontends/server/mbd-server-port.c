@@ -31,14 +31,12 @@ split_list (const char *value, const char *separators)
   return g_strv_builder_end (builder);
 }
 
-/* Checks what both calls need: confirmation, the running engine and the mandatory arguments.
- * Answers the problem itself and returns FALSE if something is missing. */
-static gboolean
-check_call (SoupServerMessage *msg,
-            MbdInstance *instance,
-            GHashTable *query,
-            const char *call,
-            const char *const *mandatory)
+gboolean
+mbd_server_check_call (SoupServerMessage *msg,
+                       MbdInstance *instance,
+                       GHashTable *query,
+                       const char *call,
+                       const char *const *mandatory)
 {
   if (g_strcmp0 (arg (query, "confirm"), call) != 0)
     {
@@ -129,7 +127,7 @@ void
 mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
   const char *const mandatory[] = { "source", "from_distribution", "to_distributions", NULL };
-  if (!check_call (msg, instance, query, "port", mandatory))
+  if (!mbd_server_check_call (msg, instance, query, "port", mandatory))
     return;
   const char *source = arg (query, "source");
   const char *from = arg (query, "from_distribution");
@@ -192,7 +190,7 @@ void
 mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
   const char *const mandatory[] = { "dsc_url", "distributions", NULL };
-  if (!check_call (msg, instance, query, "port_ext", mandatory))
+  if (!mbd_server_check_call (msg, instance, query, "port_ext", mandatory))
     return;
   PortExtCall *call = g_new0 (PortExtCall, 1);
   call->msg = g_object_ref (msg);

@@ -62,7 +62,8 @@ class TestKeyringPackage(UploadTestCase):
 
     def check_keyring_package(self, server):
         start = time.monotonic()
-        status, _, data = server.get_json("/mini_buildd/api/keyring_packages/?repository=test")
+        status, _, data = server.get_json(
+            "/mini_buildd/api/keyring_packages/?repository=test&confirm=keyring_packages")
         self.assertEqual(status, 200, data)
         self.assertEqual(len(data["keys"]), 1, data)
         key = data["keys"][0]

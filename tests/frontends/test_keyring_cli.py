@@ -85,13 +85,17 @@ class TestKeyringServer(HomeTestCase):
 
     def test_refusals(self):
         api = "/mini_buildd/api/keyring_packages/"
-        status, ctype, data = self.server.get_json(api + "?repository=nosuch")
+        status, _, data = self.server.get_json(api + "?repository=test")
+        self.assertEqual(status, 400, data)
+        self.assertIn("needs to be confirmed", data["detail"])
+        api += "?confirm=keyring_packages&"
+        status, ctype, data = self.server.get_json(api + "repository=nosuch")
         self.assertEqual(status, 404, data)
         self.assertEqual(ctype, "application/problem+json")
         self.assertIn("nosuch", data["detail"])
         codename = pkgfixtures.host_codename()
         status, _, data = self.server.get_json(
-            api + f"?distributions={codename}-test-stable+{codename}-test-unstable")
+            api + f"distributions={codename}-test-stable+{codename}-test-unstable")
         self.assertEqual(status, 400, data)
         self.assertIn(f"{codename}-test-stable is not uploadable", data["detail"])
         request = urllib.request.Request(self.server.base + api, method="HEAD")
