@@ -324,14 +324,6 @@ mbd_keyring_package_write_tree (MbdInstance *instance,
   g_autofree char *pkg = g_strdup_printf ("%s-archive-keyring", id);
   g_autofree char *tree_name = g_strdup_printf ("%s-%s", pkg, version);
   g_autofree char *tree = g_build_filename (parent, tree_name, NULL);
-  if (g_mkdir (tree, 0755) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", tree,
-                   g_strerror (saved));
-      return NULL;
-    }
-
   g_autoptr (GBytes) key = export_binary_key (instance, error);
   g_autofree char *dput_cf
       = key != NULL ? mbd_instance_dput_conf (instance, url, FALSE, error) : NULL;
@@ -339,6 +331,14 @@ mbd_keyring_package_write_tree (MbdInstance *instance,
       = dput_cf != NULL ? mbd_instance_dput_conf (instance, url, TRUE, error) : NULL;
   if (dput_ng == NULL)
     return NULL;
+
+  if (g_mkdir (tree, 0755) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create: %s", tree,
+                   g_strerror (saved));
+      return NULL;
+    }
 
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = changelog_date (now);
@@ -561,8 +561,9 @@ find_targets (MbdInstance *instance,
       for (guint t = 0; !found && t < targets->len; t++)
         found = strcmp (((Target *) targets->pdata[t])->distribution, wanted->pdata[i]) == 0;
       if (!found)
-        return mbd_throw (error, MBD_ERROR_NOT_FOUND, "distribution %s is not in repository %s",
-                          (char *) wanted->pdata[i], repository),
+        return mbd_throw (error, MBD_ERROR_NOT_FOUND, "distribution %s is not in %s%s",
+                          (char *) wanted->pdata[i], repository != NULL ? "repository " : "",
+                          repository != NULL ? repository : "any repository"),
                NULL;
     }
   if (targets->len == 0)

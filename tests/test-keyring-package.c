@@ -546,6 +546,13 @@ test_build_refusals (Fixture *fx, gconstpointer data)
   g_assert_false (ok);
   g_clear_error (&error);
 
+  const char *unknown[] = { "bookworm-nosuch-unstable", NULL };
+  ok = mbd_packager_build_keyring_packages (packager, NULL, unknown, NULL, TRUE, &keys, &error);
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "bookworm-nosuch-unstable is not in any repository"));
+  g_assert_false (ok);
+  g_clear_error (&error);
+
   g_autofree char *packages = g_build_filename (fx->home, "packages", NULL);
   g_autoptr (GDir) dir = g_dir_open (packages, 0, NULL);
   g_assert_null (dir != NULL ? g_dir_read_name (dir) : NULL);
