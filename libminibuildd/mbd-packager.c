@@ -1395,11 +1395,18 @@ process_building (MbdPackager *self, Package *package)
       MbdBuildState state = mbd_build_request_get_state (request);
       const char *name = mbd_build_state_to_string (state);
       gboolean final = mbd_build_state_is_final (state);
+      /* a build taken up again after a restart goes back to queued: it was announced */
+      gboolean announced = json_object_get_boolean_member_with_default (
+          build, "announced", strcmp (seen, "queued") != 0);
       if (strcmp (seen, name) != 0)
         {
-          if (state == MBD_BUILD_STATE_BUILDING || (final && strcmp (seen, "queued") == 0))
-            g_ptr_array_add (new_events,
-                             build_event (self, package, MBD_EVENT_BUILDING, arch, request));
+          if (!announced && (state == MBD_BUILD_STATE_BUILDING || final))
+            {
+              g_ptr_array_add (new_events,
+                               build_event (self, package, MBD_EVENT_BUILDING, arch, request));
+              announced = TRUE;
+            }
+          json_object_set_boolean_member (build, "announced", announced);
           if (final)
             g_ptr_array_add (new_events,
                              build_event (self, package, MBD_EVENT_BUILT, arch, request));
