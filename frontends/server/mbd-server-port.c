@@ -31,7 +31,8 @@ split_list (const char *value, const char *separators)
   return g_strv_builder_end (builder);
 }
 
-/* Checks what both calls need: confirmation, the running engine and the mandatory arguments.
+/* Checks what both calls need: a local client (until users and roles exist), confirmation, the
+ * running engine and the mandatory arguments.
  * Answers the problem itself and returns FALSE if something is missing. */
 static gboolean
 check_call (SoupServerMessage *msg,
@@ -40,6 +41,8 @@ check_call (SoupServerMessage *msg,
             const char *call,
             const char *const *mandatory)
 {
+  if (!mbd_server_require_local (msg, call))
+    return FALSE;
   if (g_strcmp0 (arg (query, "confirm"), call) != 0)
     {
       g_autofree char *detail

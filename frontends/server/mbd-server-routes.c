@@ -94,10 +94,9 @@ static const struct
   ApiHandler handler;
   gboolean plain; /* answers output=plain too */
 } api_calls[] = {
-  { "status", api_status, FALSE },
-  { "dput_conf", mbd_server_api_dput_conf, TRUE },
-  { "port", mbd_server_api_port, FALSE },
-  { "port_ext", mbd_server_api_port_ext, FALSE },
+  { "status", api_status, FALSE },          { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "retry", mbd_server_api_retry, FALSE }, { "cancel", mbd_server_api_cancel, FALSE },
+  { "port", mbd_server_api_port, FALSE },   { "port_ext", mbd_server_api_port_ext, FALSE },
 };
 
 static void
