@@ -794,6 +794,41 @@ lookup_option (GHashTable *options, const char *key, const char *arch)
 
 /* Whether the source version is in a non-rollback distribution of the repository already, or
  * the target distribution has this or a newer version. */
+/* Two uploads of one version into one distribution at a time would both build, and the second
+ * could only fail when it is installed: it is rejected at once instead. */
+static gboolean
+check_not_in_progress (MbdPackager *self,
+                       Upload *upload,
+                       const char *name,
+                       const char *distribution,
+                       GError **error)
+{
+  MbdDb *db = packager_db (self);
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db,
+                               "SELECT key FROM packages WHERE source = ?1 AND version = ?2 AND"
+                               " distribution = ?3 AND state IN (?4, ?5) ORDER BY id LIMIT 1",
+                               error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, mbd_changes_get_source (upload->changes), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, mbd_changes_get_version (upload->changes), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, distribution, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 4, MBD_PACKAGE_STATE_BUILDING);
+  sqlite3_bind_int (stmt, 5, MBD_PACKAGE_STATE_INSTALLING);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return mbd_throw (error, MBD_ERROR_REJECTED,
+                      "%s: %s %s is being built for %s already (upload %s); wait for its result, "
+                      "or upload a higher version",
+                      name, mbd_changes_get_source (upload->changes),
+                      mbd_changes_get_version (upload->changes), distribution,
+                      (const char *) sqlite3_column_text (stmt, 0));
+  if (rc != SQLITE_DONE)
+    return mbd_db_throw (db, rc, "cannot read packages", error);
+  return TRUE;
+}
+
 static gboolean
 check_version_is_new (MbdPackager *self,
                       Upload *upload,
@@ -831,7 +866,7 @@ check_version_is_new (MbdPackager *self,
     }
   if (rc != SQLITE_DONE)
     return mbd_db_throw (db, rc, "cannot read package entries", error);
-  return TRUE;
+  return check_not_in_progress (self, upload, name, distribution, error);
 }
 
 static gboolean
@@ -1405,11 +1440,18 @@ process_building (MbdPackager *self, Package *package)
       MbdBuildState state = mbd_build_request_get_state (request);
       const char *name = mbd_build_state_to_string (state);
       gboolean final = mbd_build_state_is_final (state);
+      /* a build taken up again after a restart goes back to queued: it was announced */
+      gboolean announced = json_object_get_boolean_member_with_default (
+          build, "announced", strcmp (seen, "queued") != 0);
       if (strcmp (seen, name) != 0)
         {
-          if (state == MBD_BUILD_STATE_BUILDING || (final && strcmp (seen, "queued") == 0))
-            g_ptr_array_add (new_events,
-                             build_event (self, package, MBD_EVENT_BUILDING, arch, request));
+          if (!announced && (state == MBD_BUILD_STATE_BUILDING || final))
+            {
+              g_ptr_array_add (new_events,
+                               build_event (self, package, MBD_EVENT_BUILDING, arch, request));
+              announced = TRUE;
+            }
+          json_object_set_boolean_member (build, "announced", announced);
           if (final)
             g_ptr_array_add (new_events,
                              build_event (self, package, MBD_EVENT_BUILT, arch, request));

@@ -405,16 +405,17 @@ mbd_port_changelog_prepend (const char *changelog,
 
   for (guint i = 0; text_lines[i] != NULL; i++)
     {
-      g_autoptr (GMatchInfo) match = NULL;
-      if (g_regex_match (header, text_lines[i], 0, &match))
+      g_autoptr (GMatchInfo) entry = NULL;
+      g_autoptr (GMatchInfo) signature = NULL;
+      if (g_regex_match (header, text_lines[i], 0, &entry))
         {
-          g_ptr_array_add (versions, g_match_info_fetch (match, 1));
+          g_ptr_array_add (versions, g_match_info_fetch (entry, 1));
           g_ptr_array_add (authors, g_strdup (""));
         }
-      else if (authors->len > 0 && g_regex_match (trailer, text_lines[i], 0, &match))
+      else if (authors->len > 0 && g_regex_match (trailer, text_lines[i], 0, &signature))
         {
           g_free (authors->pdata[authors->len - 1]);
-          authors->pdata[authors->len - 1] = g_match_info_fetch (match, 1);
+          authors->pdata[authors->len - 1] = g_match_info_fetch (signature, 1);
         }
     }
   if (versions->len == 0)

@@ -96,6 +96,8 @@ static const struct
 } api_calls[] = {
   { "status", api_status, FALSE },
   { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "retry", mbd_server_api_retry, FALSE },
+  { "cancel", mbd_server_api_cancel, FALSE },
   { "port", mbd_server_api_port, FALSE },
   { "port_ext", mbd_server_api_port_ext, FALSE },
   { "keyring_packages", mbd_server_api_keyring_packages, FALSE },

@@ -21,6 +21,14 @@ void mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming);
 /* The dput_conf API call: a dput.cf stanza, or with dput_ng_profile a dput-ng profile. */
 void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
+/* Answers 403 and returns FALSE unless the client connects over loopback: the calls that change
+ * the instance, until users and roles exist. */
+gboolean mbd_server_require_local (SoupServerMessage *msg, const char *call);
+
+/* The retry and cancel API calls (argument bkey: a package key). */
+void mbd_server_api_retry (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_cancel (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
 /* The HTTP status for a failed call's error: 404 not found, 400 bad input, 503 busy, else 500. */
 guint mbd_server_status_for_error (const GError *error);
 
@@ -28,8 +36,9 @@ guint mbd_server_status_for_error (const GError *error);
 void mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
-/* Checks what a confirmable call of the engine needs (mini-buildd's C and R flags):
- * confirm=<call>, the running engine and the @mandatory arguments (NULL-terminated).
+/* Checks what a confirmable call of the engine needs (mini-buildd's C and R flags): a local
+ * client (until users and roles exist), confirm=<call>, the running engine and the @mandatory
+ * arguments (NULL-terminated).
  * Answers the problem itself (400, 503) and returns FALSE if something is missing. */
 gboolean mbd_server_check_call (SoupServerMessage *msg,
                                 MbdInstance *instance,
