@@ -7,6 +7,10 @@
 
 G_BEGIN_DECLS
 
+/* An event log for @instance (unowned): the instance creates its own one, see
+ * mbd_instance_get_events(). */
+MbdEvents *mbd_events_new_for_instance (MbdInstance *instance);
+
 /* The event's `extra` object, for members that are not strings (buildrequests, buildresults). */
 JsonObject *mbd_event_get_extra_object (MbdEvent *self);
 

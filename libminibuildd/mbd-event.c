@@ -489,27 +489,13 @@ mbd_events_init (MbdEvents *self)
 {
 }
 
-/**
- * mbd_instance_get_events:
- * @instance: an open instance
- *
- * Gives the instance's event log, creating the object on first use.
- *
- * Returns: (transfer none): the event log
- */
 MbdEvents *
-mbd_instance_get_events (MbdInstance *instance)
+mbd_events_new_for_instance (MbdInstance *instance)
 {
-  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+  MbdEvents *self = g_object_new (MBD_TYPE_EVENTS, NULL);
 
-  MbdEvents *events = g_object_get_data (G_OBJECT (instance), "mbd-events");
-  if (events == NULL)
-    {
-      events = g_object_new (MBD_TYPE_EVENTS, NULL);
-      events->instance = instance;
-      g_object_set_data_full (G_OBJECT (instance), "mbd-events", events, g_object_unref);
-    }
-  return events;
+  self->instance = instance;
+  return self;
 }
 
 static MbdDb *
