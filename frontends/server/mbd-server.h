@@ -21,4 +21,16 @@ void mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming);
 /* The dput_conf API call: a dput.cf stanza, or with dput_ng_profile a dput-ng profile. */
 void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
+#define MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS 70
+#define MBD_SERVER_EVENTS_DEFAULT_TIMEOUT 300
+#define MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE 15
+
+/* Limits of the event followers: at most @max waiting long-polls and streams together, a
+ * long-poll waits at most @timeout seconds (then 204), a stream gets a comment every
+ * @keepalive seconds. */
+void mbd_server_events_set_limits (guint max, guint timeout, guint keepalive);
+
+/* The event log: long-poll GET /static/events.attach[?after=] and Server-Sent Events GET /events. */
+void mbd_server_events_add (SoupServer *server, MbdInstance *instance);
+
 G_END_DECLS
