@@ -8,6 +8,7 @@
 #include "mbd-event-private.h"
 #include "mbd-file-entry.h"
 #include "mbd-instance-private.h"
+#include "mbd-notify-private.h"
 #include "mbd-util-private.h"
 
 /**
@@ -697,6 +698,7 @@ mbd_events_publish (MbdEvents *self, MbdEvent *event)
     g_warning ("event file: %s", error->message);
   else
     run_hooks (self, path);
+  mbd_notify_event (self->instance, event);
   g_signal_emit (self, signals[SIGNAL_EVENT], 0, event);
   wake_waiters (self);
   mbd_debug_kill_point (type_names[event->type]);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "mbd-notify.h"
+
+G_BEGIN_DECLS
+
+/* The mail of @event to @recipients (addresses) with the reason of each (same length), as
+ * sendmail -t reads it. */
+char *mbd_notify_build_message (MbdInstance *instance,
+                                MbdEvent *event,
+                                const char *const *recipients,
+                                const char *const *reasons);
+
+/* Mails @event to its recipients through sendmail; completes at once when nobody is to be
+ * mailed. Fails with the spawn error (naming the program) or MBD_ERROR_FAILED if sendmail
+ * exits with an error (its message quoted). */
+void mbd_notify_event_async (MbdInstance *instance,
+                             MbdEvent *event,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean mbd_notify_event_finish (MbdInstance *instance, GAsyncResult *result, GError **error);
+
+/* Starts mailing @event; a failure is only logged (g_warning), never the event's. */
+void mbd_notify_event (MbdInstance *instance, MbdEvent *event);
+
+G_END_DECLS
