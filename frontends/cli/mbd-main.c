@@ -36,6 +36,7 @@ static const MbdCommand commands[] = {
   { "events", mbd_builtin_events, "List or follow the events (REJECTED, BUILT, INSTALLED, ...)" },
   { "retry", mbd_builtin_retry, "Upload a failed package again" },
   { "cancel", mbd_builtin_cancel, "Cancel a package that is checking or building" },
+  { "mail", mbd_builtin_mail, "Show or change the e-mail notification of events" },
 };
 
 static char *opt_home;

@@ -4,17 +4,29 @@ GET /static/events.attach[?after=] (one event per request, 204 after --events-ti
 bad `after`, 503 beyond --events-max-clients, a hung-up client's place freed) and Server-Sent
 Events on GET /events (id/event/data, keep-alive comments, resuming with Last-Event-ID).
 
-Events come from uploads the packager rejects at once: garbage PUT as a .changes (no chroot,
-no build)."""
+E-mail: the server mails each event through the `sendmail` mail setting, here a stand-in script
+that keeps every message it reads on standard input (there is no MTA here: that is the system
+boundary), to the notify lists and the allowed Changed-By/Maintainer, each address once; a
+failing sendmail is logged and the event still goes out.
+
+Events come from uploads the packager rejects at once: garbage PUT as a .changes, or a .changes
+to a distribution of no repository or with a version the layout refuses (no chroot, no
+build)."""
 
 import concurrent.futures
+import email
+import email.policy
+import glob
+import hashlib
 import http.client
 import json
+import os
 import socket
 import time
 import unittest
 import urllib.parse
 
+import pkgfixtures
 from mbdtestlib import HomeTestCase, Server, run_mbd
 
 TIMEOUT = 3  # --events-timeout of the test server
@@ -242,6 +254,128 @@ class EventsTest(HomeTestCase):
         self.assert_problem(response.status, response.headers["Content-Type"], response.read(),
                             400, "Last-Event-ID", "'abc'")
         conn.close()
+
+
+    # -- e-mail -------------------------------------------------------------------------------
+
+    def put(self, name, data, expect=201):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        conn.request("PUT", f"/upload/{name}", body=data)
+        response = conn.getresponse()
+        answer = response.read()
+        conn.close()
+        self.assertEqual(response.status, expect, answer)
+
+    def put_changes(self, name, distribution, version, changed_by, maintainer):
+        """PUTs a .changes listing one small file (which goes first); the packager rejects it
+        at its distribution or version check."""
+        dsc = f"{name}_{version}.dsc"
+        data = f"Source: {name}\n".encode()
+        sha256, md5 = hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
+        text = (f"Format: 1.8\nDate: Thu, 01 Jan 2026 00:00:00 +0000\nSource: {name}\n"
+                f"Architecture: source\nVersion: {version}\nDistribution: {distribution}\n"
+                f"Urgency: medium\nMaintainer: {maintainer}\nChanged-By: {changed_by}\n"
+                f"Changes:\n {name} ({version}) {distribution}; urgency=medium\n"
+                f"Checksums-Sha256:\n {sha256} {len(data)} {dsc}\n"
+                f"Files:\n {md5} {len(data)} misc optional {dsc}\n").encode()
+        self.put(dsc, data)
+        self.put(f"{name}_{version}_source.changes", text)
+
+    def sendmail_stand_in(self, body):
+        path = os.path.join(self.tmp, "sendmail")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body + "\n")
+        os.chmod(path, 0o755)
+        return path
+
+    def wait_mails(self, maildir, count, seconds=30):
+        deadline = time.monotonic() + seconds
+        while True:
+            paths = sorted(glob.glob(os.path.join(maildir, "*.mail")))
+            done = [p for p in paths if os.path.exists(p[:-5] + ".done")]
+            if len(done) >= count:
+                mails = []
+                for path in done:
+                    with open(path, "rb") as f:
+                        mails.append(email.message_from_bytes(f.read(),
+                                                              policy=email.policy.default))
+                    with open(path[:-5] + ".args") as f:
+                        self.assertEqual(f.read(), "-t -oi\n")
+                return mails
+            if time.monotonic() > deadline:
+                self.fail(f"{len(done)} of {count} mails after {seconds} s")
+            time.sleep(0.1)
+
+    def test_mail(self):
+        """Each event is mailed once through sendmail -t -oi to the instance's and the
+        repository's notify lists and the Changed-By/Maintainer that the repository allows
+        and allow-emails-to matches; the subject names the instance, type, package and
+        distribution; the body carries the event's JSON."""
+        maildir = os.path.join(self.tmp, "mails")
+        os.mkdir(maildir)
+        sendmail = self.sendmail_stand_in(
+            f'f=$(mktemp "{maildir}/XXXXXX"); echo "$@" > "$f.args"; cat > "$f.mail"; '
+            'touch "$f.done"')
+        for args in (("sendmail", sendmail), ("from", "mbd@build.example.org"),
+                     ("notify", "admin@example.org"), ("allow-emails-to", r".*@example\.org")):
+            run_mbd("mail", "set", *args, home=self.home)
+        run_mbd("mail", "set", "--repo", "test", "notify", "team@example.org ADMIN@example.org",
+                home=self.home)
+        run_mbd("mail", "--repo", "test", "set", "notify-maintainer", "true", home=self.home)
+        run_mbd("mail", "set", "--repo", "test", "notify-changed-by", "true", home=self.home)
+        proc = run_mbd("mail", "set", "notify", "admin@example.org, bogus", home=self.home,
+                       check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("'bogus' is not an e-mail address", proc.stderr)
+        shown = run_mbd("mail", "show", "--repo", "test", home=self.home).stdout
+        self.assertEqual(shown, "notify=team@example.org,ADMIN@example.org\n"
+                                "notify-changed-by=true\nnotify-maintainer=true\n")
+        codename = pkgfixtures.host_codename()
+
+        # a repository that does not exist: the notify list and Changed-By (allowed), as
+        # mini-buildd does for an unknown repository
+        future = self.pool.submit(self.attach)
+        time.sleep(0.3)
+        self.put_changes("mailone", f"{codename}-norepo-unstable", "1.0",
+                         "Dev One <dev@example.org>", "Maint <maint@example.org>")
+        status, _, body, _ = future.result(timeout=30)
+        event = json.loads(body)
+        self.assertEqual((event["type"], event["source"]), ("REJECTED", "mailone"))
+        [mail] = self.wait_mails(maildir, 1)
+        self.assertEqual(mail["From"], "mbd@build.example.org")
+        self.assertEqual(mail["To"], "admin@example.org, dev@example.org")
+        self.assertEqual(mail["Subject"],
+                         f"[mbd-evtest] REJECTED: mailone 1.0 ({codename}-norepo-unstable)")
+        self.assertEqual(mail["Auto-Submitted"], "auto-generated")
+        self.assertIsNotNone(mail["Date"])
+        text = mail.get_content()
+        self.assertIn("Reason:       ", text)
+        self.assertIn("  dev@example.org: the upload's Changed-By\n", text)
+        self.assertIn(json.dumps(event["extra"]["error"]["detail"])[1:-1], text)
+
+        # repository test: its list (ADMIN@ is admin@ again), the allowed Maintainer; the
+        # Changed-By outside allow-emails-to is not mailed
+        self.put_changes("mailtwo", f"{codename}-test-unstable", "1.0",
+                         "Outsider <someone@elsewhere.net>", "Maint <maint@example.org>")
+        mails = self.wait_mails(maildir, 2)
+        second = [m for m in mails if "mailtwo" in m["Subject"]]
+        self.assertEqual(len(second), 1, [m["Subject"] for m in mails])
+        self.assertEqual(second[0]["To"],
+                         "admin@example.org, team@example.org, maint@example.org")
+        self.assertTrue(second[0]["Subject"].startswith("[mbd-evtest] REJECTED: mailtwo 1.0"))
+
+        # a sendmail that fails: logged by the server, the event goes out all the same
+        run_mbd("mail", "set", "sendmail", self.sendmail_stand_in(
+            "echo 'relay refused' >&2; exit 75"), home=self.home)
+        future = self.pool.submit(self.attach)
+        time.sleep(0.3)
+        self.reject("mailthree")
+        status, _, body, _ = future.result(timeout=30)
+        self.assertEqual(json.loads(body)["source"], "mailthree")
+        time.sleep(1)
+        _, log = self.server.stop()
+        self.assertIn("exited with status 75: relay refused", log)
+        self.assertEqual(len(self.wait_mails(maildir, 2)), 2)
 
 
 if __name__ == "__main__":
