@@ -451,7 +451,9 @@ mbd_event_to_json (MbdEvent *self)
  * mini-buildd keeps them, and is announced with [signal@Mbd.Events::event]. Each event also runs
  * the event hooks: the executables in `<home>/etc/event-hooks/` (names not starting with `_` or
  * `.`, not ending with `~`), in name order, each with the path of the event's JSON file as its
- * argument; they run on their own and a failure is only logged.
+ * argument; they run on their own and a failure is only logged. Each event is also mailed as
+ * the instance's mail settings say ([method@Mbd.Instance.list_mail_recipients]); a mail that
+ * cannot be sent is only logged. [method@Mbd.Events.next_async] follows the log.
  */
 struct _MbdEvents
 {
