@@ -21,13 +21,15 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 import socket
+import subprocess
 import time
 import unittest
 import urllib.parse
 
 import pkgfixtures
-from mbdtestlib import HomeTestCase, Server, run_mbd
+from mbdtestlib import MBD, HomeTestCase, Server, run_mbd
 
 TIMEOUT = 3  # --events-timeout of the test server
 MAX_CLIENTS = 3
@@ -255,6 +257,30 @@ class EventsTest(HomeTestCase):
                             400, "Last-Event-ID", "'abc'")
         conn.close()
 
+
+    def test_cli_follow(self):
+        """`mbd events --follow` prints the stored events, then each new one that the server
+        process stores, at once (no polling interval), until SIGINT ends it with 0."""
+        self.reject("stored")
+        proc = subprocess.Popen([MBD, "--home", self.home, "events", "--follow", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(proc.stdout.readline())
+            self.assertEqual(first["source"], "stored")
+            time.sleep(0.5)
+            started = time.monotonic()
+            self.reject("followed")
+            second = json.loads(proc.stdout.readline())
+            self.assertEqual(second["source"], "followed")
+            self.assertLess(time.monotonic() - started, 5)
+            proc.send_signal(signal.SIGINT)
+            self.assertEqual(proc.wait(timeout=10), 0, proc.stderr.read())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
 
     # -- e-mail -------------------------------------------------------------------------------
 
