@@ -728,6 +728,24 @@ mbd_events_add (MbdEvents *self, MbdEvent *event, GError **error)
   return TRUE;
 }
 
+/* The event of a row (id, json). */
+static MbdEvent *
+event_from_row (sqlite3_stmt *stmt, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  MbdEvent *event
+      = mbd_event_new_from_json ((const char *) sqlite3_column_text (stmt, 1), &local_error);
+
+  if (event == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_DATABASE, "event %" G_GINT64_FORMAT ": %s",
+                 (gint64) sqlite3_column_int64 (stmt, 0), local_error->message);
+      return NULL;
+    }
+  event->id = sqlite3_column_int64 (stmt, 0);
+  return event;
+}
+
 static GPtrArray *
 query_events (MbdEvents *self, const char *sql, const char *text, gint64 number, GError **error)
 {
@@ -745,16 +763,9 @@ query_events (MbdEvents *self, const char *sql, const char *text, gint64 number,
   int rc;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      g_autoptr (GError) local_error = NULL;
-      MbdEvent *event
-          = mbd_event_new_from_json ((const char *) sqlite3_column_text (stmt, 1), &local_error);
+      MbdEvent *event = event_from_row (stmt, error);
       if (event == NULL)
-        {
-          mbd_throw (error, MBD_ERROR_DATABASE, "event %" G_GINT64_FORMAT ": %s",
-                     (gint64) sqlite3_column_int64 (stmt, 0), local_error->message);
-          return NULL;
-        }
-      event->id = sqlite3_column_int64 (stmt, 0);
+        return NULL;
       g_ptr_array_add (events, event);
     }
   if (rc != SQLITE_DONE)
@@ -831,17 +842,7 @@ first_event_after (MbdEvents *self, gint64 after_id, gint64 after_usec, GError *
       mbd_db_throw (db, rc, "cannot read the events", error);
       return NULL;
     }
-  g_autoptr (GError) local_error = NULL;
-  MbdEvent *event
-      = mbd_event_new_from_json ((const char *) sqlite3_column_text (stmt, 1), &local_error);
-  if (event == NULL)
-    {
-      mbd_throw (error, MBD_ERROR_DATABASE, "event %" G_GINT64_FORMAT ": %s",
-                 (gint64) sqlite3_column_int64 (stmt, 0), local_error->message);
-      return NULL;
-    }
-  event->id = sqlite3_column_int64 (stmt, 0);
-  return event;
+  return event_from_row (stmt, error);
 }
 
 static gboolean

@@ -27,31 +27,10 @@ mail_show (MbdInstance *instance, GError **error)
   return TRUE;
 }
 
-/* The subcommand: the first argument that is neither an option nor the value of --repo or
- * --home (removed from @argv). */
-static const char *
-take_subcommand (int *argc, char **argv)
-{
-  for (int i = 1; i < *argc; i++)
-    {
-      if (strcmp (argv[i], "--home") == 0 || strcmp (argv[i], "--repo") == 0)
-        {
-          i++;
-          continue;
-        }
-      if (argv[i][0] == '-')
-        continue;
-      const char *sub = argv[i];
-      memmove (argv + i, argv + i + 1, (*argc - i) * sizeof (char *));
-      (*argc)--;
-      return sub;
-    }
-  return NULL;
-}
-
 BUILTINPROTO (mail)
 {
-  const char *sub = take_subcommand (&argc, argv);
+  const char *const value_options[] = { "--home", "--repo", NULL };
+  const char *sub = mbd_cli_take_subcommand_full (&argc, argv, value_options);
   g_autoptr (GOptionContext) context = g_option_context_new (
       "show|set NAME VALUE|unset NAME - e-mail notification settings of the instance or, with "
       "--repo, of a repository");

@@ -90,9 +90,17 @@ mbd_option_context_parse (GOptionContext *context,
 const char *
 mbd_cli_take_subcommand (int *argc, char **argv)
 {
+  const char *const value_options[] = { "--home", NULL };
+
+  return mbd_cli_take_subcommand_full (argc, argv, value_options);
+}
+
+const char *
+mbd_cli_take_subcommand_full (int *argc, char **argv, const char *const *value_options)
+{
   for (int i = 1; i < *argc; i++)
     {
-      if (strcmp (argv[i], "--home") == 0)
+      if (g_strv_contains (value_options, argv[i]))
         {
           i++;
           continue;
