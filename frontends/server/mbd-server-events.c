@@ -25,7 +25,9 @@
 static guint max_clients = MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS;
 static guint wait_seconds = MBD_SERVER_EVENTS_DEFAULT_TIMEOUT;
 static guint keepalive_seconds = MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE;
+static GList *clients; /* (element-type Client) the waiting ones */
 static guint n_clients;
+static gboolean shutting_down;
 
 typedef struct
 {
@@ -58,6 +60,7 @@ client_free (Client *client)
   g_object_unref (client->cancellable);
   g_object_unref (client->msg);
   g_object_unref (client->events);
+  clients = g_list_remove (clients, client);
   g_free (client);
   n_clients--;
 }
@@ -95,6 +98,7 @@ client_new (MbdInstance *instance, SoupServerMessage *msg, gboolean stream)
   Client *client = g_new0 (Client, 1);
 
   n_clients++;
+  clients = g_list_prepend (clients, client);
   client->events = g_object_ref (mbd_instance_get_events (instance));
   client->msg = g_object_ref (msg);
   client->stream = stream;
@@ -179,6 +183,12 @@ next_ready (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_warning ("event stream: %s", error->message);
       soup_message_body_complete (soup_server_message_get_response_body (client->msg));
+      soup_server_message_unpause (client->msg);
+    }
+  else if (shutting_down)
+    {
+      mbd_server_problem (client->msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+                          "mbd-server is shutting down; ask again once it is back");
       soup_server_message_unpause (client->msg);
     }
   else if (client->timed_out)
@@ -275,6 +285,12 @@ admit (SoupServerMessage *msg, const char *path, GHashTable *query, GDateTime **
           return FALSE;
         }
     }
+  if (shutting_down)
+    {
+      g_clear_pointer (out_after, g_date_time_unref);
+      mbd_server_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "mbd-server is shutting down");
+      return FALSE;
+    }
   if (n_clients >= max_clients)
     {
       g_clear_pointer (out_after, g_date_time_unref);
@@ -358,6 +374,28 @@ stream_handler (SoupServer *server,
   soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_STATIC,
                             ": mbd events\n\n", strlen (": mbd events\n\n"));
   client_wait (client);
+}
+
+static gboolean
+on_flush_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+mbd_server_events_shutdown (void)
+{
+  shutting_down = TRUE;
+  if (clients == NULL)
+    return;
+  for (GList *l = clients; l != NULL; l = l->next)
+    g_cancellable_cancel (((Client *) l->data)->cancellable);
+  /* the answers (503, or the end of a stream) go out before the server is disconnected */
+  gboolean flushed = FALSE;
+  g_timeout_add (300, on_flush_timeout, &flushed);
+  while (!flushed)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 void

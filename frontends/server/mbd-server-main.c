@@ -210,6 +210,7 @@ run (int argc, char **argv, GError **error)
   g_source_remove (intr);
 
   fprintf (stderr, "mbd-server: stopping\n");
+  mbd_server_events_shutdown ();
   mbd_incoming_stop (incoming);
   mbd_instance_stop (instance);
   soup_server_disconnect (server);

@@ -33,4 +33,8 @@ void mbd_server_events_set_limits (guint max, guint timeout, guint keepalive);
 /* The event log: long-poll GET /static/events.attach[?after=] and Server-Sent Events GET /events. */
 void mbd_server_events_add (SoupServer *server, MbdInstance *instance);
 
+/* Answers every waiting long-poll with 503 and ends the streams, as mini-buildd wakes its
+ * clients on shutdown; runs the main context until the answers are out (at most 0.3 s). */
+void mbd_server_events_shutdown (void);
+
 G_END_DECLS

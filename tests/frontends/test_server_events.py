@@ -179,6 +179,19 @@ class EventsTest(HomeTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body)["source"], "afterhangup")
 
+    def test_attach_shutdown(self):
+        """Stopping the server answers a waiting long-poll with 503 (as mini-buildd wakes its
+        clients) and ends a stream, instead of dropping the connections."""
+        future = self.pool.submit(self.attach)
+        conn, response = self.open_stream()
+        self.assert_waiting(future)
+        code, _ = self.server.stop()
+        self.assertEqual(code, 0)
+        status, ctype, body, _ = future.result(timeout=10)
+        self.assert_problem(status, ctype, body, 503, "shutting down")
+        self.assertNotIn(b"data:", response.read())  # the chunked body ends cleanly
+        conn.close()
+
     # -- Server-Sent Events -----------------------------------------------------------------
 
     def open_stream(self, headers=None, query=""):
