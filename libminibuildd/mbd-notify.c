@@ -566,7 +566,8 @@ mbd_notify_build_message (MbdInstance *instance,
   const char *version = mbd_event_get_version (event);
   const char *distribution = mbd_event_get_distribution (event);
   g_autofree char *from = mbd_instance_dup_mail_setting (instance, NULL, "from", NULL);
-  g_autofree char *to = g_strjoinv (", ", (char **) recipients);
+  /* folded, one address a line: a long list stays within the 998 characters a line may have */
+  g_autofree char *to = g_strjoinv (",\n ", (char **) recipients);
   g_autofree char *identity = header_value (mbd_instance_get_identity (instance));
   g_autofree char *subject_text = g_strdup_printf (
       "[mbd-%s] %s: %s %s%s%s%s", identity, type, source != NULL ? source : "(unknown source)",
