@@ -746,6 +746,41 @@ lookup_option (GHashTable *options, const char *key, const char *arch)
 
 /* Whether the source version is in a non-rollback distribution of the repository already, or
  * the target distribution has this or a newer version. */
+/* Two uploads of one version into one distribution at a time would both build, and the second
+ * could only fail when it is installed: it is rejected at once instead. */
+static gboolean
+check_not_in_progress (MbdPackager *self,
+                       Upload *upload,
+                       const char *name,
+                       const char *distribution,
+                       GError **error)
+{
+  MbdDb *db = packager_db (self);
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db,
+                               "SELECT key FROM packages WHERE source = ?1 AND version = ?2 AND"
+                               " distribution = ?3 AND state IN (?4, ?5) ORDER BY id LIMIT 1",
+                               error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, mbd_changes_get_source (upload->changes), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, mbd_changes_get_version (upload->changes), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, distribution, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 4, MBD_PACKAGE_STATE_BUILDING);
+  sqlite3_bind_int (stmt, 5, MBD_PACKAGE_STATE_INSTALLING);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return mbd_throw (error, MBD_ERROR_REJECTED,
+                      "%s: %s %s is being built for %s already (upload %s); wait for its result, "
+                      "or upload a higher version",
+                      name, mbd_changes_get_source (upload->changes),
+                      mbd_changes_get_version (upload->changes), distribution,
+                      (const char *) sqlite3_column_text (stmt, 0));
+  if (rc != SQLITE_DONE)
+    return mbd_db_throw (db, rc, "cannot read packages", error);
+  return TRUE;
+}
+
 static gboolean
 check_version_is_new (MbdPackager *self,
                       Upload *upload,
@@ -783,7 +818,7 @@ check_version_is_new (MbdPackager *self,
     }
   if (rc != SQLITE_DONE)
     return mbd_db_throw (db, rc, "cannot read package entries", error);
-  return TRUE;
+  return check_not_in_progress (self, upload, name, distribution, error);
 }
 
 static gboolean

@@ -89,6 +89,8 @@ static const struct
 } api_calls[] = {
   { "status", api_status, FALSE },
   { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "retry", mbd_server_api_retry, FALSE },
+  { "cancel", mbd_server_api_cancel, FALSE },
 };
 
 static void

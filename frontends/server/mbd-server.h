@@ -21,6 +21,14 @@ void mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming);
 /* The dput_conf API call: a dput.cf stanza, or with dput_ng_profile a dput-ng profile. */
 void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
+/* Answers 403 and returns FALSE unless the client connects over loopback: the calls that change
+ * the instance, until users and roles exist. */
+gboolean mbd_server_require_local (SoupServerMessage *msg, const char *call);
+
+/* The retry and cancel API calls (argument bkey: a package key). */
+void mbd_server_api_retry (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_cancel (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
 #define MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS 70
 #define MBD_SERVER_EVENTS_DEFAULT_TIMEOUT 300
 #define MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE 15
