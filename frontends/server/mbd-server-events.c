@@ -359,8 +359,10 @@ stream_handler (SoupServer *server,
   if (!admit (msg, path, query, &after))
     return;
   Client *client = client_new (user_data, msg, TRUE);
+  /* Last-Event-ID (a reconnecting EventSource) wins; `after` alone replays from that time */
+  if (last_event_id != NULL)
+    g_clear_pointer (&after, g_date_time_unref);
   client->after = after;
-  /* Last-Event-ID wins; `after` alone replays from that time */
   client->last_id = last_event_id != NULL ? last_id : after != NULL ? 0 : -1;
 
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);

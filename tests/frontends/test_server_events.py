@@ -219,11 +219,15 @@ class EventsTest(HomeTestCase):
             key, _, value = line.partition(":")
             fields[key] = value.lstrip(" ")
 
-    def read_event(self, response):
-        while True:
+    def read_event(self, response, seconds=20):
+        """The next event of a stream; keep-alive comments arrive every second, so the socket
+        timeout alone would never end a wait for an event that does not come."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             fields, _ = self.read_message(response)
             if "data" in fields:
                 return fields
+        self.fail(f"no event on the stream within {seconds} s")
 
     def test_stream(self):
         """GET /events streams each new event as id/event/data, with keep-alive comments in
@@ -252,7 +256,9 @@ class EventsTest(HomeTestCase):
         self.assertEqual(json.loads(two["data"])["source"], "two")
         self.assertEqual(int(two["id"]), int(one["id"]) + 1)
 
-        conn, response = self.open_stream({"Last-Event-ID": one["id"]})
+        # an EventSource reconnecting keeps its URL: Last-Event-ID wins over `after`
+        conn, response = self.open_stream({"Last-Event-ID": one["id"]},
+                                          query="?after=2100-01-01T00:00:00%2B00:00")
         again = self.read_event(response)
         conn.close()
         self.assertEqual(again["id"], two["id"])
