@@ -134,6 +134,7 @@ test_next_stored (Fixture *fx, gconstpointer data)
   g_assert_no_error (fx->error);
   g_assert_nonnull (fx->result);
   g_assert_cmpstr (mbd_event_get_source (fx->result), ==, "two");
+  g_assert_cmpint (mbd_event_get_id (fx->result), ==, mbd_event_get_id (second));
   g_assert_cmpint (mbd_event_get_event_type (fx->result), ==, MBD_EVENT_REMOVED);
 }
 
@@ -153,6 +154,7 @@ test_next_new (Fixture *fx, gconstpointer data)
   g_assert_nonnull (fx->result);
   g_assert_cmpstr (mbd_event_get_source (fx->result), ==, "fresh");
   g_assert_cmpint (mbd_event_get_id (fx->result), ==, mbd_event_get_id (fresh));
+  g_assert_cmpint (mbd_event_get_id (fx->result), >, mbd_event_get_id (old));
 }
 
 static void
@@ -175,6 +177,7 @@ test_next_other_process (Fixture *fx, gconstpointer data)
   g_assert_no_error (fx->error);
   g_assert_nonnull (fx->result);
   g_assert_cmpstr (mbd_event_get_source (fx->result), ==, "elsewhere");
+  g_assert_cmpint (mbd_event_get_id (fx->result), ==, mbd_event_get_id (added));
 }
 
 static void
