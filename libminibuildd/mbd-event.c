@@ -522,6 +522,12 @@ mbd_events_new_for_instance (MbdInstance *instance)
 static MbdDb *
 events_db (MbdEvents *self, GError **error)
 {
+  if (self->instance == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                 "the instance of this event log is gone (closed while waiting for an event)");
+      return NULL;
+    }
   MbdDb *db = mbd_instance_get_db (self->instance);
 
   if (db == NULL)
@@ -684,6 +690,14 @@ run_hooks (MbdEvents *self, const char *json_path)
     }
   g_ptr_array_sort (run->hooks, compare_paths);
   hook_run_next (run);
+}
+
+void
+mbd_events_detach (MbdEvents *self)
+{
+  self->instance = NULL;
+  /* the waits end with an error instead of waiting for ever */
+  wake_waiters (self);
 }
 
 void

@@ -74,6 +74,8 @@ mbd_instance_dispose (GObject *object)
 
   /* the packager writes events, so it goes first */
   g_clear_object (&self->packager);
+  if (self->events != NULL)
+    mbd_events_detach (self->events);
   g_clear_object (&self->events);
   G_OBJECT_CLASS (mbd_instance_parent_class)->dispose (object);
 }

@@ -181,6 +181,25 @@ test_next_other_process (Fixture *fx, gconstpointer data)
 }
 
 static void
+test_next_instance_gone (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("A wait whose instance is dropped ends with an error instead of never");
+  g_autoptr (GError) error = NULL;
+  MbdInstance *other = mbd_instance_new (fx->home);
+  g_assert_true (mbd_instance_open (other, MBD_INSTANCE_OPEN_NONE, NULL, &error));
+  g_assert_no_error (error);
+
+  mbd_events_next_async (mbd_instance_get_events (other), -1, NULL, NULL, next_done, fx);
+  spin (fx, 100);
+  g_assert_false (fx->done);
+  g_object_unref (other);
+  run_until_done (fx, 10);
+  g_assert_error (fx->error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (fx->error->message, "instance of this event log is gone"));
+  g_assert_null (fx->result);
+}
+
+static void
 test_next_cancel (Fixture *fx, gconstpointer data)
 {
   g_test_summary ("Cancelling a wait completes it with G_IO_ERROR_CANCELLED");
@@ -437,6 +456,7 @@ main (int argc, char **argv)
   g_test_add ("/event/next/stored", Fixture, NULL, setup, test_next_stored, teardown);
   g_test_add ("/event/next/new", Fixture, NULL, setup, test_next_new, teardown);
   g_test_add ("/event/next/other-process", Fixture, NULL, setup, test_next_other_process, teardown);
+  g_test_add ("/event/next/instance-gone", Fixture, NULL, setup, test_next_instance_gone, teardown);
   g_test_add ("/event/next/cancel", Fixture, NULL, setup, test_next_cancel, teardown);
   g_test_add ("/event/mail/recipients", Fixture, NULL, setup, test_mail_recipients, teardown);
   g_test_add ("/event/mail/settings-invalid", Fixture, NULL, setup, test_mail_settings_invalid,
