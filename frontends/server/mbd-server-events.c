@@ -9,9 +9,10 @@
  *
  * - GET /static/events.attach[?after=<ISO 8601 with time zone>]: mini-buildd's long-poll. The
  *   request waits until one event later than `after` (without it: one stored from now on) exists
- *   and answers exactly that event as JSON. Since libsoup 3.2 connections end with each response
- *   here, a client passes the timestamp of the last event it got as the next `after`. A wait
- *   ends after --events-timeout seconds with 204 No Content ("nothing yet, ask again").
+ *   and answers exactly that event as JSON. The connection stays open and remembers the last
+ *   event it got, as mini-buildd's per-connection queue: its client repeats the same `after` on
+ *   one connection. A wait lasts while the client is connected, or --events-timeout seconds and
+ *   then 204 No Content ("nothing yet, ask again").
  * - GET /events: Server-Sent Events, each event as `id: <event id>`, `event: <TYPE>` and
  *   `data: <JSON>`; `Last-Event-ID` (or `?after=`) resumes after an event; a comment line every
  *   --events-keepalive seconds keeps proxies from closing it and finds clients that are gone.
@@ -21,6 +22,7 @@
 
 #define EVENTS_ATTACH_PATH "/static/events.attach"
 #define EVENTS_STREAM_PATH "/events"
+#define CONNECTION_LAST_ID "mbd-events-last-id"
 
 static guint max_clients = MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS;
 static guint wait_seconds = MBD_SERVER_EVENTS_DEFAULT_TIMEOUT;
@@ -147,6 +149,14 @@ answer_event (Client *client, MbdEvent *event)
           mbd_event_type_to_string (mbd_event_get_event_type (event)), json);
       stream_write (client, text);
       return;
+    }
+  /* the connection's place in the log, for its next request */
+  GSocket *socket = soup_server_message_get_socket (client->msg);
+  if (socket != NULL)
+    {
+      gint64 *last_id = g_new (gint64, 1);
+      *last_id = mbd_event_get_id (event);
+      g_object_set_data_full (G_OBJECT (socket), CONNECTION_LAST_ID, last_id, g_free);
     }
   gsize len = strlen (json);
   soup_server_message_set_status (client->msg, SOUP_STATUS_OK, NULL);
@@ -317,9 +327,21 @@ attach_handler (SoupServer *server,
   if (!exact_path (msg, path, EVENTS_ATTACH_PATH) || !admit (msg, path, query, &after))
     return;
   Client *client = client_new (user_data, msg, FALSE);
+  /* mini-buildd's client loops on one connection with the same `after`: like mini-buildd's
+   * per-connection queue, a connection goes on after the last event it got */
+  GSocket *socket = soup_server_message_get_socket (msg);
+  gint64 *connection_last_id
+      = socket != NULL ? g_object_get_data (G_OBJECT (socket), CONNECTION_LAST_ID) : NULL;
+  if (connection_last_id != NULL)
+    g_clear_pointer (&after, g_date_time_unref);
   client->after = after;
-  client->last_id = after != NULL ? 0 : -1;
-  client->timeout_id = g_timeout_add_seconds (wait_seconds, on_wait_timeout, client);
+  client->last_id = connection_last_id != NULL ? *connection_last_id : after != NULL ? 0 : -1;
+  /* the answer keeps the connection open (mbd-server closes others after each response on
+   * libsoup 3.2): a waiting long-poll always has a request pending, so the client's close is
+   * seen */
+  soup_message_headers_remove (soup_server_message_get_response_headers (msg), "Connection");
+  if (wait_seconds > 0)
+    client->timeout_id = g_timeout_add_seconds (wait_seconds, on_wait_timeout, client);
   soup_server_message_pause (msg);
   client_wait (client);
 }

@@ -38,8 +38,8 @@ static const GOptionEntry entries[]
         { "events-max-clients", 0, 0, G_OPTION_ARG_INT, &opt_events_max_clients,
           "Let at most N clients follow the events at once (default: 70)", "N" },
         { "events-timeout", 0, 0, G_OPTION_ARG_INT, &opt_events_timeout,
-          "Answer an events.attach long-poll with 204 after SECONDS without an event "
-          "(default: 300)",
+          "Answer an events.attach long-poll with 204 after SECONDS without an event; 0 waits "
+          "as long as the client is connected, as mini-buildd does (default: 0)",
           "SECONDS" },
         { "events-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_events_keepalive,
           "Send a comment on event streams every SECONDS (default: 15)", "SECONDS" },
@@ -148,11 +148,11 @@ run (int argc, char **argv, GError **error)
       return FALSE;
     }
 
-  if (opt_events_max_clients < 1 || opt_events_timeout < 1 || opt_events_keepalive < 1)
+  if (opt_events_max_clients < 1 || opt_events_timeout < 0 || opt_events_keepalive < 1)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--events-max-clients, --events-timeout and --events-keepalive must be "
-                   "positive");
+                   "--events-max-clients and --events-keepalive must be positive, "
+                   "--events-timeout 0 or more");
       return FALSE;
     }
   mbd_server_events_set_limits (opt_events_max_clients, opt_events_timeout, opt_events_keepalive);

@@ -30,12 +30,12 @@ void mbd_server_api_retry (SoupServerMessage *msg, MbdInstance *instance, GHashT
 void mbd_server_api_cancel (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 #define MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS 70
-#define MBD_SERVER_EVENTS_DEFAULT_TIMEOUT 300
+#define MBD_SERVER_EVENTS_DEFAULT_TIMEOUT 0
 #define MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE 15
 
 /* Limits of the event followers: at most @max waiting long-polls and streams together, a
- * long-poll waits at most @timeout seconds (then 204), a stream gets a comment every
- * @keepalive seconds. */
+ * long-poll waits at most @timeout seconds (then 204; 0: as long as the client is connected), a
+ * stream gets a comment every @keepalive seconds. */
 void mbd_server_events_set_limits (guint max, guint timeout, guint keepalive);
 
 /* The event log: long-poll GET /static/events.attach[?after=] and Server-Sent Events GET /events. */

@@ -136,6 +136,33 @@ class EventsTest(HomeTestCase):
         self.assertGreaterEqual(took, TIMEOUT - 0.5)
         self.assertLess(took, TIMEOUT + 5)
 
+    def test_attach_connection_queue(self):
+        """mini-buildd's client loops on one kept-alive connection with the same `after`: each
+        request on that connection answers the event after the one it got last, never the
+        same one again, and then waits for the next."""
+        self.reject("q1")
+        self.reject("q2")
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=TIMEOUT + 20)
+        query = "/static/events.attach?after=" + urllib.parse.quote("2000-01-01T00:00:00+00:00")
+
+        def one():
+            conn.request("GET", query)
+            response = conn.getresponse()
+            body = response.read()
+            self.assertEqual(response.status, 200, body)
+            self.assertNotEqual(response.headers["Connection"], "close")
+            return json.loads(body)["source"]
+
+        try:
+            self.assertEqual(one(), "q1")
+            self.assertEqual(one(), "q2")
+            future = self.pool.submit(one)
+            self.assert_waiting(future)
+            self.reject("q3")
+            self.assertEqual(future.result(timeout=20), "q3")
+        finally:
+            conn.close()
+
     def test_attach_bad_after(self):
         """A bad `after` gets 400 with a problem naming the parameter and the value."""
         for bad in ("yesterday", "2024-01-01T00:00:00", "2024-13-01T00:00:00+00:00", ""):
