@@ -618,16 +618,44 @@ mbd_notify_build_message (MbdInstance *instance,
   return g_string_free (mail, FALSE);
 }
 
+/* How long sendmail may take before it is killed (a queueing MTA takes well under a second). */
+static guint sendmail_timeout = 120;
+
+void
+mbd_notify_set_sendmail_timeout (guint seconds)
+{
+  sendmail_timeout = seconds;
+}
+
 typedef struct
 {
   char *program;
+  GSubprocess *proc;         /* (nullable) */
+  GCancellable *cancellable; /* ends the wait for sendmail's stderr on timeout */
+  guint timeout_id;
+  gboolean timed_out;
 } SendData;
 
 static void
 send_data_free (SendData *data)
 {
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  g_clear_object (&data->proc);
+  g_clear_object (&data->cancellable);
   g_free (data->program);
   g_free (data);
+}
+
+static gboolean
+on_sendmail_timeout (gpointer user_data)
+{
+  SendData *data = user_data;
+
+  data->timeout_id = 0;
+  data->timed_out = TRUE;
+  g_subprocess_force_exit (data->proc);
+  g_cancellable_cancel (data->cancellable);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -639,6 +667,14 @@ sendmail_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *err_text = NULL;
   g_autoptr (GError) error = NULL;
 
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  if (data->timed_out)
+    {
+      g_task_return_new_error (task, MBD_ERROR, MBD_ERROR_FAILED,
+                               "mail: %s -t -oi did not finish within %u s and was killed",
+                               data->program, sendmail_timeout);
+      return;
+    }
   if (!g_subprocess_communicate_utf8_finish (proc, result, NULL, &err_text, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -706,10 +742,12 @@ start_send (MbdInstance *instance, MbdEvent *event, GTask *task, GError **error)
   data->program = mbd_instance_dup_mail_setting (instance, NULL, "sendmail", error);
   if (data->program == NULL)
     return FALSE;
-  g_autoptr (GSubprocess) proc = spawn_sendmail (data->program, message, error);
-  if (proc == NULL)
+  data->proc = spawn_sendmail (data->program, message, error);
+  if (data->proc == NULL)
     return FALSE;
-  g_subprocess_communicate_utf8_async (proc, NULL, g_task_get_cancellable (task), sendmail_done,
+  data->cancellable = g_cancellable_new ();
+  data->timeout_id = g_timeout_add_seconds (sendmail_timeout, on_sendmail_timeout, data);
+  g_subprocess_communicate_utf8_async (data->proc, NULL, data->cancellable, sendmail_done,
                                        g_object_ref (task));
   return TRUE;
 }
@@ -725,6 +763,8 @@ mbd_notify_event_async (MbdInstance *instance,
   g_autoptr (GError) error = NULL;
 
   g_task_set_source_tag (task, mbd_notify_event_async);
+  if (g_task_return_error_if_cancelled (task))
+    return;
   if (!start_send (instance, event, task, &error))
     g_task_return_error (task, g_steal_pointer (&error));
 }

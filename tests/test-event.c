@@ -426,6 +426,20 @@ test_mail_sendmail_fails (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (fx->error->message, failing));
   g_assert_nonnull (strstr (fx->error->message, "exited with status 75: mail queue is full"));
 
+  /* one that hangs is killed after the timeout */
+  g_autofree char *hanging = write_sendmail (fx, "exec sleep 60");
+  set_mail (fx->instance, NULL, "sendmail", hanging);
+  mbd_notify_set_sendmail_timeout (1);
+  g_clear_error (&fx->error);
+  fx->done = FALSE;
+  gint64 started = g_get_monotonic_time ();
+  mbd_notify_event_async (fx->instance, event, NULL, notify_done, fx);
+  run_until_done (fx, 20);
+  mbd_notify_set_sendmail_timeout (120);
+  g_assert_error (fx->error, MBD_ERROR, MBD_ERROR_FAILED);
+  g_assert_nonnull (strstr (fx->error->message, "did not finish within 1 s"));
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
+
   g_autofree char *missing = g_build_filename (fx->tmpdir, "no-sendmail", NULL);
   set_mail (fx->instance, NULL, "sendmail", missing);
   g_clear_error (&fx->error);
