@@ -24,6 +24,7 @@
 #include <libminibuildd/mbd-build-request.h>
 #include <libminibuildd/mbd-builder.h>
 #include <libminibuildd/mbd-event.h>
+#include <libminibuildd/mbd-notify.h>
 #include <libminibuildd/mbd-packager.h>
 #include <libminibuildd/mbd-port.h>
 #include <libminibuildd/mbd-incoming.h>

@@ -7,6 +7,13 @@
 
 G_BEGIN_DECLS
 
+/* An event log for @instance (unowned): the instance creates its own one, see
+ * mbd_instance_get_events(). */
+MbdEvents *mbd_events_new_for_instance (MbdInstance *instance);
+/* The instance is going away: pending waits end with an error (they hold the log, not the
+ * instance). */
+void mbd_events_detach (MbdEvents *self);
+
 /* The event's `extra` object, for members that are not strings (buildrequests, buildresults). */
 JsonObject *mbd_event_get_extra_object (MbdEvent *self);
 

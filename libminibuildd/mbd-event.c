@@ -8,6 +8,7 @@
 #include "mbd-event-private.h"
 #include "mbd-file-entry.h"
 #include "mbd-instance-private.h"
+#include "mbd-notify-private.h"
 #include "mbd-util-private.h"
 
 /**
@@ -450,13 +451,18 @@ mbd_event_to_json (MbdEvent *self)
  * mini-buildd keeps them, and is announced with [signal@Mbd.Events::event]. Each event also runs
  * the event hooks: the executables in `<home>/etc/event-hooks/` (names not starting with `_` or
  * `.`, not ending with `~`), in name order, each with the path of the event's JSON file as its
- * argument; they run on their own and a failure is only logged.
+ * argument; they run on their own and a failure is only logged. Each event is also mailed as
+ * the instance's mail settings say ([method@Mbd.Instance.list_mail_recipients]); a mail that
+ * cannot be sent is only logged. [method@Mbd.Events.next_async] follows the log.
  */
 struct _MbdEvents
 {
   GObject parent_instance;
 
   MbdInstance *instance; /* (unowned): the instance owns its event log */
+  GMutex lock;           /* guards waiters and each wait's check_scheduled */
+  GPtrArray *waiters;    /* (owned): GTasks of mbd_events_next_async() */
+  GFileMonitor *monitor; /* (owned) (nullable): the database's WAL, for other processes */
 };
 
 G_DEFINE_FINAL_TYPE (MbdEvents, mbd_events, G_TYPE_OBJECT)
@@ -470,8 +476,21 @@ enum
 static guint signals[N_SIGNALS];
 
 static void
+mbd_events_finalize (GObject *object)
+{
+  MbdEvents *self = MBD_EVENTS (object);
+
+  /* every wait holds a reference, so none is left here */
+  g_ptr_array_unref (self->waiters);
+  g_clear_object (&self->monitor);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (mbd_events_parent_class)->finalize (object);
+}
+
+static void
 mbd_events_class_init (MbdEventsClass *klass)
 {
+  G_OBJECT_CLASS (klass)->finalize = mbd_events_finalize;
   /**
    * MbdEvents::event:
    * @events: the event log
@@ -487,34 +506,28 @@ mbd_events_class_init (MbdEventsClass *klass)
 static void
 mbd_events_init (MbdEvents *self)
 {
+  g_mutex_init (&self->lock);
+  self->waiters = g_ptr_array_new ();
 }
 
-/**
- * mbd_instance_get_events:
- * @instance: an open instance
- *
- * Gives the instance's event log, creating the object on first use.
- *
- * Returns: (transfer none): the event log
- */
 MbdEvents *
-mbd_instance_get_events (MbdInstance *instance)
+mbd_events_new_for_instance (MbdInstance *instance)
 {
-  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+  MbdEvents *self = g_object_new (MBD_TYPE_EVENTS, NULL);
 
-  MbdEvents *events = g_object_get_data (G_OBJECT (instance), "mbd-events");
-  if (events == NULL)
-    {
-      events = g_object_new (MBD_TYPE_EVENTS, NULL);
-      events->instance = instance;
-      g_object_set_data_full (G_OBJECT (instance), "mbd-events", events, g_object_unref);
-    }
-  return events;
+  self->instance = instance;
+  return self;
 }
 
 static MbdDb *
 events_db (MbdEvents *self, GError **error)
 {
+  if (self->instance == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                 "the instance of this event log is gone (closed while waiting for an event)");
+      return NULL;
+    }
   MbdDb *db = mbd_instance_get_db (self->instance);
 
   if (db == NULL)
@@ -593,6 +606,8 @@ event_file_path (MbdEvents *self, MbdEvent *event)
 }
 
 /* mini-buildd's rule for hook names: not starting with '_' or '.', not ending with '~'. */
+static void wake_waiters (MbdEvents *self);
+
 static gboolean
 is_hook_name (const char *name)
 {
@@ -678,6 +693,14 @@ run_hooks (MbdEvents *self, const char *json_path)
 }
 
 void
+mbd_events_detach (MbdEvents *self)
+{
+  self->instance = NULL;
+  /* the waits end with an error instead of waiting for ever */
+  wake_waiters (self);
+}
+
+void
 mbd_events_publish (MbdEvents *self, MbdEvent *event)
 {
   g_autofree char *path = event_file_path (self, event);
@@ -691,7 +714,9 @@ mbd_events_publish (MbdEvents *self, MbdEvent *event)
     g_warning ("event file: %s", error->message);
   else
     run_hooks (self, path);
+  mbd_notify_event (self->instance, event);
   g_signal_emit (self, signals[SIGNAL_EVENT], 0, event);
+  wake_waiters (self);
   mbd_debug_kill_point (type_names[event->type]);
 }
 
@@ -717,6 +742,24 @@ mbd_events_add (MbdEvents *self, MbdEvent *event, GError **error)
   return TRUE;
 }
 
+/* The event of a row (id, json). */
+static MbdEvent *
+event_from_row (sqlite3_stmt *stmt, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  MbdEvent *event
+      = mbd_event_new_from_json ((const char *) sqlite3_column_text (stmt, 1), &local_error);
+
+  if (event == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_DATABASE, "event %" G_GINT64_FORMAT ": %s",
+                 (gint64) sqlite3_column_int64 (stmt, 0), local_error->message);
+      return NULL;
+    }
+  event->id = sqlite3_column_int64 (stmt, 0);
+  return event;
+}
+
 static GPtrArray *
 query_events (MbdEvents *self, const char *sql, const char *text, gint64 number, GError **error)
 {
@@ -734,16 +777,9 @@ query_events (MbdEvents *self, const char *sql, const char *text, gint64 number,
   int rc;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      g_autoptr (GError) local_error = NULL;
-      MbdEvent *event
-          = mbd_event_new_from_json ((const char *) sqlite3_column_text (stmt, 1), &local_error);
+      MbdEvent *event = event_from_row (stmt, error);
       if (event == NULL)
-        {
-          mbd_throw (error, MBD_ERROR_DATABASE, "event %" G_GINT64_FORMAT ": %s",
-                     (gint64) sqlite3_column_int64 (stmt, 0), local_error->message);
-          return NULL;
-        }
-      event->id = sqlite3_column_int64 (stmt, 0);
+        return NULL;
       g_ptr_array_add (events, event);
     }
   if (rc != SQLITE_DONE)
@@ -778,4 +814,247 @@ mbd_events_list_for_package (MbdEvents *self, const char *package_key, GError **
 {
   return query_events (self, "SELECT id, json FROM events WHERE package_key = ?1 ORDER BY id",
                        package_key, 0, error);
+}
+
+/* ---- following the log --------------------------------------------------------------------- */
+
+typedef struct
+{
+  MbdEvents *events; /* (owned) */
+  gint64 after_id;
+  gint64 after_usec; /* G_MININT64: no time limit */
+  gulong cancelled_id;
+  gboolean check_scheduled; /* guarded by events->lock */
+} Wait;
+
+static void
+wait_free (Wait *wait)
+{
+  g_object_unref (wait->events);
+  g_free (wait);
+}
+
+/* The first stored event after the wait's id and time, or %NULL with @error unset if none. */
+static MbdEvent *
+first_event_after (MbdEvents *self, gint64 after_id, gint64 after_usec, GError **error)
+{
+  MbdDb *db = events_db (self, error);
+  if (db == NULL)
+    return NULL;
+  g_autoptr (sqlite3_stmt) stmt = mbd_db_prepare (
+      db, "SELECT id, json FROM events WHERE id > ?1 AND timestamp > ?2 ORDER BY id LIMIT 1",
+      error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, after_id);
+  sqlite3_bind_int64 (stmt, 2, after_usec);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    return NULL;
+  if (rc != SQLITE_ROW)
+    {
+      mbd_db_throw (db, rc, "cannot read the events", error);
+      return NULL;
+    }
+  return event_from_row (stmt, error);
+}
+
+static gboolean
+last_event_id (MbdEvents *self, gint64 *out_id, GError **error)
+{
+  MbdDb *db = events_db (self, error);
+  if (db == NULL)
+    return FALSE;
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db, "SELECT COALESCE(MAX(id), 0) FROM events", error);
+  if (stmt == NULL)
+    return FALSE;
+  int rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      mbd_db_throw (db, rc, "cannot read the events", error);
+      return FALSE;
+    }
+  *out_id = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+/* Runs on the wait's own main context: completes the task if its event is there (or it was
+ * cancelled), else leaves it waiting. */
+static gboolean
+check_wait (gpointer user_data)
+{
+  GTask *task = user_data;
+  Wait *wait = g_task_get_task_data (task);
+  MbdEvents *self = wait->events;
+
+  g_mutex_lock (&self->lock);
+  wait->check_scheduled = FALSE;
+  gboolean waiting = g_ptr_array_find (self->waiters, task, NULL);
+  g_mutex_unlock (&self->lock);
+  if (!waiting)
+    return G_SOURCE_REMOVE;
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdEvent) event = NULL;
+  if (!g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
+    {
+      event = first_event_after (self, wait->after_id, wait->after_usec, &error);
+      if (event == NULL && error == NULL)
+        return G_SOURCE_REMOVE;
+    }
+  g_mutex_lock (&self->lock);
+  g_ptr_array_remove (self->waiters, task);
+  g_mutex_unlock (&self->lock);
+  g_cancellable_disconnect (g_task_get_cancellable (task), wait->cancelled_id);
+  wait->cancelled_id = 0;
+  if (event != NULL)
+    g_task_return_pointer (task, g_steal_pointer (&event), g_object_unref);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+  g_object_unref (task); /* the waiters' reference */
+  return G_SOURCE_REMOVE;
+}
+
+/* Schedules a check of @task on its context; called with self->lock held. */
+static void
+schedule_check_locked (GTask *task)
+{
+  Wait *wait = g_task_get_task_data (task);
+
+  if (wait->check_scheduled)
+    return;
+  wait->check_scheduled = TRUE;
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, check_wait, g_object_ref (task), g_object_unref);
+  g_source_set_static_name (source, "[mbd] event wait");
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
+}
+
+/* Something may have been stored: every wait looks again. Any thread. */
+static void
+wake_waiters (MbdEvents *self)
+{
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->waiters->len; i++)
+    schedule_check_locked (self->waiters->pdata[i]);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+on_database_changed (GFileMonitor *monitor,
+                     GFile *file,
+                     GFile *other_file,
+                     GFileMonitorEvent event_type,
+                     gpointer user_data)
+{
+  wake_waiters (user_data);
+}
+
+static void
+on_wait_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  GTask *task = user_data;
+  Wait *wait = g_task_get_task_data (task);
+
+  g_mutex_lock (&wait->events->lock);
+  if (g_ptr_array_find (wait->events->waiters, task, NULL))
+    schedule_check_locked (task);
+  g_mutex_unlock (&wait->events->lock);
+}
+
+/* Other processes (the `mbd` CLI migrating or removing, a second server's packager) store
+ * events too: every commit of theirs writes the database's write-ahead log, which inotify
+ * reports. */
+static void
+ensure_monitor (MbdEvents *self)
+{
+  if (self->monitor != NULL)
+    return;
+  g_autofree char *path
+      = g_build_filename (mbd_instance_get_home (self->instance), "mbd.sqlite-wal", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  self->monitor = g_file_monitor_file (file, G_FILE_MONITOR_NONE, NULL, &error);
+  if (self->monitor == NULL)
+    {
+      g_warning ("%s: cannot watch for events of other processes: %s", path, error->message);
+      return;
+    }
+  g_file_monitor_set_rate_limit (self->monitor, 100);
+  g_signal_connect_object (self->monitor, "changed", G_CALLBACK (on_database_changed), self, 0);
+}
+
+/**
+ * mbd_events_next_async:
+ * @self: an event log
+ * @after_id: the id of the last event the caller has seen ([method@Mbd.Event.get_id]), 0 for
+ *   none, or -1 for the newest one stored now (to wait for a new event)
+ * @after: (nullable): also skip the events not later than this time, as
+ *   `events.attach?after=` does
+ * @cancellable: (nullable): a cancellable, the way to stop waiting
+ * @callback: called with the event
+ * @user_data: data for @callback
+ *
+ * Waits for the first event stored after @after_id (and @after), oldest first: completes at
+ * once if there is one, else as soon as one is stored, by this process or by another one using
+ * the same home (the database's write-ahead log is watched with a file monitor, so nothing polls).
+ * @callback runs on the thread-default main context of the caller. Waiting for each next event
+ * with the id of the one before follows the log without losing any.
+ */
+void
+mbd_events_next_async (MbdEvents *self,
+                       gint64 after_id,
+                       GDateTime *after,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data)
+{
+  g_return_if_fail (MBD_IS_EVENTS (self));
+  g_return_if_fail (after_id >= -1);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mbd_events_next_async);
+  g_autoptr (GError) error = NULL;
+  if (after_id < 0 && !last_event_id (self, &after_id, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  Wait *wait = g_new0 (Wait, 1);
+  wait->events = g_object_ref (self);
+  wait->after_id = after_id;
+  wait->after_usec = after != NULL ? to_unix_usec (after) : G_MININT64;
+  g_task_set_task_data (task, wait, (GDestroyNotify) wait_free);
+  ensure_monitor (self);
+
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->waiters, g_object_ref (task));
+  schedule_check_locked (task);
+  g_mutex_unlock (&self->lock);
+  if (cancellable != NULL)
+    wait->cancelled_id
+        = g_cancellable_connect (cancellable, G_CALLBACK (on_wait_cancelled), task, NULL);
+}
+
+/**
+ * mbd_events_next_finish:
+ * @self: an event log
+ * @result: the result passed to the callback
+ *
+ * Finishes [method@Mbd.Events.next_async].
+ *
+ * Returns: (transfer full): the event, or %NULL with %G_IO_ERROR_CANCELLED, %MBD_ERROR_DATABASE
+ *   or %MBD_ERROR_BUSY
+ */
+MbdEvent *
+mbd_events_next_finish (MbdEvents *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mbd_events_next_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -85,5 +85,14 @@ MBD_AVAILABLE_IN_ALL
 gboolean mbd_events_add (MbdEvents *self, MbdEvent *event, GError **error);
 MBD_AVAILABLE_IN_ALL
 GPtrArray *mbd_events_list_after (MbdEvents *self, GDateTime *after, GError **error);
+MBD_AVAILABLE_IN_ALL
+void mbd_events_next_async (MbdEvents *self,
+                            gint64 after_id,
+                            GDateTime *after,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+MbdEvent *mbd_events_next_finish (MbdEvents *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

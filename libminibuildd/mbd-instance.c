@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mbd-build-private.h"
+#include "mbd-event-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
 #include "mbd-packager-private.h"
@@ -42,8 +43,11 @@ struct _MbdInstance
   gboolean started;
   int engine_lock_fd; /* (owned): held while started */
 
-  GMutex lock; /* guards url, which the server may change while workers read it */
-  char *url;   /* (owned) */
+  GMutex lock;           /* guards url, which the server may change while workers read it, and the
+                * creation of packager and events */
+  char *url;             /* (owned) */
+  MbdPackager *packager; /* (owned) (nullable): created on first use */
+  MbdEvents *events;     /* (owned) (nullable): created on first use */
 };
 
 G_DEFINE_FINAL_TYPE (MbdInstance, mbd_instance, G_TYPE_OBJECT)
@@ -62,6 +66,19 @@ static GParamSpec *properties[N_PROPS];
 
 static const char *const home_subdirs[]
     = { "incoming", "repositories", "chroots", "builds", "events", "packages" };
+
+static void
+mbd_instance_dispose (GObject *object)
+{
+  MbdInstance *self = MBD_INSTANCE (object);
+
+  /* the packager writes events, so it goes first */
+  g_clear_object (&self->packager);
+  if (self->events != NULL)
+    mbd_events_detach (self->events);
+  g_clear_object (&self->events);
+  G_OBJECT_CLASS (mbd_instance_parent_class)->dispose (object);
+}
 
 static void
 mbd_instance_finalize (GObject *object)
@@ -125,6 +142,7 @@ mbd_instance_class_init (MbdInstanceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = mbd_instance_dispose;
   object_class->finalize = mbd_instance_finalize;
   object_class->get_property = mbd_instance_get_property;
   object_class->set_property = mbd_instance_set_property;
@@ -779,9 +797,8 @@ mbd_instance_stop (MbdInstance *self)
   g_return_if_fail (MBD_IS_INSTANCE (self));
   if (!self->started)
     return;
-  MbdPackager *packager = mbd_instance_peek_packager (self);
-  if (packager != NULL)
-    mbd_packager_stop (packager);
+  if (self->packager != NULL)
+    mbd_packager_stop (self->packager);
   MbdBuilder *builder = mbd_instance_peek_builder (self);
   if (builder != NULL)
     mbd_builder_stop (builder);
@@ -938,4 +955,46 @@ mbd_instance_get_status_finish (MbdInstance *self, GAsyncResult *result, GError 
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mbd_instance_get_status_async,
                         NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * mbd_instance_get_packager:
+ * @instance: an open instance
+ *
+ * Gives the instance's packager, creating it on first use (on the calling thread's
+ * thread-default main context). [method@Mbd.Instance.start] starts it and
+ * [method@Mbd.Instance.stop] stops it.
+ *
+ * Returns: (transfer none): the packager
+ */
+MbdPackager *
+mbd_instance_get_packager (MbdInstance *instance)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+
+  g_mutex_lock (&instance->lock);
+  if (instance->packager == NULL)
+    instance->packager = mbd_packager_new_for_instance (instance);
+  g_mutex_unlock (&instance->lock);
+  return instance->packager;
+}
+
+/**
+ * mbd_instance_get_events:
+ * @instance: an open instance
+ *
+ * Gives the instance's event log, creating the object on first use.
+ *
+ * Returns: (transfer none): the event log
+ */
+MbdEvents *
+mbd_instance_get_events (MbdInstance *instance)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+
+  g_mutex_lock (&instance->lock);
+  if (instance->events == NULL)
+    instance->events = mbd_events_new_for_instance (instance);
+  g_mutex_unlock (&instance->lock);
+  return instance->events;
 }

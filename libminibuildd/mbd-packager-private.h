@@ -7,8 +7,9 @@
 
 G_BEGIN_DECLS
 
-/* The instance's packager if it has one yet (for the instance's own stop). */
-MbdPackager *mbd_instance_peek_packager (MbdInstance *instance);
+/* A packager for @instance (unowned): the instance creates its own one, see
+ * mbd_instance_get_packager(). */
+MbdPackager *mbd_packager_new_for_instance (MbdInstance *instance);
 
 /* The instance that owns @self. */
 MbdInstance *mbd_packager_get_instance (MbdPackager *self);

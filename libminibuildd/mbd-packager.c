@@ -138,35 +138,13 @@ mbd_packager_init (MbdPackager *self)
   self->context = g_main_context_ref_thread_default ();
 }
 
-/**
- * mbd_instance_get_packager:
- * @instance: an open instance
- *
- * Gives the instance's packager, creating it on first use (on the calling thread's
- * thread-default main context). [method@Mbd.Instance.start] starts it and
- * [method@Mbd.Instance.stop] stops it.
- *
- * Returns: (transfer none): the packager
- */
 MbdPackager *
-mbd_instance_get_packager (MbdInstance *instance)
+mbd_packager_new_for_instance (MbdInstance *instance)
 {
-  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+  MbdPackager *self = g_object_new (MBD_TYPE_PACKAGER, NULL);
 
-  MbdPackager *packager = g_object_get_data (G_OBJECT (instance), "mbd-packager");
-  if (packager == NULL)
-    {
-      packager = g_object_new (MBD_TYPE_PACKAGER, NULL);
-      packager->instance = instance;
-      g_object_set_data_full (G_OBJECT (instance), "mbd-packager", packager, g_object_unref);
-    }
-  return packager;
-}
-
-MbdPackager *
-mbd_instance_peek_packager (MbdInstance *instance)
-{
-  return g_object_get_data (G_OBJECT (instance), "mbd-packager");
+  self->instance = instance;
+  return self;
 }
 
 MbdInstance *

@@ -45,14 +45,67 @@ print_event (MbdEvent *event)
 static gboolean
 on_signal (gpointer user_data)
 {
-  *(gboolean *) user_data = TRUE;
+  g_cancellable_cancel (user_data);
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-wake (gpointer user_data)
+typedef struct
 {
-  return G_SOURCE_CONTINUE;
+  gboolean done;
+  MbdEvent *event;
+  GError *error;
+} Next;
+
+static void
+next_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Next *next = user_data;
+
+  next->event = mbd_events_next_finish (MBD_EVENTS (source), result, &next->error);
+  next->done = TRUE;
+}
+
+static gboolean
+want (MbdEvent *event, MbdEventType type)
+{
+  return opt_type == NULL || mbd_event_get_event_type (event) == type;
+}
+
+/* Prints each new event as it is stored (by this or another process) until SIGINT or SIGTERM. */
+static gboolean
+follow (MbdEvents *events, gint64 last_id, GDateTime *after, MbdEventType type, GError **error)
+{
+  g_autoptr (GCancellable) stop = g_cancellable_new ();
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, stop);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, stop);
+  gboolean ok = TRUE;
+
+  while (TRUE)
+    {
+      Next next = { FALSE, NULL, NULL };
+      mbd_events_next_async (events, last_id, after, stop, next_done, &next);
+      while (!next.done)
+        g_main_context_iteration (NULL, TRUE);
+      if (next.event == NULL)
+        {
+          if (!g_error_matches (next.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, next.error);
+              ok = FALSE;
+            }
+          else
+            g_error_free (next.error);
+          break;
+        }
+      last_id = mbd_event_get_id (next.event);
+      if (want (next.event, type))
+        print_event (next.event);
+      fflush (stdout);
+      g_object_unref (next.event);
+    }
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  return ok;
 }
 
 BUILTINPROTO (events)
@@ -78,39 +131,19 @@ BUILTINPROTO (events)
     return FALSE;
 
   MbdEvents *events = mbd_instance_get_events (instance);
-  gboolean stop = FALSE;
-  guint sigint = opt_follow ? g_unix_signal_add (SIGINT, on_signal, &stop) : 0;
-  guint sigterm = opt_follow ? g_unix_signal_add (SIGTERM, on_signal, &stop) : 0;
-  guint timer = opt_follow ? g_timeout_add (500, wake, NULL) : 0;
+  g_autoptr (GPtrArray) list = mbd_events_list_after (events, after, error);
+  if (list == NULL)
+    return FALSE;
   gint64 last_id = 0;
-  gboolean ok = TRUE;
-  do
+  for (guint i = 0; i < list->len; i++)
     {
-      g_autoptr (GPtrArray) list = mbd_events_list_after (events, after, error);
-      if (list == NULL)
-        {
-          ok = FALSE;
-          break;
-        }
-      for (guint i = 0; i < list->len; i++)
-        {
-          MbdEvent *event = list->pdata[i];
-          if (mbd_event_get_id (event) <= last_id)
-            continue;
-          last_id = mbd_event_get_id (event);
-          if (opt_type == NULL || mbd_event_get_event_type (event) == type)
-            print_event (event);
-        }
-      fflush (stdout);
-      if (opt_follow && !stop)
-        g_main_context_iteration (NULL, TRUE);
+      MbdEvent *event = list->pdata[i];
+      last_id = mbd_event_get_id (event);
+      if (want (event, type))
+        print_event (event);
     }
-  while (opt_follow && !stop);
-  if (opt_follow)
-    {
-      g_source_remove (timer);
-      g_source_remove (sigint);
-      g_source_remove (sigterm);
-    }
-  return ok;
+  fflush (stdout);
+  if (!opt_follow)
+    return TRUE;
+  return follow (events, last_id, after, type, error);
 }

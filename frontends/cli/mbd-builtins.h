@@ -43,6 +43,7 @@ BUILTINPROTO (cancel);
 BUILTINPROTO (port);
 BUILTINPROTO (port_ext);
 BUILTINPROTO (keyring_packages);
+BUILTINPROTO (mail);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with
@@ -68,6 +69,8 @@ gboolean mbd_cli_ls_show (int argc,
 /* Removes the first non-option argument (a subcommand such as "create") from @argv, skipping
  * the value of --home; returns it (transfer none), or NULL if there is none. */
 const char *mbd_cli_take_subcommand (int *argc, char **argv);
+/* The same, skipping the value of each option in @value_options (which must name --home). */
+const char *mbd_cli_take_subcommand_full (int *argc, char **argv, const char *const *value_options);
 
 /* A usage error (exit code 2) naming the command. */
 gboolean mbd_cli_usage_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);

@@ -40,6 +40,7 @@ static const MbdCommand commands[] = {
   { "port-ext", mbd_builtin_port_ext, "Port a source package from a .dsc URL" },
   { "keyring-packages", mbd_builtin_keyring_packages,
     "Build the instance's keyring package into the flagged suites and migrate it" },
+  { "mail", mbd_builtin_mail, "Show or change the e-mail notification of events" },
 };
 
 static char *opt_home;
@@ -93,9 +94,17 @@ mbd_option_context_parse (GOptionContext *context,
 const char *
 mbd_cli_take_subcommand (int *argc, char **argv)
 {
+  const char *const value_options[] = { "--home", NULL };
+
+  return mbd_cli_take_subcommand_full (argc, argv, value_options);
+}
+
+const char *
+mbd_cli_take_subcommand_full (int *argc, char **argv, const char *const *value_options)
+{
   for (int i = 1; i < *argc; i++)
     {
-      if (strcmp (argv[i], "--home") == 0)
+      if (g_strv_contains (value_options, argv[i]))
         {
           i++;
           continue;

@@ -15,6 +15,9 @@ static gboolean opt_version;
 static int opt_upload_timeout = MBD_INCOMING_DEFAULT_TIMEOUT;
 static gint64 opt_max_file_size = (gint64) MBD_INCOMING_DEFAULT_MAX_FILE_SIZE;
 static gint64 opt_max_upload_size = (gint64) MBD_INCOMING_DEFAULT_MAX_UPLOAD_SIZE;
+static int opt_events_max_clients = MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS;
+static int opt_events_timeout = MBD_SERVER_EVENTS_DEFAULT_TIMEOUT;
+static int opt_events_keepalive = MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE;
 
 static const GOptionEntry entries[]
     = { { "home", 0, 0, G_OPTION_ARG_FILENAME, &opt_home,
@@ -32,6 +35,14 @@ static const GOptionEntry entries[]
           "Refuse uploaded files larger than BYTES (default: 2 GiB)", "BYTES" },
         { "max-upload-size", 0, 0, G_OPTION_ARG_INT64, &opt_max_upload_size,
           "Refuse uploads (.changes and its files) larger than BYTES (default: 4 GiB)", "BYTES" },
+        { "events-max-clients", 0, 0, G_OPTION_ARG_INT, &opt_events_max_clients,
+          "Let at most N clients follow the events at once (default: 70)", "N" },
+        { "events-timeout", 0, 0, G_OPTION_ARG_INT, &opt_events_timeout,
+          "Answer an events.attach long-poll with 204 after SECONDS without an event; 0 waits "
+          "as long as the client is connected, as mini-buildd does (default: 0)",
+          "SECONDS" },
+        { "events-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_events_keepalive,
+          "Send a comment on event streams every SECONDS (default: 15)", "SECONDS" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL } };
 
@@ -137,6 +148,15 @@ run (int argc, char **argv, GError **error)
       return FALSE;
     }
 
+  if (opt_events_max_clients < 1 || opt_events_timeout < 0 || opt_events_keepalive < 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--events-max-clients and --events-keepalive must be positive, "
+                   "--events-timeout 0 or more");
+      return FALSE;
+    }
+  mbd_server_events_set_limits (opt_events_max_clients, opt_events_timeout, opt_events_keepalive);
+
   g_autofree char *home = opt_home != NULL ? g_strdup (opt_home) : mbd_instance_get_default_home ();
   g_autoptr (MbdInstance) instance = open_instance (home, error);
   if (instance == NULL)
@@ -190,6 +210,7 @@ run (int argc, char **argv, GError **error)
   g_source_remove (intr);
 
   fprintf (stderr, "mbd-server: stopping\n");
+  mbd_server_events_shutdown ();
   mbd_incoming_stop (incoming);
   mbd_instance_stop (instance);
   soup_server_disconnect (server);

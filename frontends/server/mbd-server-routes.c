@@ -169,5 +169,6 @@ mbd_server_routes_add (SoupServer *server, MbdInstance *instance)
   soup_server_add_handler (server, API_PREFIX, api_handler, g_object_ref (instance),
                            g_object_unref);
   mbd_server_repositories_add (server, instance);
+  mbd_server_events_add (server, instance);
   soup_server_add_handler (server, NULL, fallback_handler, NULL, NULL);
 }

@@ -52,5 +52,20 @@ gboolean mbd_server_query_flag (GHashTable *query, const char *name);
 /* The keyring_packages API call: builds the keyring package (mbd-server-keyring.c). */
 void
 mbd_server_api_keyring_packages (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+#define MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS 70
+#define MBD_SERVER_EVENTS_DEFAULT_TIMEOUT 0
+#define MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE 15
+
+/* Limits of the event followers: at most @max waiting long-polls and streams together, a
+ * long-poll waits at most @timeout seconds (then 204; 0: as long as the client is connected), a
+ * stream gets a comment every @keepalive seconds. */
+void mbd_server_events_set_limits (guint max, guint timeout, guint keepalive);
+
+/* The event log: long-poll GET /static/events.attach[?after=] and Server-Sent Events GET /events. */
+void mbd_server_events_add (SoupServer *server, MbdInstance *instance);
+
+/* Answers every waiting long-poll with 503 and ends the streams, as mini-buildd wakes its
+ * clients on shutdown; runs the main context until the answers are out (at most 0.3 s). */
+void mbd_server_events_shutdown (void);
 
 G_END_DECLS
