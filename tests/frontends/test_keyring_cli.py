@@ -7,6 +7,7 @@ exit code 1. Building, installing and migrating for real: tests/e2e/test_keyring
 import json
 import os
 import sys
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -61,7 +62,10 @@ class TestKeyringCli(HomeTestCase):
         self.assertEqual(len(changes), 1, stored)
         self.assertTrue(changes[0].startswith(PKG + "_"), changes)
 
-        # following runs the engine here: without a chroot the build fails, exit 1
+        # following runs the engine here: without a chroot the build fails, exit 1. The version
+        # is the time to the second, and a second upload of a version that is being built is
+        # rejected: the next second gives the second package a version of its own.
+        time.sleep(1.1)
         proc = run_mbd("keyring-packages", "--url", "http://127.0.0.1:1", "-M",
                        home=self.home, check=False, timeout=300)
         self.assertEqual(proc.returncode, 1, proc.stderr)
