@@ -25,6 +25,7 @@
 #include <libminibuildd/mbd-builder.h>
 #include <libminibuildd/mbd-event.h>
 #include <libminibuildd/mbd-packager.h>
+#include <libminibuildd/mbd-port.h>
 #include <libminibuildd/mbd-incoming.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "mbd-layout.h"
+#include "mbd-layout-private.h"
 #include "mbd-util-private.h"
 
 /**
@@ -702,6 +702,19 @@ mbd_layout_check_version (MbdLayout *self,
                     "version ending like '%s'",
                     version, suite->experimental ? "experimental version" : "version", pattern,
                     self->name, suite->name, suggested);
+}
+
+char *
+mbd_layout_dup_mandatory_regex (MbdLayout *self,
+                                MbdSuite *suite,
+                                const char *identity,
+                                const char *codeversion)
+{
+  g_return_val_if_fail (MBD_IS_LAYOUT (self), NULL);
+  g_return_val_if_fail (MBD_IS_SUITE (suite), NULL);
+
+  return expand (suite->experimental ? self->experimental_mandatory_regex : self->mandatory_regex,
+                 identity, codeversion, TRUE);
 }
 
 /**

@@ -15,6 +15,7 @@
 #include "mbd-event-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-packager-private.h"
+#include "mbd-port-private.h"
 #include "mbd-repository-private.h"
 #include "mbd-util-private.h"
 
@@ -165,6 +166,12 @@ MbdPackager *
 mbd_instance_peek_packager (MbdInstance *instance)
 {
   return g_object_get_data (G_OBJECT (instance), "mbd-packager");
+}
+
+MbdInstance *
+mbd_packager_get_instance (MbdPackager *self)
+{
+  return self->instance;
 }
 
 /**
@@ -558,8 +565,8 @@ upload_clear (Upload *upload)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Upload, upload_clear)
 
-static gboolean
-import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
+gboolean
+mbd_packager_import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -580,6 +587,31 @@ import_keyrings_in (MbdGnupg *gnupg, const char *dir, GError **error)
   return TRUE;
 }
 
+MbdGnupg *
+mbd_packager_new_uploader_keyring (MbdPackager *self, MbdRepository *repo, GError **error)
+{
+  g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
+  if (keyring == NULL)
+    return NULL;
+  MbdGnupg *own = mbd_instance_get_gnupg (self->instance);
+  g_autofree char *armored = mbd_gnupg_export_public_key (
+      own, mbd_instance_get_fingerprint (self->instance), NULL, error);
+  if (armored == NULL)
+    return NULL;
+  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
+  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
+  g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
+  if (imported == NULL)
+    return NULL;
+  g_autofree char *all
+      = g_build_filename (mbd_instance_get_home (self->instance), "uploaders", NULL);
+  g_autofree char *mine = g_build_filename (all, mbd_repository_get_identity (repo), NULL);
+  if (!mbd_packager_import_keyrings_in (keyring, all, error)
+      || !mbd_packager_import_keyrings_in (keyring, mine, error))
+    return NULL;
+  return g_steal_pointer (&keyring);
+}
+
 /* Verifies the .changes against the repository's uploader keyring: the instance key plus the
  * keyring files of <home>/uploaders/ and <home>/uploaders/<repository>/. */
 static gboolean
@@ -589,24 +621,11 @@ check_signature (MbdPackager *self,
                  GBytes **out_text,
                  GError **error)
 {
-  g_autoptr (MbdGnupg) keyring = mbd_gnupg_new_temporary (error);
+  g_autoptr (MbdGnupg) keyring = mbd_packager_new_uploader_keyring (self, repo, error);
   if (keyring == NULL)
     return FALSE;
-  MbdGnupg *own = mbd_instance_get_gnupg (self->instance);
-  g_autofree char *armored = mbd_gnupg_export_public_key (
-      own, mbd_instance_get_fingerprint (self->instance), NULL, error);
-  if (armored == NULL)
-    return FALSE;
-  gsize armored_len = strlen (armored); /* before the pointer is stolen: argument order */
-  g_autoptr (GBytes) key = g_bytes_new_take (g_steal_pointer (&armored), armored_len);
-  g_auto (GStrv) imported = mbd_gnupg_import_keys (keyring, key, NULL, error);
-  if (imported == NULL)
-    return FALSE;
-  g_autofree char *all
-      = g_build_filename (mbd_instance_get_home (self->instance), "uploaders", NULL);
-  g_autofree char *mine = g_build_filename (all, mbd_repository_get_identity (repo), NULL);
-  if (!import_keyrings_in (keyring, all, error) || !import_keyrings_in (keyring, mine, error))
-    return FALSE;
+  g_autofree char *mine = g_build_filename (mbd_instance_get_home (self->instance), "uploaders",
+                                            mbd_repository_get_identity (repo), NULL);
 
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GBytes) content = g_file_load_bytes (file, NULL, NULL, error);
@@ -768,6 +787,41 @@ lookup_option (GHashTable *options, const char *key, const char *arch)
 
 /* Whether the source version is in a non-rollback distribution of the repository already, or
  * the target distribution has this or a newer version. */
+/* Two uploads of one version into one distribution at a time would both build, and the second
+ * could only fail when it is installed: it is rejected at once instead. */
+static gboolean
+check_not_in_progress (MbdPackager *self,
+                       Upload *upload,
+                       const char *name,
+                       const char *distribution,
+                       GError **error)
+{
+  MbdDb *db = packager_db (self);
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db,
+                               "SELECT key FROM packages WHERE source = ?1 AND version = ?2 AND"
+                               " distribution = ?3 AND state IN (?4, ?5) ORDER BY id LIMIT 1",
+                               error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, mbd_changes_get_source (upload->changes), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, mbd_changes_get_version (upload->changes), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, distribution, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 4, MBD_PACKAGE_STATE_BUILDING);
+  sqlite3_bind_int (stmt, 5, MBD_PACKAGE_STATE_INSTALLING);
+  int rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return mbd_throw (error, MBD_ERROR_REJECTED,
+                      "%s: %s %s is being built for %s already (upload %s); wait for its result, "
+                      "or upload a higher version",
+                      name, mbd_changes_get_source (upload->changes),
+                      mbd_changes_get_version (upload->changes), distribution,
+                      (const char *) sqlite3_column_text (stmt, 0));
+  if (rc != SQLITE_DONE)
+    return mbd_db_throw (db, rc, "cannot read packages", error);
+  return TRUE;
+}
+
 static gboolean
 check_version_is_new (MbdPackager *self,
                       Upload *upload,
@@ -805,7 +859,7 @@ check_version_is_new (MbdPackager *self,
     }
   if (rc != SQLITE_DONE)
     return mbd_db_throw (db, rc, "cannot read package entries", error);
-  return TRUE;
+  return check_not_in_progress (self, upload, name, distribution, error);
 }
 
 static gboolean
@@ -1238,6 +1292,24 @@ source_file (MbdPackager *self, Package *package, GError **error)
   return g_steal_pointer (&path);
 }
 
+/* The ports the upload's auto-ports option asks for, each outcome in the event's extra
+ * auto_ports ({distribution: [ok, key or reason]}, as mini-buildd). */
+static void
+run_auto_ports (MbdPackager *self, Package *package, MbdEvent *event)
+{
+  g_autofree char *dir = package_dir (self, package);
+  g_autofree char *path = g_build_filename (dir, package->changes, NULL);
+  g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, NULL);
+  g_autoptr (GHashTable) options
+             = changes != NULL ? parse_options (changes, package->changes, NULL) : NULL;
+  const char *targets = options != NULL ? g_hash_table_lookup (options, "auto-ports") : NULL;
+
+  if (targets != NULL)
+    json_object_set_object_member (
+        mbd_event_get_extra_object (event), "auto_ports",
+        mbd_port_run_auto_ports (self, package->source, package->distribution, targets));
+}
+
 static void
 process_installing (MbdPackager *self, Package *package)
 {
@@ -1291,6 +1363,7 @@ process_installing (MbdPackager *self, Package *package)
       mbd_debug_kill_point ("included");
     }
   g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
+  run_auto_ports (self, package, event);
   JsonObject *results = json_object_new ();
   json_object_set_object_member (mbd_event_get_extra_object (event), "buildresults", results);
   JsonObjectIter iter;
@@ -1360,11 +1433,18 @@ process_building (MbdPackager *self, Package *package)
       MbdBuildState state = mbd_build_request_get_state (request);
       const char *name = mbd_build_state_to_string (state);
       gboolean final = mbd_build_state_is_final (state);
+      /* a build taken up again after a restart goes back to queued: it was announced */
+      gboolean announced = json_object_get_boolean_member_with_default (
+          build, "announced", strcmp (seen, "queued") != 0);
       if (strcmp (seen, name) != 0)
         {
-          if (state == MBD_BUILD_STATE_BUILDING || (final && strcmp (seen, "queued") == 0))
-            g_ptr_array_add (new_events,
-                             build_event (self, package, MBD_EVENT_BUILDING, arch, request));
+          if (!announced && (state == MBD_BUILD_STATE_BUILDING || final))
+            {
+              g_ptr_array_add (new_events,
+                               build_event (self, package, MBD_EVENT_BUILDING, arch, request));
+              announced = TRUE;
+            }
+          json_object_set_boolean_member (build, "announced", announced);
           if (final)
             g_ptr_array_add (new_events,
                              build_event (self, package, MBD_EVENT_BUILT, arch, request));

@@ -11,4 +11,8 @@ MbdSource *mbd_source_new_builtin_from (const char *codename,
                                         const char *etc_apt,
                                         GError **error);
 
+/* The proxy of $http_proxy (and $no_proxy) for a SoupSession, or NULL for none: never GLib's
+ * default resolver, which reads desktop settings. */
+GProxyResolver *mbd_proxy_resolver_from_environment (void);
+
 G_END_DECLS

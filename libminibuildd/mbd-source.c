@@ -1833,8 +1833,8 @@ store_check (Check *check, GError **error)
 /* The proxy of $http_proxy (and $no_proxy), as apt and most command line tools take it; no
  * proxy without it. GLib's default resolver would consult desktop settings (GSettings), which a
  * daemon must not depend on. */
-static GProxyResolver *
-proxy_resolver_from_environment (void)
+GProxyResolver *
+mbd_proxy_resolver_from_environment (void)
 {
   const char *proxy = g_getenv ("http_proxy");
 
@@ -1854,7 +1854,7 @@ run_check (Check *check, GCancellable *cancellable)
   g_autoptr (MbdGnupg) gnupg = NULL;
 
   g_main_context_push_thread_default (context);
-  g_autoptr (GProxyResolver) proxy_resolver = proxy_resolver_from_environment ();
+  g_autoptr (GProxyResolver) proxy_resolver = mbd_proxy_resolver_from_environment ();
   SoupSession *session = soup_session_new_with_options (
       "timeout", check->timeout, "idle-timeout", check->timeout, "user-agent", "mbd/" MBD_VERSION,
       "proxy-resolver", proxy_resolver, NULL);

@@ -714,13 +714,16 @@ test_many_at_once (Fixture *fx, gconstpointer data)
   g_test_summary ("Twenty uploads submitted at once all end as they should, each with one "
                   "final event: the unsigned ones REJECTED, the signed ones built (and FAILED "
                   "here for want of a chroot); none is lost");
-  g_autofree char *good = default_upload (fx, uploader, uploader_fp);
   g_autofree char *bad = default_upload (fx, NULL, NULL);
   g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
 
+  /* the signed ones with a version each: one version is built once at a time */
   for (guint i = 0; i < 20; i++)
     {
-      g_autofree char *changes = copy_upload (fx, i % 2 == 0 ? good : bad, i);
+      g_autofree char *version = layout_version ("1.0", i + 1);
+      g_autofree char *changes = i % 2 == 0 ? make_upload (fx, version, "bookworm-r-unstable",
+                                                           "any", NULL, uploader, uploader_fp)
+                                            : copy_upload (fx, bad, i);
       g_ptr_array_add (keys, submit (fx, changes));
     }
   for (guint i = 0; i < keys->len; i++)
@@ -742,6 +745,34 @@ test_many_at_once (Fixture *fx, gconstpointer data)
   g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM packages"), ==, 20);
   g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM builds"), ==, 10);
   g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM package_entries"), ==, 0);
+}
+
+static void
+test_same_version_in_progress (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("A second upload of a version that is being built for the same distribution "
+                  "is REJECTED at once, naming the upload in progress, instead of building twice "
+                  "and failing at installation");
+  g_autofree char *first = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *second = copy_upload (fx, first, 1);
+  g_autofree char *key1 = submit (fx, first);
+  g_autofree char *key2 = submit (fx, second);
+
+  g_assert_cmpint (run_until_final (fx, key2), ==, MBD_PACKAGE_STATE_REJECTED);
+  g_autoptr (GPtrArray) events = events_of (fx, key2);
+  g_assert_cmpuint (events->len, ==, 1);
+  const char *reason = mbd_event_get_reason (events->pdata[0]);
+  g_assert_nonnull (strstr (reason, "is being built for bookworm-r-unstable already"));
+  g_assert_nonnull (strstr (reason, key1));
+  /* the first is built (and fails for want of a chroot), once */
+  g_assert_cmpint (run_until_final (fx, key1), ==, MBD_PACKAGE_STATE_FAILED);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM builds"), ==, 1);
+
+  /* once the first has ended, the same version may come again */
+  g_autofree char *third = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *key3 = submit (fx, third);
+  g_assert_cmpint (run_until_final (fx, key3), ==, MBD_PACKAGE_STATE_FAILED);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM builds"), ==, 2);
 }
 
 /* ---- events ---- */
@@ -952,6 +983,8 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/packager/cancel-retry", Fixture, NULL, setup, test_cancel_and_retry, teardown);
   g_test_add ("/packager/many-at-once", Fixture, NULL, setup, test_many_at_once, teardown);
+  g_test_add ("/packager/reject/same-version-in-progress", Fixture, NULL, setup,
+              test_same_version_in_progress, teardown);
   g_test_add ("/packager/submit-refusals", Fixture, NULL, setup, test_submit_refusals, teardown);
   g_test_add ("/packager/recover-unrecorded", Fixture, NULL, setup, test_recover_unrecorded,
               teardown);

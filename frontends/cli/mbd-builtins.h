@@ -40,6 +40,8 @@ BUILTINPROTO (upload);
 BUILTINPROTO (events);
 BUILTINPROTO (retry);
 BUILTINPROTO (cancel);
+BUILTINPROTO (port);
+BUILTINPROTO (port_ext);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with

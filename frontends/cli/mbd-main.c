@@ -36,6 +36,8 @@ static const MbdCommand commands[] = {
   { "events", mbd_builtin_events, "List or follow the events (REJECTED, BUILT, INSTALLED, ...)" },
   { "retry", mbd_builtin_retry, "Upload a failed package again" },
   { "cancel", mbd_builtin_cancel, "Cancel a package that is checking or building" },
+  { "port", mbd_builtin_port, "Port a source package to other distributions (or rebuild it)" },
+  { "port-ext", mbd_builtin_port_ext, "Port a source package from a .dsc URL" },
 };
 
 static char *opt_home;

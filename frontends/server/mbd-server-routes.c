@@ -34,8 +34,8 @@ mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
                                     strlen (body));
 }
 
-static guint
-status_for_error (const GError *error)
+guint
+mbd_server_status_for_error (const GError *error)
 {
   if (error->domain != MBD_ERROR)
     return SOUP_STATUS_INTERNAL_SERVER_ERROR;
@@ -44,6 +44,13 @@ status_for_error (const GError *error)
     case MBD_ERROR_NOT_FOUND:
       return SOUP_STATUS_NOT_FOUND;
     case MBD_ERROR_INVALID_ARGUMENT:
+    case MBD_ERROR_REJECTED:
+    case MBD_ERROR_SIZE_MISMATCH:
+    case MBD_ERROR_CHECKSUM_MISMATCH:
+    case MBD_ERROR_UNSIGNED:
+    case MBD_ERROR_BAD_SIGNATURE:
+    case MBD_ERROR_UNKNOWN_SIGNER:
+    case MBD_ERROR_TOO_LARGE:
       return SOUP_STATUS_BAD_REQUEST;
     case MBD_ERROR_BUSY:
       return SOUP_STATUS_SERVICE_UNAVAILABLE;
@@ -61,7 +68,7 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
              = mbd_instance_get_status_finish (MBD_INSTANCE (source), result, &error);
 
   if (status == NULL)
-    mbd_server_problem (msg, status_for_error (error), error->message);
+    mbd_server_problem (msg, mbd_server_status_for_error (error), error->message);
   else
     {
       char *json = mbd_status_to_json (status);
@@ -87,8 +94,9 @@ static const struct
   ApiHandler handler;
   gboolean plain; /* answers output=plain too */
 } api_calls[] = {
-  { "status", api_status, FALSE },
-  { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "status", api_status, FALSE },          { "dput_conf", mbd_server_api_dput_conf, TRUE },
+  { "retry", mbd_server_api_retry, FALSE }, { "cancel", mbd_server_api_cancel, FALSE },
+  { "port", mbd_server_api_port, FALSE },   { "port_ext", mbd_server_api_port_ext, FALSE },
 };
 
 static void

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "frontends"))
@@ -32,15 +33,29 @@ ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, tex
 CODEVERSION = "12"
 
 
-def make_upload(workdir, name, version, arch="any", option_lines=""):
-    """A native source package (test_build.make_package) and its source-only .changes
-    (dpkg-genchanges -S) for bookworm-test-unstable; returns the .changes path."""
-    make_package(workdir, name, arch=arch, version=version, distribution=DIST,
-                 changelog_lines=option_lines)
+def clearsign(gnupghome, path):
+    """Clear-signs @path in place with the default key of @gnupghome."""
+    subprocess.run(["gpg", "--homedir", gnupghome, "--batch", "--yes", "--clearsign",
+                    "--output", path + ".asc", path], check=True, capture_output=True)
+    os.replace(path + ".asc", path)
+
+
+def make_upload(workdir, name, version, arch="any", option_lines="", distribution=DIST,
+                signer=None, **package_args):
+    """A native source package (test_build.make_package, with @package_args such as
+    build_depends) and its source-only .changes (dpkg-genchanges -S) for @distribution; returns
+    the .changes path. With @signer (a GnuPG home), the .dsc and the .changes are signed as
+    debsign does: the .dsc first, so that the .changes lists the signed .dsc."""
+    dsc = make_package(workdir, name, arch=arch, version=version, distribution=distribution,
+                       changelog_lines=option_lines, **package_args)
+    if signer is not None:
+        clearsign(signer, dsc)
     changes = os.path.join(workdir, f"{name}_{version}_source.changes")
     with open(changes, "w") as f:
         subprocess.run(["dpkg-genchanges", "-S"], cwd=os.path.join(workdir, f"{name}-{version}"),
                        check=True, stdout=f, stderr=subprocess.DEVNULL)
+    if signer is not None:
+        clearsign(signer, changes)
     return changes
 
 
@@ -76,23 +91,54 @@ class UploadTestCase(BuildTestCase):
         raise AssertionError(f"{version} did not end in {timeout} s: "
                              f"{package_events(self.home, version)}")
 
+    def dput(self, server, changes, *args, gnupghome=None):
+        """Debian's dput (http method) with the configuration of the server's dput_conf call;
+        @args such as -u (unsigned) go before the target. Without -u, dput checks the
+        signatures of the .changes and the .dsc with the keys of @gnupghome."""
+        status, _, conf = server.get("/mini_buildd/api/dput_conf/?output=plain")
+        self.assertEqual(status, 200)
+        cf = os.path.join(self.tmp, "dput.cf")
+        with open(cf, "wb") as f:
+            f.write(conf)
+        env = dict(os.environ)
+        if gnupghome is not None:
+            env["GNUPGHOME"] = gnupghome
+        proc = subprocess.run(["dput", "-c", cf, *args, "mini-buildd-e2e", changes],
+                              capture_output=True, text=True, timeout=300, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def api(self, server, call, **args):
+        """(HTTP status, decoded JSON answer) of a mini-buildd API call."""
+        query = urllib.parse.urlencode(args)
+        status, _, body = server.get(f"/mini_buildd/api/{call}/?{query}")
+        return status, json.loads(body)
+
     def ls_versions(self, source):
         out = run_mbd("ls", source, "--json", home=self.home).stdout
         data = json.loads(out)
         return data.get("test", {}).get(DIST, {}).get("version")
 
-    def apt_install(self, server, package, version):
+    def apt_root(self, server, repository="test", suite="unstable"):
+        """A throw-away apt root (its own per call) with the sources of @repository's @suite
+        from mbd-server, signed-by the instance key, updated."""
         key = aptlib.export_key(os.path.join(self.home, "gnupg"),
                                 os.path.join(self.tmp, "instance-key.gpg"))
-        root = aptlib.AptRoot(os.path.join(self.tmp, "apt"))
+        self.apt_roots = getattr(self, "apt_roots", 0) + 1
+        root = aptlib.AptRoot(os.path.join(self.tmp, f"apt{self.apt_roots}"))
         signed = root.add_key(key)
-        out = run_mbd("sources-list", "--repository", "test", "--codename", CODENAME,
-                      "--suite", "unstable", "--mirror", server.base, home=self.home).stdout
+        out = run_mbd("sources-list", "--repository", repository, "--codename", CODENAME,
+                      "--suite", suite, "--mirror", server.base, home=self.home).stdout
         lines = [with_signed_by(line, signed) for line in out.splitlines() if line.strip()]
         root.set_sources(lines)
         root.update()
+        return root
+
+    def apt_install(self, server, package, version, repository="test"):
+        """A real apt-get install of @package from @repository over HTTP; asserts @version."""
+        root = self.apt_root(server, repository)
         root.install(package)
         self.assertEqual(root.installed_version(package), version)
+        return root
 
 
 class TestUpload(UploadTestCase):

@@ -4,7 +4,7 @@ bookworm chroot): the process that owns the packager killed with SIGKILL at each
 recorded, PACKAGING, BUILDING, BUILT, installed but not recorded yet) through
 $MBD_DEBUG_KILL_AT, first `mbd upload`, then mbd-server itself receiving the upload over HTTP
 as dput sends it; an mbd-server start then finishes the package: exactly one INSTALLED event,
-one PACKAGING and one BUILT event, one build, and the version in the distribution."""
+one PACKAGING, one BUILDING and one BUILT event, one build, and the version in the distribution."""
 
 import http.client
 import json
@@ -67,7 +67,7 @@ class TestNothingLost(UploadTestCase):
         self.assertEqual(len(mine), 1, f"{stage}: {mine}")
         # every stage announced once
         types = [e["type"] for e in package_events(self.home, version)]
-        for kind in ("PACKAGING", "BUILT", "INSTALLED"):
+        for kind in ("PACKAGING", "BUILDING", "BUILT", "INSTALLED"):
             self.assertEqual(types.count(kind), 1, f"{stage}: {types}")
 
 
