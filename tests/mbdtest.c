@@ -142,3 +142,29 @@ mbd_test_read_data (const char *name, gsize *length)
   g_assert_no_error (error);
   return contents;
 }
+
+MbdPackageState
+mbd_test_run_until_final (MbdInstance *instance, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (instance);
+
+  if (!mbd_instance_is_started (instance))
+    {
+      gboolean started = mbd_instance_start (instance, &error);
+      g_assert_no_error (error);
+      g_assert_true (started);
+    }
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  MbdPackageState state = MBD_PACKAGE_STATE_CHECKING;
+  while (g_get_monotonic_time () < deadline)
+    {
+      gboolean found = mbd_packager_lookup_state (packager, key, &state, &error);
+      g_assert_no_error (error);
+      g_assert_true (found);
+      if (mbd_package_state_is_final (state))
+        return state;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_not_reached ();
+}

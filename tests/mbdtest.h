@@ -28,4 +28,8 @@ void mbd_test_kill_agent (const char *homedir);
 /* Reads a file of the tests' source tree (tests/data/...) */
 char *mbd_test_read_data (const char *name, gsize *length);
 
+/* Starts @instance if it is not running and iterates the default main context until package
+ * @key of its packager has ended (at most 60 s); returns its final state. */
+MbdPackageState mbd_test_run_until_final (MbdInstance *instance, const char *key);
+
 G_END_DECLS

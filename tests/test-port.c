@@ -124,27 +124,7 @@ teardown (Fixture *fx, gconstpointer data)
 static MbdPackageState
 run_until_final (Fixture *fx, const char *key)
 {
-  g_autoptr (GError) error = NULL;
-  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
-
-  if (!mbd_instance_is_started (fx->instance))
-    {
-      gboolean started = mbd_instance_start (fx->instance, &error);
-      g_assert_no_error (error);
-      g_assert_true (started);
-    }
-  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  MbdPackageState state = MBD_PACKAGE_STATE_CHECKING;
-  while (g_get_monotonic_time () < deadline)
-    {
-      gboolean found = mbd_packager_lookup_state (packager, key, &state, &error);
-      g_assert_no_error (error);
-      g_assert_true (found);
-      if (mbd_package_state_is_final (state))
-        return state;
-      g_main_context_iteration (NULL, TRUE);
-    }
-  g_assert_not_reached ();
+  return mbd_test_run_until_final (fx->instance, key);
 }
 
 /* The event types of package @key, oldest first, as "TYPE TYPE ...". */
