@@ -259,8 +259,9 @@ static const char *const migrations[] = {
   "CREATE INDEX packages_state ON packages (state);",
   /* 8: packages.migrate: 1 = migrate the package through its suite's whole migration chain once
    * it is installed (keyring packages; the packager clears it when done). */
-  "ALTER TABLE packages ADD COLUMN migrate INTEGER NOT NULL DEFAULT 0;"
-  "CREATE INDEX packages_migrate ON packages (migrate) WHERE migrate = 1;",
+  /* (parenthesised: two concatenated literals would look like a missing comma to clang) */
+  ("ALTER TABLE packages ADD COLUMN migrate INTEGER NOT NULL DEFAULT 0;"
+   "CREATE INDEX packages_migrate ON packages (migrate) WHERE migrate = 1;"),
 };
 
 int
