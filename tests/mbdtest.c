@@ -2,6 +2,7 @@
 #include "mbdtest.h"
 
 #include <glib/gstdio.h>
+#include <stdarg.h>
 
 /* valgrind ships this header; without valgrind there is no valgrind run to adapt to. */
 #if defined(__has_include)
@@ -167,4 +168,51 @@ mbd_test_run_until_final (MbdInstance *instance, const char *key)
       g_main_context_iteration (NULL, TRUE);
     }
   g_assert_not_reached ();
+}
+
+MbdRepository *
+mbd_test_add_repository (MbdInstance *instance, const char *identity, const char *layout, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdLayout) builtin = mbd_layout_new_builtin (layout, &error);
+  g_assert_no_error (error);
+  g_autoptr (MbdRepository) repo = mbd_repository_new (identity, builtin, &error);
+  g_assert_no_error (error);
+  va_list args;
+  va_start (args, layout);
+  const char *spec;
+  while ((spec = va_arg (args, const char *)) != NULL)
+    {
+      const char *codeversion = va_arg (args, const char *);
+      g_autoptr (MbdDistribution) dist = mbd_distribution_new_from_spec (spec, &error);
+      g_assert_no_error (error);
+      if (codeversion != NULL)
+        mbd_distribution_set_codeversion (dist, codeversion);
+      gboolean dist_added = mbd_repository_add_distribution (repo, dist, &error);
+      g_assert_no_error (error);
+      g_assert_true (dist_added);
+    }
+  va_end (args);
+  gboolean added = mbd_instance_add_repository (instance, repo, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (added);
+  return g_steal_pointer (&repo);
+}
+
+MbdInstance *
+mbd_test_open_copy (const char *template_home, const char *home)
+{
+  g_autoptr (GError) error = NULL;
+  const char *cp[] = { "cp", "-a", template_home, home, NULL };
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) cp, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_autoptr (MbdInstance) instance = mbd_instance_new (home);
+  gboolean opened = mbd_instance_open (instance, MBD_INSTANCE_OPEN_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (opened);
+  return g_steal_pointer (&instance);
 }

@@ -28,6 +28,17 @@ void mbd_test_kill_agent (const char *homedir);
 /* Reads a file of the tests' source tree (tests/data/...) */
 char *mbd_test_read_data (const char *name, gsize *length);
 
+/* Adds repository @identity with the built-in layout @layout to the opened @instance; the
+ * arguments after @layout are pairs of a distribution spec ("bookworm:amd64,i386?") and its
+ * code version (or NULL for the codename's own), ended by NULL. Returns the repository. */
+MbdRepository *mbd_test_add_repository (MbdInstance *instance,
+                                        const char *identity,
+                                        const char *layout,
+                                        ...) G_GNUC_NULL_TERMINATED;
+
+/* Copies the instance home @template_home to @home (cp -a) and opens an instance on it. */
+MbdInstance *mbd_test_open_copy (const char *template_home, const char *home);
+
 /* Starts @instance if it is not running and iterates the default main context until package
  * @key of its packager has ended (at most 60 s); returns its final state. */
 MbdPackageState mbd_test_run_until_final (MbdInstance *instance, const char *key);

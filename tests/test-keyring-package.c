@@ -37,23 +37,10 @@ setup (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (opened);
 
-  g_autoptr (MbdLayout) layout = mbd_layout_new_builtin (MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, &error);
-  g_assert_no_error (error);
-  fx->repo = mbd_repository_new ("r", layout, &error);
-  g_assert_no_error (error);
   g_autofree char *spec = g_strdup_printf ("bookworm:%s", arch);
-  g_autoptr (MbdDistribution) dist = mbd_distribution_new_from_spec (spec, &error);
-  g_assert_no_error (error);
-  mbd_distribution_set_codeversion (dist, "12");
-  g_assert_true (mbd_repository_add_distribution (fx->repo, dist, &error));
   g_autofree char *spec2 = g_strdup_printf ("trixie:%s", arch);
-  g_autoptr (MbdDistribution) dist2 = mbd_distribution_new_from_spec (spec2, &error);
-  g_assert_no_error (error);
-  mbd_distribution_set_codeversion (dist2, "13");
-  g_assert_true (mbd_repository_add_distribution (fx->repo, dist2, &error));
-  gboolean added = mbd_instance_add_repository (fx->instance, fx->repo, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (added);
+  fx->repo = mbd_test_add_repository (fx->instance, "r", MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, spec,
+                                      "12", spec2, "13", NULL);
 }
 
 static void

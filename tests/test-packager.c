@@ -101,18 +101,9 @@ make_template (void)
   g_assert_no_error (error);
   g_assert_true (opened);
 
-  g_autoptr (MbdLayout) layout = mbd_layout_new_builtin (MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, &error);
-  g_assert_no_error (error);
-  g_autoptr (MbdRepository) repo = mbd_repository_new ("r", layout, &error);
-  g_assert_no_error (error);
   g_autofree char *spec = g_strdup_printf ("bookworm:%s", arch);
-  g_autoptr (MbdDistribution) dist = mbd_distribution_new_from_spec (spec, &error);
-  g_assert_no_error (error);
-  mbd_distribution_set_codeversion (dist, codeversion);
-  g_assert_true (mbd_repository_add_distribution (repo, dist, &error));
-  gboolean added = mbd_instance_add_repository (instance, repo, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (added);
+  g_object_unref (mbd_test_add_repository (instance, "r", MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, spec,
+                                           codeversion, NULL));
 
   /* the uploader's key is in the repository's uploader keyring */
   g_autofree char *keyring_dir = g_build_filename (template_home, "uploaders", "r", NULL);
@@ -140,17 +131,8 @@ setup (Fixture *fx, gconstpointer data)
 
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
-  const char *cp[] = { "cp", "-a", template_home, fx->home, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) cp, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 0);
   fx->signalled = g_ptr_array_new_with_free_func (g_object_unref);
-  fx->instance = mbd_instance_new (fx->home);
-  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_NONE, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (opened);
+  fx->instance = mbd_test_open_copy (template_home, fx->home);
   fx->repo = mbd_instance_lookup_repository (fx->instance, "r", &error);
   g_assert_no_error (error);
   g_signal_connect (mbd_instance_get_events (fx->instance), "event", G_CALLBACK (on_event), fx);

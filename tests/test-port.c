@@ -67,23 +67,10 @@ make_template (void)
   gboolean opened = mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (opened);
-  g_autoptr (MbdLayout) layout = mbd_layout_new_builtin (MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, &error);
-  g_assert_no_error (error);
-  g_autoptr (MbdRepository) repo = mbd_repository_new ("r", layout, &error);
-  g_assert_no_error (error);
   g_autofree char *spec = g_strdup_printf ("bookworm:%s", arch);
-  g_autoptr (MbdDistribution) dist = mbd_distribution_new_from_spec (spec, &error);
-  g_assert_no_error (error);
-  mbd_distribution_set_codeversion (dist, codeversion);
-  g_assert_true (mbd_repository_add_distribution (repo, dist, &error));
   g_autofree char *spec11 = g_strdup_printf ("bullseye:%s", arch);
-  g_autoptr (MbdDistribution) dist11 = mbd_distribution_new_from_spec (spec11, &error);
-  g_assert_no_error (error);
-  mbd_distribution_set_codeversion (dist11, "11");
-  g_assert_true (mbd_repository_add_distribution (repo, dist11, &error));
-  gboolean added = mbd_instance_add_repository (instance, repo, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (added);
+  g_object_unref (mbd_test_add_repository (instance, "r", MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, spec,
+                                           codeversion, spec11, "11", NULL));
   gboolean started = mbd_instance_start (instance, &error);
   g_assert_no_error (error);
   g_assert_true (started);
@@ -96,16 +83,9 @@ make_template (void)
 static void
 setup (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
-  const char *cp[] = { "cp", "-a", template_home, fx->home, NULL };
-  run_ok (NULL, cp);
-  fx->instance = mbd_instance_new (fx->home);
-  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_NONE, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (opened);
+  fx->instance = mbd_test_open_copy (template_home, fx->home);
 }
 
 static void
@@ -354,6 +334,7 @@ test_changelog (void)
   g_autofree char *one = mbd_port_changelog_prepend (
       single, "p", "2.0~t12+1", "d", lines, "Me <me@t>", "<me@t>", now, &since, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (one);
   g_assert_cmpstr (since, ==, "2.0~");
 
   g_autofree char *none = mbd_port_changelog_prepend ("garbage\n", "p", "1", "d", NULL, "Me <me@t>",
@@ -479,7 +460,7 @@ test_port_errors (Fixture *fx, gconstpointer data)
                   "target that is not uploadable, a malformed option and no target, before "
                   "uploading anything");
   g_autofree char *version = g_strdup_printf ("1.0~r%s+1", codeversion);
-  g_autofree char *dsc = install_source (fx, "mbd-ported", version);
+  g_free (install_source (fx, "mbd-ported", version));
   MbdPackager *packager = mbd_instance_get_packager (fx->instance);
   const char *good[] = { "bullseye-r-unstable", NULL };
   const char *testing[] = { "bullseye-r-unstable", "bullseye-r-testing", NULL };
@@ -609,8 +590,7 @@ test_port_ext_errors (Fixture *fx, gconstpointer data)
   g_autofree char *dir = g_build_filename (fx->tmpdir, "ext", NULL);
   g_autofree char *unsigned_url = external_source (dir, "mbd-ext", "1.0", NULL);
   g_autofree char *stranger = g_build_filename (fx->tmpdir, "stranger", NULL);
-  g_autofree char *fingerprint
-      = mbd_test_make_key (stranger, "Stranger <st@example.org>", NULL, "never");
+  g_free (mbd_test_make_key (stranger, "Stranger <st@example.org>", NULL, "never"));
   g_autofree char *dir2 = g_build_filename (fx->tmpdir, "ext2", NULL);
   g_autofree char *stranger_url = external_source (dir2, "mbd-ext2", "1.0", stranger);
   mbd_test_kill_agent (stranger);
@@ -682,7 +662,7 @@ test_auto_ports (Fixture *fx, gconstpointer data)
   g_test_summary ("auto-ports runs one port per listed distribution and records each outcome "
                   "as [ok, key or reason], a failing one not stopping the others");
   g_autofree char *version = g_strdup_printf ("1.0~r%s+1", codeversion);
-  g_autofree char *dsc = install_source (fx, "mbd-ported", version);
+  g_free (install_source (fx, "mbd-ported", version));
   g_autoptr (JsonObject) results = mbd_port_run_auto_ports (
       mbd_instance_get_packager (fx->instance), "mbd-ported", "bookworm-r-unstable",
       "trixie-r-unstable, bullseye-r-unstable,");
