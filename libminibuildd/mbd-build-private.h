@@ -48,11 +48,27 @@ typedef struct
 void mbd_build_chroot_free (MbdBuildChroot *chroot);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbdBuildChroot, mbd_build_chroot_free)
 
-/* The sbuild command line (without a user switch) for @request, run in @workdir, with @chroot. */
+/* The sbuild command line (without a user switch) for @request, run in @workdir, with @chroot.
+ * @lintian_in_session FALSE leaves lintian to the caller (mbd runs it on the host after the
+ * build, see mbd_build_host_lintian_argv()) even when the request's lintian mode enables it. */
 char **mbd_build_sbuild_argv (MbdBuildRequest *request,
                               const MbdBuildChroot *chroot,
                               const char *workdir,
+                              gboolean lintian_in_session,
                               GError **error);
+
+/* Whether lintian for @request can run on the host instead of inside the build session: its
+ * mode enables it, and @host_codename (the host's VERSION_CODENAME; NULL: unknown) is the
+ * request's codename, so the host's lintian is the one the chroot would install. */
+gboolean mbd_build_host_lintian_applies (MbdBuildRequest *request, const char *host_codename);
+
+/* The lintian command line sbuild would run in the session, for the host: the same suppressed
+ * tags, the build's .changes and (sbuild builds no source) the .dsc. */
+char **mbd_build_host_lintian_argv (const char *lintian, const char *changes, const char *dsc);
+
+/* sbuild's "Lintian" summary value for a lintian run: exit 0 is "pass", or "info"/"warn" when
+ * its output had I:/W: lines; 1 is "fail" (a policy violation); anything else "error". */
+const char *mbd_build_lintian_status (int exit_status, gboolean saw_info, gboolean saw_warn);
 /* The Perl configuration (~/.sbuildrc) for @request: the unshare unpack directory under
  * @workdir and the chroot setup commands (apt sources, pins, keys, snippets). */
 char *mbd_build_sbuildrc (MbdBuildRequest *request, const char *workdir, GError **error);

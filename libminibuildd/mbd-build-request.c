@@ -1371,10 +1371,46 @@ mbd_build_request_to_json (MbdBuildRequest *self)
 
 /* sbuild command line and configuration */
 
+/* No --fail-on for warnfail (mini-buildd passes one): lintian would exit non-zero on a warning
+ * and sbuild report "error"; the mode is applied to sbuild's "warn" instead. The distribution
+ * tags differ whenever a package is built for another distribution than its changelog names,
+ * which is what a build for a suite does. */
+#define LINTIAN_SUPPRESS                                                                           \
+  "--suppress-tags=bad-distribution-in-changes-file,distribution-and-changes-mismatch"
+
+gboolean
+mbd_build_host_lintian_applies (MbdBuildRequest *self, const char *host_codename)
+{
+  return self->lintian_mode != MBD_CHECK_MODE_DISABLED && host_codename != NULL
+         && g_strcmp0 (host_codename, self->codename) == 0;
+}
+
+char **
+mbd_build_host_lintian_argv (const char *lintian, const char *changes, const char *dsc)
+{
+  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
+
+  g_strv_builder_add_many (argv, lintian, LINTIAN_SUPPRESS, changes, NULL);
+  if (dsc != NULL)
+    g_strv_builder_add (argv, dsc);
+  return g_strv_builder_end (argv);
+}
+
+const char *
+mbd_build_lintian_status (int exit_status, gboolean saw_info, gboolean saw_warn)
+{
+  if (exit_status == 1)
+    return "fail";
+  if (exit_status != 0)
+    return "error";
+  return saw_warn ? "warn" : saw_info ? "info" : "pass";
+}
+
 char **
 mbd_build_sbuild_argv (MbdBuildRequest *self,
                        const MbdBuildChroot *chroot,
                        const char *workdir,
+                       gboolean lintian_in_session,
                        GError **error)
 {
   gboolean schroot = FALSE;
@@ -1423,19 +1459,10 @@ mbd_build_sbuild_argv (MbdBuildRequest *self,
       joined = g_strjoinv (",", cleaned);
       mbd_strv_builder_take (argv, g_strdup_printf ("--profiles=%s", joined));
     }
-  if (self->lintian_mode == MBD_CHECK_MODE_DISABLED)
+  if (self->lintian_mode == MBD_CHECK_MODE_DISABLED || !lintian_in_session)
     g_strv_builder_add (argv, "--no-run-lintian");
   else
-    {
-      /* No --fail-on for warnfail (mini-buildd passes one): lintian would exit non-zero on a
-       * warning and sbuild report "error"; the mode is applied to sbuild's "warn" instead. The
-       * distribution tags differ whenever a package is built for another distribution than
-       * its changelog names, which is what a build for a suite does. */
-      g_strv_builder_add_many (argv, "--run-lintian",
-                               "--lintian-opts=--suppress-tags=bad-distribution-in-changes-file,"
-                               "distribution-and-changes-mismatch",
-                               NULL);
-    }
+    g_strv_builder_add_many (argv, "--run-lintian", "--lintian-opts=" LINTIAN_SUPPRESS, NULL);
   if (self->autopkgtest_mode == MBD_CHECK_MODE_DISABLED)
     g_strv_builder_add (argv, "--no-run-autopkgtest");
   else

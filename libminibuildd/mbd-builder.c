@@ -48,6 +48,13 @@ typedef struct
   FILE *log;
   gboolean stopping;
   gint64 sbuild_started; /* monotonic, µs */
+  char *build_user;      /* (nullable) who runs sbuild and lintian; NULL: this process */
+  /* lintian on the host after sbuild (see host_lintian_applies()) */
+  gboolean host_lintian;
+  GHashTable *summary; /* sbuild's, while lintian runs */
+  int exit_status;     /* sbuild's, while lintian runs */
+  gboolean lintian_info, lintian_warn;
+  gint64 lintian_started;
 } RunningBuild;
 
 struct _MbdBuilder
@@ -64,6 +71,7 @@ struct _MbdBuilder
   guint adopt_id;
   GMainContext *context;
   GPtrArray *trash_threads; /* GThread removing work directories */
+  gboolean host_lintian;
 };
 
 G_DEFINE_FINAL_TYPE (MbdBuilder, mbd_builder, G_TYPE_OBJECT)
@@ -73,6 +81,7 @@ enum
   PROP_0,
   PROP_MAX_PARALLEL,
   PROP_N_RUNNING,
+  PROP_HOST_LINTIAN,
   N_PROPS
 };
 
@@ -121,6 +130,9 @@ mbd_builder_get_property (GObject *object, guint prop_id, GValue *value, GParamS
     case PROP_N_RUNNING:
       g_value_set_int (value, mbd_builder_get_n_running (self));
       break;
+    case PROP_HOST_LINTIAN:
+      g_value_set_boolean (value, self->host_lintian);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -135,6 +147,9 @@ mbd_builder_set_property (GObject *object, guint prop_id, const GValue *value, G
     {
     case PROP_MAX_PARALLEL:
       mbd_builder_set_max_parallel (self, g_value_get_int (value));
+      break;
+    case PROP_HOST_LINTIAN:
+      mbd_builder_set_host_lintian (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -167,6 +182,16 @@ mbd_builder_class_init (MbdBuilderClass *klass)
   properties[PROP_N_RUNNING]
       = g_param_spec_int ("n-running", NULL, NULL, 0, G_MAXINT, 0,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * MbdBuilder:host-lintian:
+   *
+   * Whether lintian runs on the host, after sbuild, when the host's release is the build's
+   * codename and `lintian` is installed (the default); otherwise sbuild installs lintian
+   * into every build session and runs it there.
+   */
+  properties[PROP_HOST_LINTIAN]
+      = g_param_spec_boolean ("host-lintian", NULL, NULL, TRUE,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -212,6 +237,7 @@ mbd_builder_init (MbdBuilder *self)
                                  process_start_time ((int) getpid ()));
   self->context = g_main_context_ref_thread_default ();
   self->trash_threads = g_ptr_array_new ();
+  self->host_lintian = TRUE;
 }
 
 /**
@@ -299,6 +325,40 @@ mbd_builder_set_max_parallel (MbdBuilder *self, int max_parallel)
   self->max_parallel = max_parallel;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PARALLEL]);
   schedule_dispatch (self);
+}
+
+/**
+ * mbd_builder_get_host_lintian:
+ * @self: a builder
+ *
+ * Gives whether lintian runs on the host where it can (see [property@Mbd.Builder:host-lintian]).
+ *
+ * Returns: %TRUE if it does
+ */
+gboolean
+mbd_builder_get_host_lintian (MbdBuilder *self)
+{
+  g_return_val_if_fail (MBD_IS_BUILDER (self), TRUE);
+  return self->host_lintian;
+}
+
+/**
+ * mbd_builder_set_host_lintian:
+ * @self: a builder
+ * @host_lintian: %FALSE to always run lintian inside the build session
+ *
+ * Sets whether lintian runs on the host where it can (see
+ * [property@Mbd.Builder:host-lintian]). Builds started later follow it.
+ */
+void
+mbd_builder_set_host_lintian (MbdBuilder *self, gboolean host_lintian)
+{
+  g_return_if_fail (MBD_IS_BUILDER (self));
+  host_lintian = !!host_lintian;
+  if (self->host_lintian == host_lintian)
+    return;
+  self->host_lintian = host_lintian;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST_LINTIAN]);
 }
 
 /**
@@ -718,6 +778,8 @@ running_build_free (RunningBuild *build)
     fclose (build->log);
   g_clear_object (&build->cancellable);
   g_clear_object (&build->request);
+  g_clear_pointer (&build->summary, g_hash_table_unref);
+  g_free (build->build_user);
   g_free (build->workdir);
   g_free (build);
 }
@@ -848,84 +910,283 @@ build_finished (MbdBuilder *self,
   mbd_build_request_notify_state (request);
 }
 
+/* A stopped builder's build goes back to the queue for whoever starts the builder next. */
 static void
-sbuild_done (GObject *source, GAsyncResult *result, gpointer user_data)
+requeue_stopped (MbdBuilder *self, RunningBuild *build)
 {
-  RunningBuild *build = user_data;
-  MbdBuilder *self = build->builder;
-  MbdBuildRequest *request = build->request;
-  const char *key = mbd_build_request_get_key (request);
   g_autoptr (GError) error = NULL;
-  int exit_status = -1;
+  const char *key = mbd_build_request_get_key (build->request);
 
-  gboolean ran = mbd_subprocess_run_finish (result, &exit_status, &error);
-  g_autoptr (GHashTable) summary = NULL;
-  g_autofree char *failure = NULL;
+  if (build->log != NULL)
+    g_clear_pointer (&build->log, fclose);
+  kill_processes_under (build->workdir);
+  trash_tree (self, build->workdir);
+  mbd_build_request_set_state (build->request, MBD_BUILD_STATE_QUEUED);
+  if (!set_row_state (self, key, MBD_BUILD_STATE_QUEUED, &error))
+    g_warning ("build %s: %s", key, error->message);
+  g_hash_table_remove (self->running, key);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+}
+
+static gboolean
+cancel_was_requested (MbdBuilder *self, RunningBuild *build)
+{
+  g_auto (RowInfo) info = { 0 };
+
+  read_row_info (self, mbd_build_request_get_key (build->request), &info, NULL);
+  return g_cancellable_is_cancelled (build->cancellable) || info.cancel_requested;
+}
+
+/* Ends a build whose sbuild (and lintian) ran: @failure non-NULL when it could not be judged. */
+static void
+finish_build (MbdBuilder *self,
+              RunningBuild *build,
+              GHashTable *summary,
+              int exit_status,
+              MbdBuildState state,
+              const char *early_failure)
+{
+  MbdBuildRequest *request = build->request;
+  g_autofree char *key = g_strdup (mbd_build_request_get_key (request));
+  g_autofree char *failure = g_strdup (early_failure);
   g_autofree char *changes = NULL;
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  MbdBuildState state = MBD_BUILD_STATE_FAILED;
+  g_autoptr (GError) local_error = NULL;
 
-  g_auto (RowInfo) info = { 0 };
-  read_row_info (self, key, &info, NULL);
-  if (build->stopping)
+  if (failure == NULL && summary != NULL)
     {
-      /* back to the queue for whoever starts the builder next */
-      g_autoptr (GError) local_error = NULL;
-      if (build->log != NULL)
-        g_clear_pointer (&build->log, fclose);
-      kill_processes_under (build->workdir);
-      trash_tree (self, build->workdir);
-      mbd_build_request_set_state (request, MBD_BUILD_STATE_QUEUED);
-      if (!set_row_state (self, key, MBD_BUILD_STATE_QUEUED, &local_error))
-        g_warning ("build %s: %s", key, local_error->message);
-      g_hash_table_remove (self->running, key);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
-      return;
-    }
-  if (g_cancellable_is_cancelled (build->cancellable) || info.cancel_requested)
-    {
-      state = MBD_BUILD_STATE_CANCELLED;
-      failure = g_strdup ("cancelled during the build");
-    }
-  else if (!ran)
-    failure = g_strdup_printf ("running sbuild failed: %s", error->message);
-  else
-    {
-      /* what sbuild itself took, apart from mbd's work before and after (bench/build) */
-      log_note (build, "sbuild exited with status %d after %.2f s", exit_status,
-                (g_get_monotonic_time () - build->sbuild_started) / 1e6);
-      g_autofree char *text = NULL;
-      g_autoptr (GError) local_error = NULL;
-      if (build->log != NULL)
-        fflush (build->log);
-      if (!g_file_get_contents (mbd_build_request_get_log_path (request), &text, NULL,
-                                &local_error))
-        failure = g_strdup (local_error->message);
-      else
+      state = MBD_BUILD_STATE_FAILED;
+      if (mbd_build_evaluate (summary, exit_status, mbd_build_request_get_lintian_mode (request),
+                              mbd_build_request_peek_autopkgtest_mode (request),
+                              mbd_build_request_peek_piuparts_mode (request), &failure))
+        state = MBD_BUILD_STATE_BUILT;
+      if (!collect_results (self, build, &changes, files, &local_error))
         {
-          summary = mbd_build_parse_summary (text);
-          if (mbd_build_evaluate (summary, exit_status,
-                                  mbd_build_request_get_lintian_mode (request),
-                                  mbd_build_request_peek_autopkgtest_mode (request),
-                                  mbd_build_request_peek_piuparts_mode (request), &failure))
-            state = MBD_BUILD_STATE_BUILT;
-          if (!collect_results (self, build, &changes, files, &local_error))
-            {
-              state = MBD_BUILD_STATE_FAILED;
-              g_free (failure);
-              failure = g_strdup_printf ("collecting the results failed: %s", local_error->message);
-            }
-          else if (state == MBD_BUILD_STATE_BUILT && changes == NULL)
-            {
-              state = MBD_BUILD_STATE_FAILED;
-              failure = g_strdup ("sbuild reported success but left no .changes");
-            }
+          state = MBD_BUILD_STATE_FAILED;
+          g_free (failure);
+          failure = g_strdup_printf ("collecting the results failed: %s", local_error->message);
+        }
+      else if (state == MBD_BUILD_STATE_BUILT && changes == NULL)
+        {
+          state = MBD_BUILD_STATE_FAILED;
+          failure = g_strdup ("sbuild reported success but left no .changes");
         }
     }
   build_finished (self, build, state, summary, failure, exit_status, files, changes);
   g_hash_table_remove (self->running, key);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
   schedule_dispatch (self);
+}
+
+static void start_host_lintian (MbdBuilder *self, RunningBuild *build);
+
+static void
+sbuild_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RunningBuild *build = user_data;
+  MbdBuilder *self = build->builder;
+  MbdBuildRequest *request = build->request;
+  g_autoptr (GError) error = NULL;
+  int exit_status = -1;
+
+  gboolean ran = mbd_subprocess_run_finish (result, &exit_status, &error);
+  if (build->stopping)
+    {
+      requeue_stopped (self, build);
+      return;
+    }
+  if (cancel_was_requested (self, build))
+    {
+      finish_build (self, build, NULL, exit_status, MBD_BUILD_STATE_CANCELLED,
+                    "cancelled during the build");
+      return;
+    }
+  if (!ran)
+    {
+      g_autofree char *failure = g_strdup_printf ("running sbuild failed: %s", error->message);
+      finish_build (self, build, NULL, exit_status, MBD_BUILD_STATE_FAILED, failure);
+      return;
+    }
+  /* what sbuild itself took, apart from mbd's work before and after (bench/build) */
+  log_note (build, "sbuild exited with status %d after %.2f s", exit_status,
+            (g_get_monotonic_time () - build->sbuild_started) / 1e6);
+  g_autofree char *text = NULL;
+  if (build->log != NULL)
+    fflush (build->log);
+  if (!g_file_get_contents (mbd_build_request_get_log_path (request), &text, NULL, &error))
+    {
+      finish_build (self, build, NULL, exit_status, MBD_BUILD_STATE_FAILED, error->message);
+      return;
+    }
+  g_autoptr (GHashTable) summary = mbd_build_parse_summary (text);
+  if (build->host_lintian && g_strcmp0 (g_hash_table_lookup (summary, "Status"), "successful") == 0)
+    {
+      build->summary = g_steal_pointer (&summary);
+      build->exit_status = exit_status;
+      start_host_lintian (self, build);
+      return;
+    }
+  finish_build (self, build, summary, exit_status, MBD_BUILD_STATE_FAILED, NULL);
+}
+
+/* Lintian on the host */
+
+/* The host's release codename, read once. */
+static const char *
+host_codename (void)
+{
+  static gsize once;
+  static char *codename;
+
+  if (g_once_init_enter (&once))
+    {
+      codename = g_get_os_info (G_OS_INFO_KEY_VERSION_CODENAME);
+      g_once_init_leave (&once, 1);
+    }
+  return codename;
+}
+
+/* Whether @request's lintian runs on the host: see MbdBuilder:host-lintian. */
+static gboolean
+host_lintian_applies (MbdBuilder *self, MbdBuildRequest *request)
+{
+  if (!self->host_lintian || !mbd_build_host_lintian_applies (request, host_codename ()))
+    return FALSE;
+  g_autofree char *lintian = g_find_program_in_path ("lintian");
+  return lintian != NULL;
+}
+
+static void
+on_lintian_line (const char *line, gpointer user_data)
+{
+  RunningBuild *build = user_data;
+
+  if (g_str_has_prefix (line, "I: "))
+    build->lintian_info = TRUE;
+  else if (g_str_has_prefix (line, "W: "))
+    build->lintian_warn = TRUE;
+  on_log_line (line, build);
+}
+
+static void
+lintian_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RunningBuild *build = user_data;
+  MbdBuilder *self = build->builder;
+  g_autoptr (GError) error = NULL;
+  int exit_status = -1;
+  const char *status = "error";
+
+  gboolean ran = mbd_subprocess_run_finish (result, &exit_status, &error);
+  if (build->stopping)
+    {
+      requeue_stopped (self, build);
+      return;
+    }
+  if (cancel_was_requested (self, build))
+    {
+      finish_build (self, build, NULL, build->exit_status, MBD_BUILD_STATE_CANCELLED,
+                    "cancelled while lintian ran");
+      return;
+    }
+  if (!ran)
+    log_note (build, "running lintian failed: %s", error->message);
+  else
+    status = mbd_build_lintian_status (exit_status, build->lintian_info, build->lintian_warn);
+  on_log_line ("", build);
+  log_note (build, "lintian exited with status %d after %.2f s", exit_status,
+            (g_get_monotonic_time () - build->lintian_started) / 1e6);
+  log_note (build, "Lintian: %s", status);
+  g_hash_table_replace (build->summary, g_strdup ("Lintian"), g_strdup (status));
+  g_autoptr (GHashTable) summary = g_steal_pointer (&build->summary);
+  finish_build (self, build, summary, build->exit_status, MBD_BUILD_STATE_FAILED, NULL);
+}
+
+/* The one .changes sbuild left in the work directory, NULL if there is none or several. */
+static char *
+find_changes (const char *workdir)
+{
+  g_autoptr (GDir) dir = g_dir_open (workdir, 0, NULL);
+  g_autofree char *found = NULL;
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".changes"))
+      {
+        if (found != NULL)
+          return NULL;
+        found = g_build_filename (workdir, name, NULL);
+      }
+  return g_steal_pointer (&found);
+}
+
+/* setpriv to @pw (nothing for NULL: run as this process) */
+static void
+add_user_switch (GStrvBuilder *argv, const struct passwd *pw)
+{
+  if (pw == NULL)
+    return;
+  g_strv_builder_add (argv, "setpriv");
+  mbd_strv_builder_take (argv, g_strdup_printf ("--reuid=%u", (guint) pw->pw_uid));
+  mbd_strv_builder_take (argv, g_strdup_printf ("--regid=%u", (guint) pw->pw_gid));
+  g_strv_builder_add_many (argv, "--init-groups", "--", NULL);
+}
+
+static char **build_environment (MbdBuildRequest *request,
+                                 const char *workdir,
+                                 const struct passwd *pw,
+                                 const char *rc_path);
+
+/* The host's lintian as the build user in the work directory, in a process group of its own
+ * whose id replaces sbuild's in sbuild.pgid, so that a cancel from another process finds it. */
+static void
+start_host_lintian (MbdBuilder *self, RunningBuild *build)
+{
+  MbdBuildRequest *request = build->request;
+  g_autofree char *changes = find_changes (build->workdir);
+
+  if (changes == NULL)
+    {
+      g_autoptr (GHashTable) summary = g_steal_pointer (&build->summary);
+      finish_build (self, build, summary, build->exit_status, MBD_BUILD_STATE_FAILED, NULL);
+      return;
+    }
+  g_autofree char *dsc_name = g_path_get_basename (mbd_build_request_get_dsc_path (request));
+  g_autofree char *dsc = g_build_filename (build->workdir, dsc_name, NULL);
+  g_autofree char *lintian = g_find_program_in_path ("lintian");
+  g_auto (GStrv) command
+          = mbd_build_host_lintian_argv (lintian != NULL ? lintian : "lintian", changes, dsc);
+  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *pgid_path = g_build_filename (build->workdir, "sbuild.pgid", NULL);
+  g_strv_builder_add_many (argv, "sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", pgid_path, NULL);
+  struct passwd *pw = build->build_user != NULL ? getpwnam (build->build_user) : NULL;
+  if (build->build_user != NULL && pw == NULL)
+    {
+      g_autoptr (GHashTable) summary = g_steal_pointer (&build->summary);
+      g_autofree char *failure
+          = g_strdup_printf ("the build user '%s' disappeared before lintian", build->build_user);
+      finish_build (self, build, summary, build->exit_status, MBD_BUILD_STATE_FAILED, failure);
+      return;
+    }
+  add_user_switch (argv, pw);
+  g_strv_builder_addv (argv, (const char **) command);
+  g_auto (GStrv) full = g_strv_builder_end (argv);
+  g_auto (GStrv) env = build_environment (request, build->workdir, pw, NULL);
+
+  g_autofree char *joined = g_strjoinv (" ", command);
+  on_log_line ("", build);
+  on_log_line ("+------------------------------------------------------------------------------+",
+               build);
+  on_log_line ("| Lintian (run by mbd on the host, after the build)                            |",
+               build);
+  on_log_line ("+------------------------------------------------------------------------------+",
+               build);
+  on_log_line ("", build);
+  log_note (build, "%s", joined);
+  build->lintian_info = build->lintian_warn = FALSE;
+  build->lintian_started = g_get_monotonic_time ();
+  mbd_subprocess_run_async ((const char *const *) full, (const char *const *) env, build->workdir,
+                            0, build->cancellable, on_lintian_line, build, lintian_done, build);
 }
 
 static char **
@@ -937,7 +1198,8 @@ build_environment (MbdBuildRequest *request,
   char **env = g_get_environ ();
 
   env = g_environ_setenv (env, "HOME", workdir, TRUE);
-  env = g_environ_setenv (env, "SBUILD_CONFIG", rc_path, TRUE);
+  if (rc_path != NULL)
+    env = g_environ_setenv (env, "SBUILD_CONFIG", rc_path, TRUE);
   env = g_environ_setenv (env, "MBD_BUILD_KEY", mbd_build_request_get_key (request), TRUE);
   env = g_environ_unsetenv (env, "DEB_BUILD_PROFILES");
   env = g_environ_unsetenv (env, "DEB_BUILD_OPTIONS");
@@ -987,20 +1249,17 @@ start_sbuild (MbdBuilder *self, RunningBuild *build, GError **error)
     return FALSE;
   if (pw != NULL && !chown_tree (build->workdir, pw, error))
     return FALSE;
-  g_auto (GStrv) sbuild = mbd_build_sbuild_argv (request, chroot, build->workdir, error);
+  build->host_lintian = host_lintian_applies (self, request);
+  build->build_user = g_strdup (chroot->build_user);
+  g_auto (GStrv) sbuild
+          = mbd_build_sbuild_argv (request, chroot, build->workdir, !build->host_lintian, error);
   if (sbuild == NULL)
     return FALSE;
 
   g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
   g_autofree char *pgid_path = g_build_filename (build->workdir, "sbuild.pgid", NULL);
   g_strv_builder_add_many (argv, "sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", pgid_path, NULL);
-  if (pw != NULL)
-    {
-      g_strv_builder_add (argv, "setpriv");
-      mbd_strv_builder_take (argv, g_strdup_printf ("--reuid=%u", (guint) pw->pw_uid));
-      mbd_strv_builder_take (argv, g_strdup_printf ("--regid=%u", (guint) pw->pw_gid));
-      g_strv_builder_add_many (argv, "--init-groups", "--", NULL);
-    }
+  add_user_switch (argv, pw);
   g_strv_builder_addv (argv, (const char **) sbuild);
   g_auto (GStrv) full = g_strv_builder_end (argv);
   g_auto (GStrv) env = build_environment (request, build->workdir, pw, rc_path);

@@ -26,6 +26,10 @@ int mbd_builder_get_max_parallel (MbdBuilder *self);
 MBD_AVAILABLE_IN_ALL
 void mbd_builder_set_max_parallel (MbdBuilder *self, int max_parallel);
 MBD_AVAILABLE_IN_ALL
+gboolean mbd_builder_get_host_lintian (MbdBuilder *self);
+MBD_AVAILABLE_IN_ALL
+void mbd_builder_set_host_lintian (MbdBuilder *self, gboolean host_lintian);
+MBD_AVAILABLE_IN_ALL
 int mbd_builder_get_n_running (MbdBuilder *self);
 MBD_AVAILABLE_IN_ALL
 double mbd_builder_get_load (MbdBuilder *self);

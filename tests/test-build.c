@@ -169,11 +169,24 @@ static const char fake_sbuild[]
       "success)\n"
       "  printf 'Format: 1.8\\nSource: fake\\nVersion: 1.0\\n' > \"$dir/fake_1.0_amd64.changes\"\n"
       "  echo deb > \"$dir/fake_1.0_amd64.deb\"; echo info > \"$dir/fake_1.0_amd64.buildinfo\"\n"
-      "  summary successful; echo 'Lintian: pass'; echo 'Build-Time: 1'; exit 0;;\n"
+      "  summary successful; echo 'Build-Time: 1'\n"
+      "  case \"$*\" in *--run-lintian*) echo 'Lintian: pass';; esac; exit 0;;\n"
       "fail) summary attempted; echo 'Fail-Stage: build'; exit 1;;\n"
       "hang) sleep 300 & sleep 300 & wait; exit 0;;\n"
       "esac\n"
       "exit 3\n";
+
+/* The fake host lintian: MBD_FAKE_LINTIAN says what it finds. */
+static const char fake_lintian[] = "#!/bin/sh\n"
+                                   "echo \"fake lintian as $(id -un) in $PWD: $*\"\n"
+                                   "case \"$MBD_FAKE_LINTIAN\" in\n"
+                                   "warn) echo 'W: fake: some-warning'; exit 0;;\n"
+                                   "info) echo 'I: fake: some-info'; exit 0;;\n"
+                                   "fail) echo 'E: fake: some-error'; exit 1;;\n"
+                                   "crash) exit 2;;\n"
+                                   "hang) sleep 300 & sleep 300 & wait; exit 0;;\n"
+                                   "esac\n"
+                                   "exit 0\n";
 
 static void
 setup (Fixture *fx, gconstpointer data)
@@ -204,6 +217,8 @@ setup (Fixture *fx, gconstpointer data)
   g_assert_cmpint (g_mkdir (fx->bindir, 0755), ==, 0);
   g_autofree char *sbuild = g_build_filename (fx->bindir, "sbuild", NULL);
   write_file (sbuild, fake_sbuild, 0755);
+  g_autofree char *lintian = g_build_filename (fx->bindir, "lintian", NULL);
+  write_file (lintian, fake_lintian, 0755);
   fx->old_path = g_strdup (g_getenv ("PATH"));
   g_autofree char *path = g_strconcat (fx->bindir, ":", fx->old_path, NULL);
   g_setenv ("PATH", path, TRUE);
@@ -243,6 +258,7 @@ teardown (Fixture *fx, gconstpointer data)
   mbd_test_kill_agent (gnupg);
   g_setenv ("PATH", fx->old_path, TRUE);
   g_unsetenv ("MBD_FAKE_SBUILD");
+  g_unsetenv ("MBD_FAKE_LINTIAN");
   mbd_test_rm_rf (fx->tmpdir);
   g_free (fx->tmpdir);
   g_free (fx->dsc);
@@ -347,7 +363,7 @@ test_request_errors (Fixture *fx, gconstpointer data)
   g_autofree char *args[]
       = { g_strdup ("--chroot-mode=unshare"), g_strdup ("--chroot=/x.tar"), NULL };
   MbdBuildChroot chroot = { args, NULL };
-  g_auto (GStrv) argv = mbd_build_sbuild_argv (request, &chroot, "/w", &error);
+  g_auto (GStrv) argv = mbd_build_sbuild_argv (request, &chroot, "/w", TRUE, &error);
   g_assert_null (argv);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
   g_free (args[1]);
@@ -367,7 +383,7 @@ test_sbuild_command (Fixture *fx, gconstpointer data)
   mbd_build_request_set_add_depends (request, depends);
   char *args[] = { "--chroot-mode=unshare", "--chroot=/c.tar.zst", NULL };
   MbdBuildChroot chroot = { args, NULL };
-  g_auto (GStrv) argv = mbd_build_sbuild_argv (request, &chroot, "/w", &error);
+  g_auto (GStrv) argv = mbd_build_sbuild_argv (request, &chroot, "/w", TRUE, &error);
   g_assert_no_error (error);
   const char *expected[] = { "sbuild",
                              "--chroot-mode=unshare",
@@ -394,6 +410,14 @@ test_sbuild_command (Fixture *fx, gconstpointer data)
   for (guint i = 0; argv[i] != NULL; i++)
     g_assert_null (strstr (argv[i], "--fail-on"));
   g_assert_cmpstr (argv[g_strv_length (argv) - 1], ==, "/w/fake_1.0.dsc");
+
+  /* lintian left to the host: sbuild must not install it into the session */
+  g_auto (GStrv) no_lintian = mbd_build_sbuild_argv (request, &chroot, "/w", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_strv_contains ((const char *const *) no_lintian, "--no-run-lintian"));
+  g_assert_false (g_strv_contains ((const char *const *) no_lintian, "--run-lintian"));
+  for (guint i = 0; no_lintian[i] != NULL; i++)
+    g_assert_false (g_str_has_prefix (no_lintian[i], "--lintian-opts"));
 
   /* APT setup: extra source pinned, internal suites signed by the instance key */
   g_autofree char *key = g_build_filename (fx->tmpdir, "key.asc", NULL);
@@ -673,6 +697,164 @@ test_fake_stop_requeues_and_start_adopts (Fixture *fx, gconstpointer data)
   mbd_instance_stop (again);
 }
 
+static void
+test_host_lintian_rules (void)
+{
+  g_assert_cmpstr (mbd_build_lintian_status (0, FALSE, FALSE), ==, "pass");
+  g_assert_cmpstr (mbd_build_lintian_status (0, TRUE, FALSE), ==, "info");
+  g_assert_cmpstr (mbd_build_lintian_status (0, TRUE, TRUE), ==, "warn");
+  g_assert_cmpstr (mbd_build_lintian_status (1, TRUE, TRUE), ==, "fail");
+  g_assert_cmpstr (mbd_build_lintian_status (2, FALSE, FALSE), ==, "error");
+  g_assert_cmpstr (mbd_build_lintian_status (137, FALSE, FALSE), ==, "error");
+
+  g_auto (GStrv) argv
+          = mbd_build_host_lintian_argv ("/usr/bin/lintian", "/w/a.changes", "/w/a.dsc");
+  const char *expected[]
+      = { "/usr/bin/lintian",
+          "--suppress-tags=bad-distribution-in-changes-file,distribution-and-changes-mismatch",
+          "/w/a.changes", "/w/a.dsc", NULL };
+  g_assert_cmpstrv (argv, expected);
+}
+
+static void
+test_host_lintian_applies (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (MbdBuildRequest) request = new_request (fx);
+
+  g_assert_true (mbd_build_host_lintian_applies (request, "bookworm"));
+  g_assert_false (mbd_build_host_lintian_applies (request, "trixie"));
+  g_assert_false (mbd_build_host_lintian_applies (request, NULL));
+  mbd_build_request_set_lintian_mode (request, MBD_CHECK_MODE_IGNORE);
+  g_assert_true (mbd_build_host_lintian_applies (request, "bookworm"));
+  mbd_build_request_set_lintian_mode (request, MBD_CHECK_MODE_DISABLED);
+  g_assert_false (mbd_build_host_lintian_applies (request, "bookworm"));
+}
+
+/* The fake builds take the host-lintian path only on a bookworm host (the fixture's codename). */
+static gboolean
+host_is_bookworm (void)
+{
+  g_autofree char *codename = g_get_os_info (G_OS_INFO_KEY_VERSION_CODENAME);
+  if (g_strcmp0 (codename, "bookworm") == 0)
+    return TRUE;
+  g_test_skip ("lintian runs on the host only when the host is the build's release (bookworm)");
+  return FALSE;
+}
+
+static char *
+read_log (MbdBuildRequest *request)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *log = NULL;
+  g_file_get_contents (mbd_build_request_get_log_path (request), &log, NULL, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&log);
+}
+
+static MbdBuildRequest *
+run_fake_lintian (Fixture *fx, const char *finding, MbdCheckMode mode)
+{
+  g_autoptr (GError) error = NULL;
+  MbdBuildRequest *request = new_request (fx);
+
+  g_setenv ("MBD_FAKE_SBUILD", "success", TRUE);
+  g_setenv ("MBD_FAKE_LINTIAN", finding, TRUE);
+  mbd_build_request_set_lintian_mode (request, mode);
+  g_assert_true (mbd_builder_submit (mbd_instance_get_builder (fx->instance), request, &error));
+  g_assert_no_error (error);
+  wait_final (request);
+  return request;
+}
+
+static void
+test_fake_host_lintian (Fixture *fx, gconstpointer data)
+{
+  if (!host_is_bookworm ())
+    return;
+  add_fake_chroot (fx);
+
+  /* a clean run: sbuild was told not to run lintian, the host's ran on the results */
+  g_autoptr (MbdBuildRequest) clean = run_fake_lintian (fx, "pass", MBD_CHECK_MODE_ERRFAIL);
+  g_assert_cmpint (mbd_build_request_get_state (clean), ==, MBD_BUILD_STATE_BUILT);
+  g_assert_cmpstr (mbd_build_request_get_summary (clean, "Lintian"), ==, "pass");
+  g_autofree char *log = read_log (clean);
+  g_assert_nonnull (strstr (log, "--no-run-lintian"));
+  g_assert_null (strstr (log, "--run-lintian"));
+  g_assert_nonnull (strstr (log, "| Lintian (run by mbd on the host, after the build)"));
+  /* as the build user, in the work directory, on the .changes and the .dsc */
+  g_assert_nonnull (
+      strstr (log, getuid () == 0 ? "fake lintian as nobody in /" : "fake lintian as "));
+  g_assert_nonnull (strstr (log, "/fake_1.0_amd64.changes "));
+  g_assert_nonnull (strstr (log, "/fake_1.0.dsc\n"));
+  g_assert_nonnull (strstr (log, "mbd: Lintian: pass\n"));
+  g_auto (GStrv) files = mbd_build_request_dup_result_files (clean);
+  g_assert_cmpint (g_strv_length (files), ==, 3);
+
+  /* each finding meets the mode as sbuild's own run would */
+  struct
+  {
+    const char *finding;
+    MbdCheckMode mode;
+    const char *status;
+    MbdBuildState state;
+  } cases[] = {
+    { "warn", MBD_CHECK_MODE_ERRFAIL, "warn", MBD_BUILD_STATE_BUILT },
+    { "warn", MBD_CHECK_MODE_WARNFAIL, "warn", MBD_BUILD_STATE_FAILED },
+    { "info", MBD_CHECK_MODE_WARNFAIL, "info", MBD_BUILD_STATE_BUILT },
+    { "fail", MBD_CHECK_MODE_ERRFAIL, "fail", MBD_BUILD_STATE_FAILED },
+    { "fail", MBD_CHECK_MODE_IGNORE, "fail", MBD_BUILD_STATE_BUILT },
+    { "crash", MBD_CHECK_MODE_ERRFAIL, "error", MBD_BUILD_STATE_FAILED },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("lintian finds %s, mode %s", cases[i].finding,
+                      mbd_check_mode_to_string (cases[i].mode));
+      g_autoptr (MbdBuildRequest) request = run_fake_lintian (fx, cases[i].finding, cases[i].mode);
+      g_assert_cmpint (mbd_build_request_get_state (request), ==, cases[i].state);
+      g_assert_cmpstr (mbd_build_request_get_summary (request, "Lintian"), ==, cases[i].status);
+      if (cases[i].state == MBD_BUILD_STATE_FAILED)
+        {
+          g_autofree char *part = g_strdup_printf ("Lintian: %s fails the build", cases[i].status);
+          g_assert_nonnull (strstr (mbd_build_request_get_failure (request), part));
+          /* the log tail shows what lintian said */
+          g_assert_nonnull (strstr (mbd_build_request_get_log_tail (request), "fake lintian"));
+        }
+    }
+
+  /* switched off, sbuild runs lintian in the session and the host's is not called */
+  mbd_builder_set_host_lintian (mbd_instance_get_builder (fx->instance), FALSE);
+  g_autoptr (MbdBuildRequest) session = run_fake_lintian (fx, "fail", MBD_CHECK_MODE_ERRFAIL);
+  g_assert_cmpint (mbd_build_request_get_state (session), ==, MBD_BUILD_STATE_BUILT);
+  g_assert_cmpstr (mbd_build_request_get_summary (session, "Lintian"), ==, "pass");
+  g_autofree char *session_log = read_log (session);
+  g_assert_nonnull (strstr (session_log, "--run-lintian"));
+  g_assert_null (strstr (session_log, "fake lintian"));
+}
+
+static void
+test_fake_cancel_during_host_lintian (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdBuildRequest) request = new_request (fx);
+  MbdBuilder *builder = mbd_instance_get_builder (fx->instance);
+
+  if (!host_is_bookworm ())
+    return;
+  add_fake_chroot (fx);
+  g_setenv ("MBD_FAKE_SBUILD", "success", TRUE);
+  g_setenv ("MBD_FAKE_LINTIAN", "hang", TRUE);
+  g_assert_true (mbd_builder_submit (builder, request, &error));
+  /* sbuild.pgid now names lintian's group */
+  int pgid = wait_for_group (fx, request);
+  g_assert_true (mbd_builder_cancel (builder, mbd_build_request_get_key (request), &error));
+  g_assert_no_error (error);
+  wait_final (request);
+  g_assert_cmpint (mbd_build_request_get_state (request), ==, MBD_BUILD_STATE_CANCELLED);
+  g_assert_nonnull (strstr (mbd_build_request_get_failure (request), "while lintian ran"));
+  g_assert_cmpint (mbd_subprocess_count_group (pgid), ==, 0);
+  g_assert_cmpint (mbd_builder_get_n_running (builder), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -693,6 +875,12 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/build/fake/fail", Fixture, NULL, setup, test_fake_fail_keeps_tail, teardown);
   g_test_add ("/build/fake/cancel", Fixture, NULL, setup, test_fake_cancel_kills_group, teardown);
+  g_test_add_func ("/build/host-lintian/rules", test_host_lintian_rules);
+  g_test_add ("/build/host-lintian/applies", Fixture, NULL, setup, test_host_lintian_applies,
+              teardown);
+  g_test_add ("/build/fake/host-lintian", Fixture, NULL, setup, test_fake_host_lintian, teardown);
+  g_test_add ("/build/fake/host-lintian-cancel", Fixture, NULL, setup,
+              test_fake_cancel_during_host_lintian, teardown);
   g_test_add ("/build/fake/stop-and-adopt", Fixture, NULL, setup,
               test_fake_stop_requeues_and_start_adopts, teardown);
   return g_test_run ();

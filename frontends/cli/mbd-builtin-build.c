@@ -18,6 +18,7 @@ static char **opt_args;
 static gboolean opt_arch_all;
 static gboolean opt_quiet;
 static gboolean opt_json;
+static gboolean opt_no_host_lintian;
 
 static const GOptionEntry build_options[]
     = { { "dist", 0, 0, G_OPTION_ARG_STRING, &opt_dist,
@@ -30,6 +31,8 @@ static const GOptionEntry build_options[]
           "Distribution string of the results (default: CODENAME)", "DIST" },
         { "lintian-mode", 0, 0, G_OPTION_ARG_STRING, &opt_lintian_mode,
           "disabled, ignore, errfail (default) or warnfail", "MODE" },
+        { "no-host-lintian", 0, 0, G_OPTION_ARG_NONE, &opt_no_host_lintian,
+          "Run lintian inside the build session even when the host's lintian could run it", NULL },
         { "deb-build-options", 0, 0, G_OPTION_ARG_STRING, &opt_deb_build_options,
           "DEB_BUILD_OPTIONS for the build", "OPTIONS" },
         { "profiles", 0, 0, G_OPTION_ARG_STRING, &opt_profiles,
@@ -187,6 +190,8 @@ build_dsc (int argc,
     return FALSE;
 
   MbdBuilder *builder = mbd_instance_get_builder (instance);
+  if (opt_no_host_lintian)
+    mbd_builder_set_host_lintian (builder, FALSE);
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   BuildRun run = { loop, builder, request };
   g_signal_connect (request, "log-line", G_CALLBACK (on_log_line), &run);

@@ -18,6 +18,7 @@ static gint64 opt_max_upload_size = (gint64) MBD_INCOMING_DEFAULT_MAX_UPLOAD_SIZ
 static int opt_events_max_clients = MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS;
 static int opt_events_timeout = MBD_SERVER_EVENTS_DEFAULT_TIMEOUT;
 static int opt_events_keepalive = MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE;
+static gboolean opt_no_host_lintian;
 
 static const GOptionEntry entries[]
     = { { "home", 0, 0, G_OPTION_ARG_FILENAME, &opt_home,
@@ -43,6 +44,8 @@ static const GOptionEntry entries[]
           "SECONDS" },
         { "events-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_events_keepalive,
           "Send a comment on event streams every SECONDS (default: 15)", "SECONDS" },
+        { "no-host-lintian", 0, 0, G_OPTION_ARG_NONE, &opt_no_host_lintian,
+          "Run lintian inside each build session, not on the host after the build", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL } };
 
@@ -190,6 +193,8 @@ run (int argc, char **argv, GError **error)
   /* builds get the repository's own suites from here (<url>/repositories/<id>), as
    * mini-buildd's do */
   mbd_packager_set_internal_url (mbd_instance_get_packager (instance), url);
+  if (opt_no_host_lintian)
+    mbd_builder_set_host_lintian (mbd_instance_get_builder (instance), FALSE);
   if (!mbd_instance_start (instance, error) || !mbd_incoming_start (incoming, error))
     return FALSE;
 

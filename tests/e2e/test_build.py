@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,16 @@ def machine_mirror():
                 if m and "security" not in m.group(1):
                     return m.group(1)
     raise AssertionError("no Debian mirror in the machine's apt sources")
+
+
+def host_lintian_applies():
+    """Whether mbd runs lintian on the host for bookworm builds here."""
+    codename = ""
+    with open("/etc/os-release") as f:
+        for line in f:
+            if line.startswith("VERSION_CODENAME="):
+                codename = line.split("=", 1)[1].strip().strip('"')
+    return codename == CODENAME and shutil.which("lintian") is not None
 
 
 def make_package(workdir, name, arch="any", build_command="true", build_depends="",
@@ -207,7 +218,8 @@ class TestBuilds(BuildTestCase):
 
         start = time.monotonic()
         hello = self.start_build(hello_dsc, "--quiet")
-        arch_all = self.start_build(all_dsc, "--arch-all", "--quiet")
+        # lintian inside the session, as sbuild does it, for this one
+        arch_all = self.start_build(all_dsc, "--arch-all", "--quiet", "--no-host-lintian")
         failing = self.start_build(fail_dsc, "--lintian-mode", "disabled")
         outputs = {}
         for name, proc in (("hello", hello), ("all", arch_all), ("fail", failing)):
@@ -238,6 +250,22 @@ class TestBuilds(BuildTestCase):
                 self.assertTrue(f.read().startswith("-----BEGIN PGP SIGNED MESSAGE-----"))
             print(f"# {source}: Build-Time {build['summary'].get('Build-Time')} s",
                   file=sys.stderr)
+
+        # where lintian ran: on the host for hello (bookworm host with lintian, as in CI), in
+        # the session for the other
+        with open(by_source["hello"]["log"]) as f:
+            hello_log = f.read()
+        with open(by_source["mbd-e2e-all"]["log"]) as f:
+            all_log = f.read()
+        self.assertIn("Running lintian...", all_log)
+        self.assertNotIn("run by mbd on the host", all_log)
+        if host_lintian_applies():
+            self.assertIn("| Lintian (run by mbd on the host, after the build)", hello_log)
+            self.assertIn("--no-run-lintian", hello_log)
+            self.assertNotIn("Running lintian...", hello_log)
+            self.assertRegex(hello_log, r"mbd: Lintian: (pass|info|warn)\n")
+        else:
+            self.assertIn("Running lintian...", hello_log)
 
         failed = by_source["mbd-e2e-fail"]
         self.assertEqual(failed["state"], "failed")
