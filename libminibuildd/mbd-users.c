@@ -384,9 +384,17 @@ check_password (const char *password, const char *stored)
   return ok;
 }
 
-/* 32 random bytes from the kernel, as 64 hex digits. */
-static char *
-random_secret (GError **error)
+/**
+ * mbd_users_make_secret:
+ *
+ * A new secret as sessions and tokens use: 32 random bytes from getrandom(2), as 64 lowercase hex
+ * digits (mbd-server also makes its CSRF tokens with it).
+ *
+ * Returns: (transfer full): the secret, or %NULL with @error set if the kernel gives no random
+ *   bytes
+ */
+char *
+mbd_users_make_secret (GError **error)
 {
   guint8 bytes[32];
   gsize got = 0;
@@ -881,7 +889,7 @@ mbd_users_authenticate_finish (MbdUsers *self, GAsyncResult *result, GError **er
 static char *
 new_secret (MbdUsers *self, const char *sql, const char *name, gint64 time, GError **error)
 {
-  g_autofree char *secret = random_secret (error);
+  g_autofree char *secret = mbd_users_make_secret (error);
   if (secret == NULL)
     return NULL;
   char hash[MBD_SHA256_HEX_LEN + 1];
@@ -1470,4 +1478,56 @@ mbd_users_activate_key (MbdUsers *self, const char *name, GError **error)
     return FALSE;
   return update_user (self, "UPDATE users SET key_active = 1 WHERE name = ?1", name, NULL, 0,
                       error);
+}
+
+/**
+ * mbd_users_ensure_admin:
+ * @self: the users
+ * @password_file: where to write the new admin's password (mode 0600)
+ * @out_created: (out) (optional): whether the user `admin` was created
+ *
+ * Makes sure the instance can be administered from the start, as mini-buildd's package creates
+ * its `admin`: if there is no active superuser and no user named `admin`, adds the superuser
+ * `admin` with a random password and writes the password to @password_file. Otherwise does
+ * nothing.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set if the database or the file fails
+ */
+gboolean
+mbd_users_ensure_admin (MbdUsers *self,
+                        const char *password_file,
+                        gboolean *out_created,
+                        GError **error)
+{
+  g_return_val_if_fail (MBD_IS_USERS (self), FALSE);
+  g_return_val_if_fail (password_file != NULL, FALSE);
+
+  gboolean has_admin = FALSE;
+  if (out_created != NULL)
+    *out_created = FALSE;
+  if (!mbd_users_has_admin (self, &has_admin, error))
+    return FALSE;
+  if (has_admin)
+    return TRUE;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (MbdUser) existing = mbd_users_lookup (self, "admin", &local_error);
+  if (existing != NULL)
+    return TRUE;
+  if (!g_error_matches (local_error, MBD_ERROR, MBD_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_autofree char *secret = mbd_users_make_secret (error);
+  if (secret == NULL)
+    return FALSE;
+  secret[32] = '\0'; /* 128 bits are plenty for a password */
+  g_autofree char *text = g_strconcat (secret, "\n", NULL);
+  if (!g_file_set_contents_full (password_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 error)
+      || !mbd_users_add (self, "admin", secret, NULL, MBD_USER_LEVEL_ADMIN, error))
+    return FALSE;
+  if (out_created != NULL)
+    *out_created = TRUE;
+  return TRUE;
 }

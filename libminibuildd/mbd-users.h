@@ -68,6 +68,8 @@ G_DECLARE_FINAL_TYPE (MbdUsers, mbd_users, MBD, USERS, GObject)
 
 MBD_AVAILABLE_IN_ALL
 MbdUsers *mbd_users_new (MbdInstance *instance);
+MBD_AVAILABLE_IN_ALL
+char *mbd_users_make_secret (GError **error);
 
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_users_add (MbdUsers *self,
@@ -84,6 +86,11 @@ MBD_AVAILABLE_IN_ALL
 GPtrArray *mbd_users_list (MbdUsers *self, GError **error);
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_users_has_admin (MbdUsers *self, gboolean *out_has_admin, GError **error);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_users_ensure_admin (MbdUsers *self,
+                                 const char *password_file,
+                                 gboolean *out_created,
+                                 GError **error);
 MBD_AVAILABLE_IN_ALL
 gboolean
 mbd_users_set_password (MbdUsers *self, const char *name, const char *password, GError **error);

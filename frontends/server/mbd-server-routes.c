@@ -7,6 +7,33 @@
 /* mini-buildd's API lives under /mini_buildd/api/<call>/; its clients pass output=json. */
 #define API_PREFIX "/mini_buildd/api/"
 
+/* The titles mini-buildd's problem bodies carry: Python's http.HTTPStatus descriptions. */
+static const char *
+problem_title (guint status)
+{
+  switch (status)
+    {
+    case SOUP_STATUS_BAD_REQUEST:
+      return "Bad request syntax or unsupported method";
+    case SOUP_STATUS_UNAUTHORIZED:
+      return "No permission -- see authorization schemes";
+    case SOUP_STATUS_FORBIDDEN:
+      return "Request forbidden -- authorization will not help";
+    case SOUP_STATUS_NOT_FOUND:
+      return "Nothing matches the given URI";
+    case SOUP_STATUS_METHOD_NOT_ALLOWED:
+      return "Specified method is invalid for this resource";
+    case SOUP_STATUS_INTERNAL_SERVER_ERROR:
+      return "Server got itself in trouble";
+    case SOUP_STATUS_NOT_IMPLEMENTED:
+      return "Server does not support this operation";
+    case SOUP_STATUS_SERVICE_UNAVAILABLE:
+      return "The server cannot process the request due to a high load";
+    default:
+      return soup_status_get_phrase (status);
+    }
+}
+
 void
 mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
 {
@@ -20,7 +47,7 @@ mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
   json_builder_set_member_name (builder, "status");
   json_builder_add_int_value (builder, status);
   json_builder_set_member_name (builder, "title");
-  json_builder_add_string_value (builder, soup_status_get_phrase (status));
+  json_builder_add_string_value (builder, problem_title (status));
   json_builder_set_member_name (builder, "detail");
   json_builder_add_string_value (builder, valid_detail);
   json_builder_set_member_name (builder, "instance");
@@ -51,7 +78,10 @@ mbd_server_status_for_error (const GError *error)
     case MBD_ERROR_BAD_SIGNATURE:
     case MBD_ERROR_UNKNOWN_SIGNER:
     case MBD_ERROR_TOO_LARGE:
+    case MBD_ERROR_UNSUPPORTED:
       return SOUP_STATUS_BAD_REQUEST;
+    case MBD_ERROR_PERMISSION_DENIED:
+      return SOUP_STATUS_FORBIDDEN;
     case MBD_ERROR_BUSY:
       return SOUP_STATUS_SERVICE_UNAVAILABLE;
     default:
@@ -88,19 +118,49 @@ api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 
 typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
+/* All 30 calls of mini-buildd 2.2.8 with the level each needs (its reference, section 3.2),
+ * checked before the handler runs; a call without a handler yet answers 501 once the caller
+ * passed the check. */
 static const struct
 {
   const char *name;
-  ApiHandler handler;
-  gboolean plain; /* answers output=plain too */
+  MbdUserLevel level;
+  ApiHandler handler; /* NULL: not implemented yet */
+  gboolean plain;     /* answers output=plain too */
 } api_calls[] = {
-  { "status", api_status, FALSE },
-  { "dput_conf", mbd_server_api_dput_conf, TRUE },
-  { "retry", mbd_server_api_retry, FALSE },
-  { "cancel", mbd_server_api_cancel, FALSE },
-  { "port", mbd_server_api_port, FALSE },
-  { "port_ext", mbd_server_api_port_ext, FALSE },
-  { "keyring_packages", mbd_server_api_keyring_packages, FALSE },
+  /* consumer */
+  { "status", MBD_USER_LEVEL_NONE, api_status, FALSE },
+  { "pub_key", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "dput_conf", MBD_USER_LEVEL_NONE, mbd_server_api_dput_conf, TRUE },
+  { "sources_list", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "ls", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "show", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "debdiff", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "snapshot_ls", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "handshake", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  /* developer */
+  { "migrate", MBD_USER_LEVEL_STAFF, NULL, FALSE },
+  { "port", MBD_USER_LEVEL_STAFF, mbd_server_api_port, FALSE },
+  { "port_ext", MBD_USER_LEVEL_STAFF, mbd_server_api_port_ext, FALSE },
+  { "retry", MBD_USER_LEVEL_STAFF, mbd_server_api_retry, FALSE },
+  { "cancel", MBD_USER_LEVEL_STAFF, mbd_server_api_cancel, FALSE },
+  { "wake", MBD_USER_LEVEL_STAFF, NULL, FALSE },
+  { "set_user_key", MBD_USER_LEVEL_LOGIN, mbd_server_api_set_user_key, FALSE },
+  { "subscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_subscribe, FALSE },
+  { "unsubscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_unsubscribe, FALSE },
+  /* administrator */
+  { "remove", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "remake_chroots", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "start", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "stop", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "cronjob", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "uploaders", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "snapshot_create", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "snapshot_delete", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "debmirror", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "keyring_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_keyring_packages, FALSE },
+  { "test_packages", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "setup", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
 };
 
 static void
@@ -134,6 +194,8 @@ api_handler (SoupServer *server,
     {
       if (strcmp (api_calls[i].name, call) != 0)
         continue;
+      if (!mbd_server_authorize (msg, call, api_calls[i].level))
+        return;
       if (output != NULL && strcmp (output, "json") != 0
           && !(api_calls[i].plain && strcmp (output, "plain") == 0))
         {
@@ -141,6 +203,13 @@ api_handler (SoupServer *server,
               = g_strdup_printf ("API call '%s': output '%s' is not supported; use output=json%s",
                                  call, output, api_calls[i].plain ? " or output=plain" : "");
           mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
+          return;
+        }
+      if (api_calls[i].handler == NULL)
+        {
+          g_autofree char *detail
+              = g_strdup_printf ("API call '%s' is not implemented yet in mbd-server", call);
+          mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED, detail);
           return;
         }
       api_calls[i].handler (msg, instance, query);
@@ -168,6 +237,7 @@ mbd_server_routes_add (SoupServer *server, MbdInstance *instance)
 {
   soup_server_add_handler (server, API_PREFIX, api_handler, g_object_ref (instance),
                            g_object_unref);
+  mbd_server_auth_add (server, instance);
   mbd_server_repositories_add (server, instance);
   mbd_server_events_add (server, instance);
   soup_server_add_handler (server, NULL, fallback_handler, NULL, NULL);
