@@ -21,9 +21,9 @@ mbd_server_api_arg_list (GHashTable *query, const char *name)
   if (value == NULL)
     return NULL;
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) parts = g_strsplit_set (value, ", ", -1);
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   for (guint i = 0; parts[i] != NULL; i++)
-    if (parts[i][0] != '\0')
+    if (g_strstrip (parts[i])[0] != '\0')
       g_strv_builder_add (builder, parts[i]);
   g_auto (GStrv) list = g_strv_builder_end (builder);
   return list[0] != NULL ? g_steal_pointer (&list) : NULL;

@@ -416,8 +416,12 @@ mbd_server_api_snapshot_ls (SoupServerMessage *msg, MbdInstance *instance, GHash
   g_autoptr (GError) error = NULL;
   g_autoptr (MbdRepository) repo
              = mbd_instance_lookup_repository_for_distribution (instance, distribution, &error);
-  g_autoptr (GPtrArray) snapshots
-             = repo != NULL ? mbd_repository_list_snapshots (repo, distribution, &error) : NULL;
+  if (repo == NULL)
+    {
+      mbd_server_api_bad_arg (msg, "snapshot_ls", "distribution", error->message);
+      return;
+    }
+  g_autoptr (GPtrArray) snapshots = mbd_repository_list_snapshots (repo, distribution, &error);
   if (snapshots == NULL)
     {
       mbd_server_api_fail (msg, "snapshot_ls", error);

@@ -37,7 +37,7 @@ void mbd_server_api_fail (SoupServerMessage *msg, const char *call, const GError
 
 /* The value of argument @name, or NULL if it is missing or empty. */
 const char *mbd_server_api_arg (GHashTable *query, const char *name);
-/* The comma- (or space-) separated list argument @name; NULL if it is missing or empty. */
+/* The comma-separated list argument @name (entries stripped); NULL if it is missing or empty. */
 char **mbd_server_api_arg_list (GHashTable *query, const char *name);
 /* Parses boolean argument @name (True/False, 1/0, yes/no; missing: FALSE); answers 400 naming
  * the argument and returns FALSE for any other value. */
@@ -66,5 +66,25 @@ void mbd_server_api_sources_list (SoupServerMessage *msg, MbdInstance *instance,
 void mbd_server_api_ls (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_show (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_snapshot_ls (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
+/* Repository calls (mbd-server-api-repo.c). */
+void mbd_server_api_migrate (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_remove (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_snapshot_create (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_snapshot_delete (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_uploaders (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_debdiff (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
+/* Administration calls (mbd-server-api-admin.c). */
+void mbd_server_api_start (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_stop (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_remake_chroots (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_debmirror (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_wake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_handshake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 G_END_DECLS

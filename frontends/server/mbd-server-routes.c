@@ -79,6 +79,19 @@ static const struct
   { "ls", mbd_server_api_ls, TRUE },
   { "show", mbd_server_api_show, TRUE },
   { "snapshot_ls", mbd_server_api_snapshot_ls, TRUE },
+  { "migrate", mbd_server_api_migrate, TRUE },
+  { "remove", mbd_server_api_remove, TRUE },
+  { "snapshot_create", mbd_server_api_snapshot_create, TRUE },
+  { "snapshot_delete", mbd_server_api_snapshot_delete, TRUE },
+  { "uploaders", mbd_server_api_uploaders, TRUE },
+  { "debdiff", mbd_server_api_debdiff, TRUE },
+  { "start", mbd_server_api_start, TRUE },
+  { "stop", mbd_server_api_stop, TRUE },
+  { "remake_chroots", mbd_server_api_remake_chroots, TRUE },
+  { "setup", mbd_server_api_setup, TRUE },
+  { "debmirror", mbd_server_api_debmirror, TRUE },
+  { "wake", mbd_server_api_wake, TRUE },
+  { "handshake", mbd_server_api_handshake, TRUE },
 };
 
 static void
