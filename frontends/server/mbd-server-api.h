@@ -85,6 +85,8 @@ mbd_server_api_remake_chroots (SoupServerMessage *msg, MbdInstance *instance, GH
 void mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_debmirror (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_wake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_handshake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 G_END_DECLS

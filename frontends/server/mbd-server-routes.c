@@ -92,6 +92,7 @@ static const struct
   { "debmirror", mbd_server_api_debmirror, TRUE },
   { "wake", mbd_server_api_wake, TRUE },
   { "handshake", mbd_server_api_handshake, TRUE },
+  { "test_packages", mbd_server_api_test_packages, TRUE },
 };
 
 static void

@@ -308,6 +308,29 @@ class ApiTest(repotestlib.RepoTestCase):
                           if i["class"] == "Daemon"}, {("Daemon", "CHANGED")})
         self.problem("setup", 501, "not implemented", confirm="setup", update="all")
 
+    def test_test_packages(self):
+        uploads = self.ok("test_packages", confirm="test_packages")
+        experimental = self.dist("experimental")
+        self.assertEqual([(u["source"], u["distribution"]) for u in uploads],
+                         [("mbd-test-archall", experimental), ("mbd-test-cpp", experimental),
+                          ("mbd-test-ftbfs", experimental)])
+        for upload in uploads:
+            self.assertRegex(upload["version"], r"^1\.0\+[0-9]{14}~test")
+            # the packager took it: its package directory holds the signed .changes
+            changes = os.path.join(self.home, "packages", upload["key"],
+                                   f"{upload['source']}_{upload['version']}_source.changes")
+            with open(changes) as f:
+                self.assertTrue(f.read().startswith("-----BEGIN PGP SIGNED MESSAGE-----"))
+        # nothing left in incoming
+        self.assertEqual([n for n in os.listdir(os.path.join(self.home, "incoming"))
+                          if n.startswith("test-packages-")], [])
+        self.problem("test_packages", 400, "argument 'sources'", sources="hello",
+                     confirm="test_packages")
+        self.problem("test_packages", 400, "argument 'distributions'",
+                     distributions=self.dist("stable"), confirm="test_packages")
+        self.problem("test_packages", 501, "with_check", with_check="True",
+                     confirm="test_packages")
+
     def test_not_implemented(self):
         if shutil.which("debmirror") is None:
             self.problem("debmirror", 501, "debmirror is not installed", confirm="debmirror")
