@@ -2,7 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mbd-server.h"
+#include "mbd-server-api.h"
 
 /* mini-buildd's API lives under /mini_buildd/api/<call>/; its clients pass output=json. */
 #define API_PREFIX "/mini_buildd/api/"
@@ -89,33 +89,6 @@ mbd_server_status_for_error (const GError *error)
     }
 }
 
-static void
-status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SoupServerMessage) msg = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbdStatus) status
-             = mbd_instance_get_status_finish (MBD_INSTANCE (source), result, &error);
-
-  if (status == NULL)
-    mbd_server_problem (msg, mbd_server_status_for_error (error), error->message);
-  else
-    {
-      char *json = mbd_status_to_json (status);
-      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, json,
-                                        strlen (json));
-    }
-  soup_server_message_unpause (msg);
-}
-
-static void
-api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  soup_server_message_pause (msg);
-  mbd_instance_get_status_async (instance, NULL, status_ready, g_object_ref (msg));
-}
-
 typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 /* All 30 calls of mini-buildd 2.2.8 with the level each needs (its reference, section 3.2),
@@ -126,41 +99,41 @@ static const struct
   const char *name;
   MbdUserLevel level;
   ApiHandler handler; /* NULL: not implemented yet */
-  gboolean plain;     /* answers output=plain too */
+  gboolean plain;     /* answers output=plain and output=html too */
 } api_calls[] = {
   /* consumer */
-  { "status", MBD_USER_LEVEL_NONE, api_status, FALSE },
-  { "pub_key", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "status", MBD_USER_LEVEL_NONE, mbd_server_api_status, TRUE },
+  { "pub_key", MBD_USER_LEVEL_NONE, mbd_server_api_pub_key, TRUE },
   { "dput_conf", MBD_USER_LEVEL_NONE, mbd_server_api_dput_conf, TRUE },
-  { "sources_list", MBD_USER_LEVEL_NONE, NULL, FALSE },
-  { "ls", MBD_USER_LEVEL_NONE, NULL, FALSE },
-  { "show", MBD_USER_LEVEL_NONE, NULL, FALSE },
-  { "debdiff", MBD_USER_LEVEL_NONE, NULL, FALSE },
-  { "snapshot_ls", MBD_USER_LEVEL_NONE, NULL, FALSE },
-  { "handshake", MBD_USER_LEVEL_NONE, NULL, FALSE },
+  { "sources_list", MBD_USER_LEVEL_NONE, mbd_server_api_sources_list, TRUE },
+  { "ls", MBD_USER_LEVEL_NONE, mbd_server_api_ls, TRUE },
+  { "show", MBD_USER_LEVEL_NONE, mbd_server_api_show, TRUE },
+  { "debdiff", MBD_USER_LEVEL_NONE, mbd_server_api_debdiff, TRUE },
+  { "snapshot_ls", MBD_USER_LEVEL_NONE, mbd_server_api_snapshot_ls, TRUE },
+  { "handshake", MBD_USER_LEVEL_NONE, mbd_server_api_handshake, TRUE },
   /* developer */
-  { "migrate", MBD_USER_LEVEL_STAFF, NULL, FALSE },
+  { "migrate", MBD_USER_LEVEL_STAFF, mbd_server_api_migrate, TRUE },
   { "port", MBD_USER_LEVEL_STAFF, mbd_server_api_port, FALSE },
   { "port_ext", MBD_USER_LEVEL_STAFF, mbd_server_api_port_ext, FALSE },
   { "retry", MBD_USER_LEVEL_STAFF, mbd_server_api_retry, FALSE },
   { "cancel", MBD_USER_LEVEL_STAFF, mbd_server_api_cancel, FALSE },
-  { "wake", MBD_USER_LEVEL_STAFF, NULL, FALSE },
+  { "wake", MBD_USER_LEVEL_STAFF, mbd_server_api_wake, TRUE },
   { "set_user_key", MBD_USER_LEVEL_LOGIN, mbd_server_api_set_user_key, FALSE },
   { "subscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_subscribe, FALSE },
   { "unsubscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_unsubscribe, FALSE },
   /* administrator */
-  { "remove", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "remake_chroots", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "start", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "stop", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "remove", MBD_USER_LEVEL_ADMIN, mbd_server_api_remove, TRUE },
+  { "remake_chroots", MBD_USER_LEVEL_ADMIN, mbd_server_api_remake_chroots, TRUE },
+  { "start", MBD_USER_LEVEL_ADMIN, mbd_server_api_start, TRUE },
+  { "stop", MBD_USER_LEVEL_ADMIN, mbd_server_api_stop, TRUE },
   { "cronjob", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "uploaders", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "snapshot_create", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "snapshot_delete", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "debmirror", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "uploaders", MBD_USER_LEVEL_ADMIN, mbd_server_api_uploaders, TRUE },
+  { "snapshot_create", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_create, TRUE },
+  { "snapshot_delete", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_delete, TRUE },
+  { "debmirror", MBD_USER_LEVEL_ADMIN, mbd_server_api_debmirror, TRUE },
   { "keyring_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_keyring_packages, FALSE },
-  { "test_packages", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
-  { "setup", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "test_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_test_packages, TRUE },
+  { "setup", MBD_USER_LEVEL_ADMIN, mbd_server_api_setup, TRUE },
 };
 
 static void
@@ -197,11 +170,12 @@ api_handler (SoupServer *server,
       if (!mbd_server_authorize (msg, call, api_calls[i].level))
         return;
       if (output != NULL && strcmp (output, "json") != 0
-          && !(api_calls[i].plain && strcmp (output, "plain") == 0))
+          && !(api_calls[i].plain
+               && (strcmp (output, "plain") == 0 || strcmp (output, "html") == 0)))
         {
-          g_autofree char *detail
-              = g_strdup_printf ("API call '%s': output '%s' is not supported; use output=json%s",
-                                 call, output, api_calls[i].plain ? " or output=plain" : "");
+          g_autofree char *detail = g_strdup_printf (
+              "API call '%s': argument 'output' has an unsupported value '%s'; use json%s", call,
+              output, api_calls[i].plain ? ", plain or html" : "");
           mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
           return;
         }
