@@ -1304,6 +1304,73 @@ mbd_users_get_subscribers (MbdUsers *self,
   return g_strv_builder_end (builder);
 }
 
+/* The fingerprint of the one key in @armored (trimmed), checked in a scratch keyring: runs gpg,
+ * touches no database. */
+static char *
+check_key (const char *name, const char *armored, GCancellable *cancellable, GError **error)
+{
+  if (strchr (armored, '\n') == NULL)
+    {
+      mbd_throw (error, MBD_ERROR_UNSUPPORTED,
+                 "key for user '%s': '%s' looks like a key id; keyserver lookups are not "
+                 "supported: give the ASCII-armored public key",
+                 name, armored);
+      return NULL;
+    }
+  g_autoptr (MbdGnupg) scratch = mbd_gnupg_new_temporary (error);
+  if (scratch == NULL)
+    return NULL;
+  g_autoptr (GBytes) data = g_bytes_new (armored, strlen (armored));
+  g_autoptr (GError) import_error = NULL;
+  g_auto (GStrv) fingerprints = mbd_gnupg_import_keys (scratch, data, cancellable, &import_error);
+  if (fingerprints == NULL)
+    {
+      if (g_error_matches (import_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&import_error));
+      else
+        mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "key for user '%s' is not usable: %s", name,
+                   import_error->message);
+      return NULL;
+    }
+  guint n = g_strv_length (fingerprints);
+  if (n != 1)
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                 "key for user '%s' must be exactly one OpenPGP public key, the text has %u", name,
+                 n);
+      return NULL;
+    }
+  return g_strdup (fingerprints[0]);
+}
+
+/* Stores a checked key as the user's inactive key; a previously activated one stops being an
+ * uploader key. */
+static gboolean
+store_key (MbdUsers *self,
+           const char *name,
+           const char *armored,
+           const char *fingerprint,
+           GError **error)
+{
+  if (!remove_uploader_key (self, name, error))
+    return FALSE;
+  g_autoptr (sqlite3_stmt) stmt
+             = mbd_db_prepare (db_of (self),
+                               "UPDATE users SET key = ?2, key_fingerprint = ?3, key_active = 0 "
+                               "WHERE name = ?1",
+                               error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, armored, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, fingerprint, -1, SQLITE_TRANSIENT);
+  if (!mbd_db_step_done (db_of (self), stmt, error))
+    return FALSE;
+  if (sqlite3_changes (mbd_db_get_handle (db_of (self))) == 0)
+    return mbd_throw (error, MBD_ERROR_NOT_FOUND, "there is no user '%s'", name);
+  return TRUE;
+}
+
 /**
  * mbd_users_set_key:
  * @self: the users
@@ -1335,45 +1402,8 @@ mbd_users_set_key (MbdUsers *self,
   if (user == NULL)
     return FALSE;
   g_autofree char *trimmed = g_strstrip (g_strdup (armored_key));
-  if (strchr (trimmed, '\n') == NULL)
-    return mbd_throw (error, MBD_ERROR_UNSUPPORTED,
-                      "key for user '%s': '%s' looks like a key id; keyserver lookups are not "
-                      "supported: give the ASCII-armored public key",
-                      name, trimmed);
-  g_autoptr (MbdGnupg) scratch = mbd_gnupg_new_temporary (error);
-  if (scratch == NULL)
-    return FALSE;
-  g_autoptr (GBytes) data = g_bytes_new (trimmed, strlen (trimmed));
-  g_autoptr (GError) import_error = NULL;
-  g_auto (GStrv) fingerprints = mbd_gnupg_import_keys (scratch, data, cancellable, &import_error);
-  if (fingerprints == NULL)
-    {
-      if (g_error_matches (import_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_propagate_error (error, g_steal_pointer (&import_error));
-          return FALSE;
-        }
-      return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "key for user '%s' is not usable: %s",
-                        name, import_error->message);
-    }
-  guint n = g_strv_length (fingerprints);
-  if (n != 1)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
-                      "key for user '%s' must be exactly one OpenPGP public key, the text has %u",
-                      name, n);
-  if (!remove_uploader_key (self, name, error))
-    return FALSE;
-  g_autoptr (sqlite3_stmt) stmt
-             = mbd_db_prepare (db_of (self),
-                               "UPDATE users SET key = ?2, key_fingerprint = ?3, key_active = 0 "
-                               "WHERE id = ?1",
-                               error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, user->id);
-  sqlite3_bind_text (stmt, 2, trimmed, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 3, fingerprints[0], -1, SQLITE_TRANSIENT);
-  return mbd_db_step_done (db_of (self), stmt, error);
+  g_autofree char *fingerprint = check_key (name, trimmed, cancellable, error);
+  return fingerprint != NULL && store_key (self, name, trimmed, fingerprint, error);
 }
 
 static void
@@ -1381,10 +1411,10 @@ set_key_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
 {
   Credentials *credentials = task_data;
   GError *error = NULL;
+  char *fingerprint = check_key (credentials->name, credentials->secret, cancellable, &error);
 
-  if (mbd_users_set_key (MBD_USERS (source), credentials->name, credentials->secret, cancellable,
-                         &error))
-    g_task_return_boolean (task, TRUE);
+  if (fingerprint != NULL)
+    g_task_return_pointer (task, fingerprint, g_free);
   else
     g_task_return_error (task, error);
 }
@@ -1398,7 +1428,9 @@ set_key_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
  * @callback: called when done
  * @user_data: data for @callback
  *
- * Sets a user's uploader key in a worker thread; see [method@Mbd.Users.set_key].
+ * Sets a user's uploader key: the key is checked in a worker thread, and stored by
+ * [method@Mbd.Users.set_key_finish] in the thread that calls it (so database writes stay on the
+ * caller's thread); see [method@Mbd.Users.set_key].
  */
 void
 mbd_users_set_key_async (MbdUsers *self,
@@ -1411,7 +1443,8 @@ mbd_users_set_key_async (MbdUsers *self,
   g_return_if_fail (MBD_IS_USERS (self));
   g_return_if_fail (name != NULL && armored_key != NULL);
 
-  g_autoptr (GTask) task = new_task (self, name, armored_key, mbd_users_set_key_async, cancellable,
+  g_autofree char *trimmed = g_strstrip (g_strdup (armored_key));
+  g_autoptr (GTask) task = new_task (self, name, trimmed, mbd_users_set_key_async, cancellable,
                                      callback, user_data);
   g_task_run_in_thread (task, set_key_thread);
 }
@@ -1421,7 +1454,7 @@ mbd_users_set_key_async (MbdUsers *self,
  * @self: the users
  * @result: the result
  *
- * Finishes [method@Mbd.Users.set_key_async].
+ * Finishes [method@Mbd.Users.set_key_async]: stores the checked key.
  *
  * Returns: %TRUE on success; %FALSE with @error set as by [method@Mbd.Users.set_key]
  */
@@ -1430,7 +1463,11 @@ mbd_users_set_key_finish (MbdUsers *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mbd_users_set_key_async, FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+
+  Credentials *credentials = g_task_get_task_data (G_TASK (result));
+  g_autofree char *fingerprint = g_task_propagate_pointer (G_TASK (result), error);
+  return fingerprint != NULL
+         && store_key (self, credentials->name, credentials->secret, fingerprint, error);
 }
 
 /**

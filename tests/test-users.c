@@ -407,6 +407,17 @@ key_set (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+key_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mbd_users_set_key_finish (MBD_USERS (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
 authenticated (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   MbdUser **out = user_data;
@@ -433,7 +444,21 @@ test_async (Fixture *fx, gconstpointer data)
   while (error == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (error, MBD_ERROR, MBD_ERROR_UNSUPPORTED);
-  g_error_free (error);
+  g_clear_error (&error);
+
+  /* a good key is stored by finish, inactive */
+  const char *fpr = mbd_instance_get_fingerprint (fx->instance);
+  g_autofree char *armored
+      = mbd_gnupg_export_public_key (mbd_instance_get_gnupg (fx->instance), fpr, NULL, &error);
+  g_assert_no_error (error);
+  gboolean done = FALSE;
+  mbd_users_set_key_async (fx->users, "alice", armored, NULL, key_stored, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_autoptr (MbdUser) alice = mbd_users_lookup (fx->users, "alice", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_user_get_key_fingerprint (alice), ==, fpr);
+  g_assert_false (mbd_user_get_key_active (alice));
 }
 
 int

@@ -63,9 +63,11 @@ add_cookie (SoupServerMessage *msg,
             gint64 max_age,
             gboolean http_only)
 {
+  /* over TLS the browser must not send the cookies over plain HTTP */
+  gboolean tls = g_strcmp0 (g_uri_get_scheme (soup_server_message_get_uri (msg)), "https") == 0;
   g_autofree char *cookie
-      = g_strdup_printf ("%s=%s; Path=/; Max-Age=%" G_GINT64_FORMAT "; SameSite=Lax%s", name, value,
-                         max_age, http_only ? "; HttpOnly" : "");
+      = g_strdup_printf ("%s=%s; Path=/; Max-Age=%" G_GINT64_FORMAT "; SameSite=Lax%s%s", name,
+                         value, max_age, http_only ? "; HttpOnly" : "", tls ? "; Secure" : "");
   soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
                                cookie);
 }
