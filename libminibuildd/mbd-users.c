@@ -659,7 +659,7 @@ mbd_users_list (MbdUsers *self, GError **error)
  * Tells whether the instance has an active superuser, as a first start checks before it
  * creates one.
  *
- * Returns: %TRUE on success; %FALSE with @error set if the database fails
+ * Returns: (skip): %TRUE on success; %FALSE with @error set if the database fails
  */
 gboolean
 mbd_users_has_admin (MbdUsers *self, gboolean *out_has_admin, GError **error)
@@ -1158,8 +1158,8 @@ change_subscription (MbdUsers *self,
  * Subscribes a user to the notifications of a source package in a distribution, as
  * mini-buildd's `subscribe` call.
  *
- * Returns: %TRUE on success; %FALSE with @error set: %MBD_ERROR_NOT_FOUND if there is no user
- *   @name
+ * Returns: (skip): %TRUE on success; %FALSE with @error set: %MBD_ERROR_NOT_FOUND if there
+ *   is no user @name
  */
 gboolean
 mbd_users_subscribe (MbdUsers *self,
@@ -1190,8 +1190,8 @@ mbd_users_subscribe (MbdUsers *self,
  * Removes exactly the subscription (@source, @distribution) of a user, as mini-buildd's
  * `unsubscribe` call: empty values match only the "any" subscription, not every one.
  *
- * Returns: %TRUE on success; %FALSE with @error set: %MBD_ERROR_NOT_FOUND if there is no user
- *   @name
+ * Returns: (skip): %TRUE on success; %FALSE with @error set: %MBD_ERROR_NOT_FOUND if there
+ *   is no user @name
  */
 gboolean
 mbd_users_unsubscribe (MbdUsers *self,
@@ -1221,8 +1221,8 @@ mbd_users_unsubscribe (MbdUsers *self,
  *
  * A user's subscriptions, ordered by source and distribution.
  *
- * Returns: %TRUE on success; %FALSE with @error set: %MBD_ERROR_NOT_FOUND if there is no user
- *   @name
+ * Returns: (skip): %TRUE on success; %FALSE with @error set: %MBD_ERROR_NOT_FOUND if there
+ *   is no user @name
  */
 gboolean
 mbd_users_list_subscriptions (MbdUsers *self,

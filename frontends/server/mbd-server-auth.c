@@ -151,10 +151,13 @@ safe_next (SoupServerMessage *msg, const char *next)
       || (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0
           && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
     return g_strdup ("/");
-  g_autofree char *authority
-      = g_uri_get_port (uri) > 0
-            ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri))
-            : g_strdup (g_uri_get_host (uri));
+  /* the Host header's form: an IPv6 address in brackets, the port only if the URL has one */
+  const char *uri_host = g_uri_get_host (uri);
+  g_autofree char *bracketed
+      = strchr (uri_host, ':') != NULL ? g_strdup_printf ("[%s]", uri_host) : g_strdup (uri_host);
+  g_autofree char *authority = g_uri_get_port (uri) > 0
+                                   ? g_strdup_printf ("%s:%d", bracketed, g_uri_get_port (uri))
+                                   : g_strdup (bracketed);
   if (g_ascii_strcasecmp (authority, host) != 0)
     return g_strdup ("/");
   const char *path = g_uri_get_path (uri);
