@@ -96,8 +96,6 @@ mbd_server_api_check (SoupServerMessage *msg,
                       MbdServerApiFlags flags,
                       const char *const *mandatory)
 {
-  if ((flags & MBD_SERVER_API_CHANGES) && !mbd_server_require_local (msg, call))
-    return FALSE;
   if ((flags & MBD_SERVER_API_CONFIRM)
       && g_strcmp0 (mbd_server_api_arg (query, "confirm"), call) != 0)
     {

@@ -14,13 +14,13 @@ G_BEGIN_DECLS
 /* What a call needs before it runs (mini-buildd's flags). */
 typedef enum
 {
-  MBD_SERVER_API_CHANGES = 1 << 0, /* changes the instance: local clients only (stop-gap) */
+  MBD_SERVER_API_CHANGES = 1 << 0, /* changes the instance (who may: the level in api_calls[]) */
   MBD_SERVER_API_CONFIRM = 1 << 1, /* C: needs confirm=<call> */
   MBD_SERVER_API_RUNNING = 1 << 2, /* R: 503 while the engine is stopped */
 } MbdServerApiFlags;
 
 /* Checks @flags and the @mandatory arguments (NULL-terminated, may be NULL); answers the problem
- * (403, 400, 503) itself and returns FALSE if something is missing. */
+ * (400, 503) itself and returns FALSE if something is missing. */
 gboolean mbd_server_api_check (SoupServerMessage *msg,
                                MbdInstance *instance,
                                GHashTable *query,

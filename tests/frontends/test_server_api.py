@@ -41,6 +41,9 @@ class ApiTest(repotestlib.RepoTestCase):
         changes, _, _ = cls.factory.package_set("gone-api", cls.v1, unstable)
         repotestlib.run_mbd("include", unstable, changes, home=cls.home)
         cls.server = Server(cls.home)
+        # all calls as the administrator the server made (the levels: test_server_users)
+        jar = cls.server.login()
+        cls.auth = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in jar)}
 
     @classmethod
     def tearDownClass(cls):
@@ -55,7 +58,7 @@ class ApiTest(repotestlib.RepoTestCase):
         query = urllib.parse.urlencode(args)
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=120)
         try:
-            conn.request("GET", f"{API}{name}/?{query}")
+            conn.request("GET", f"{API}{name}/?{query}", headers=self.auth)
             response = conn.getresponse()
             return response.status, response.getheader("Content-Type"), response.read().decode()
         finally:

@@ -5,8 +5,9 @@ runs status, ls, show, sources_list, dput_conf, pub_key and snapshot_ls and gets
 shapes of the recorded samples; the staff call migrate with --auto-confirm moves a package (a
 MIGRATED event); mini-buildd-events follows an upload through the packager to its final event.
 
-Until users and logins exist, mbd-server accepts changing calls from loopback without a login,
-so the client runs without a user in its endpoint."""
+The client logs in as the administrator mbd-server made at its first start, through its own
+login flow (the endpoint names the user; the password comes from python3-keyring, whose backend
+the test points at a small one of its own that reads it from the environment)."""
 
 import json
 import os
@@ -22,6 +23,28 @@ EVENTS = shutil.which("mini-buildd-events")
 LS_KEYS = ["architecture", "component", "rollbacks", "version"]
 SHOW_KEYS = sorted(LS_KEYS + ["dsc_path", "changes_paths", "uploadable", "migrates_to",
                               "is_migrated"])
+
+
+# A python3-keyring backend that gives mini-buildd's client the password of $MBD_TEST_PASSWORD
+# (its way to log in without asking).
+KEYRING_BACKEND = """
+import os
+
+import keyring.backend
+
+
+class EnvKeyring(keyring.backend.KeyringBackend):
+    priority = 1
+
+    def get_password(self, service, username):
+        return os.environ.get("MBD_TEST_PASSWORD")
+
+    def set_password(self, service, username, password):
+        pass
+
+    def delete_password(self, service, username):
+        pass
+"""
 
 
 class ClientsTest(repotestlib.RepoTestCase):
@@ -40,6 +63,11 @@ class ClientsTest(repotestlib.RepoTestCase):
         cls.server = Server(cls.home)
         # the clients' own HOME: config, keyring and cache stay in the test's directory
         cls.client_home = tempfile.mkdtemp(prefix="cl-", dir=cls.tmp)
+        with open(os.path.join(cls.client_home, "mbdtestkeyring.py"), "w") as f:
+            f.write(KEYRING_BACKEND)
+        with open(os.path.join(cls.home, "admin-password")) as f:
+            cls.password = f.read().strip()
+        cls.endpoint = f"http://admin@127.0.0.1:{cls.server.port}"
 
     @classmethod
     def tearDownClass(cls):
@@ -49,13 +77,15 @@ class ClientsTest(repotestlib.RepoTestCase):
 
     def client_env(self):
         return dict(os.environ, HOME=self.client_home, PYTHONWARNINGS="ignore",
+                    PYTHONPATH=self.client_home, MBD_TEST_PASSWORD=self.password,
+                    PYTHON_KEYRING_BACKEND="mbdtestkeyring.EnvKeyring",
                     XDG_CONFIG_HOME=os.path.join(self.client_home, ".config"),
                     XDG_DATA_HOME=os.path.join(self.client_home, ".local", "share"))
 
     def api(self, call, *args, check=True):
         """mini-buildd-api -J CALL ENDPOINT ARGS; returns its parsed JSON output."""
         proc = subprocess.run(["/usr/bin/python3", API, "-J", "--script-mode", "--auto-confirm",
-                               call, self.server.base, *args], capture_output=True, text=True,
+                               call, self.endpoint, *args], capture_output=True, text=True,
                               timeout=120, env=self.client_env())
         if not check:
             return proc
