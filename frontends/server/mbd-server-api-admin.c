@@ -7,14 +7,6 @@
  * setup (ADMIN, C, M; the inspect report only), debmirror (ADMIN, C), wake (STAFF, C) and
  * handshake (NONE). */
 
-static void
-answer_empty (SoupServerMessage *msg, GHashTable *query)
-{
-  g_autoptr (JsonObject) object = json_object_new ();
-  g_autoptr (JsonNode) root = json_node_init_object (json_node_alloc (), object);
-  mbd_server_api_answer (msg, query, root);
-}
-
 /* -- start, stop -------------------------------------------------------------------------- */
 
 /* The engine (packager and builder) stops; HTTP, the repositories and the read calls stay up.
@@ -26,7 +18,7 @@ mbd_server_api_stop (SoupServerMessage *msg, MbdInstance *instance, GHashTable *
                              MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, NULL))
     return;
   mbd_instance_stop (instance);
-  answer_empty (msg, query);
+  mbd_server_api_answer_empty (msg, query);
 }
 
 void
@@ -41,7 +33,7 @@ mbd_server_api_start (SoupServerMessage *msg, MbdInstance *instance, GHashTable 
       mbd_server_api_fail (msg, "start", error);
       return;
     }
-  answer_empty (msg, query);
+  mbd_server_api_answer_empty (msg, query);
 }
 
 /* -- maintenance -------------------------------------------------------------------------- */
@@ -68,15 +60,14 @@ maintenance_begin (SoupServerMessage *msg, const char *call)
 
 typedef struct
 {
-  SoupServerMessage *msg; /* (owned) */
-  GHashTable *query;      /* (owned) (nullable) */
-  MbdInstance *instance;  /* (owned) */
-  GPtrArray *chroots;     /* (owned): the existing MbdChroot of each key */
-  guint next;             /* index into chroots */
-  int step;               /* 0 remove, 1 create, 2 check */
-  MbdChroot *current;     /* (owned) (nullable): the chroot made anew */
-  JsonObject *result;     /* (owned) */
-  gboolean restart;       /* whether the engine ran before */
+  MbdServerApiPending *pending;
+  MbdInstance *instance; /* (owned) */
+  GPtrArray *chroots;    /* (owned): the existing MbdChroot of each key */
+  guint next;            /* index into chroots */
+  int step;              /* 0 remove, 1 create, 2 check */
+  MbdChroot *current;    /* (owned) (nullable): the chroot made anew */
+  JsonObject *result;    /* (owned) */
+  gboolean restart;      /* whether the engine ran before */
 } RemakeCall;
 
 static void remake_step (RemakeCall *call);
@@ -92,10 +83,8 @@ remake_finish (RemakeCall *call)
     }
   maintenance_call = NULL;
   g_autoptr (JsonNode) root = json_node_init_object (json_node_alloc (), call->result);
-  mbd_server_api_answer (call->msg, call->query, root);
-  soup_server_message_unpause (call->msg);
-  g_object_unref (call->msg);
-  g_clear_pointer (&call->query, g_hash_table_unref);
+  mbd_server_api_answer (call->pending->msg, call->pending->query, root);
+  mbd_server_api_resume (call->pending);
   g_object_unref (call->instance);
   g_ptr_array_unref (call->chroots);
   g_clear_object (&call->current);
@@ -215,14 +204,12 @@ mbd_server_api_remake_chroots (SoupServerMessage *msg, MbdInstance *instance, GH
     return;
 
   RemakeCall *call = g_new0 (RemakeCall, 1);
-  call->msg = g_object_ref (msg);
-  call->query = query != NULL ? g_hash_table_ref (query) : NULL;
   call->instance = g_object_ref (instance);
   call->chroots = g_steal_pointer (&chosen);
   call->result = json_object_new ();
   call->restart = mbd_instance_is_started (instance);
   mbd_instance_stop (instance);
-  soup_server_message_pause (msg);
+  call->pending = mbd_server_api_pause (msg, query);
   remake_step (call);
 }
 

@@ -175,3 +175,30 @@ mbd_server_api_answer_text (SoupServerMessage *msg, GHashTable *query, const cha
   g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), text);
   mbd_server_api_answer (msg, query, node);
 }
+
+void
+mbd_server_api_answer_empty (SoupServerMessage *msg, GHashTable *query)
+{
+  g_autoptr (JsonObject) object = json_object_new ();
+  g_autoptr (JsonNode) root = json_node_init_object (json_node_alloc (), object);
+  mbd_server_api_answer (msg, query, root);
+}
+
+MbdServerApiPending *
+mbd_server_api_pause (SoupServerMessage *msg, GHashTable *query)
+{
+  MbdServerApiPending *pending = g_new0 (MbdServerApiPending, 1);
+  pending->msg = g_object_ref (msg);
+  pending->query = query != NULL ? g_hash_table_ref (query) : NULL;
+  soup_server_message_pause (msg);
+  return pending;
+}
+
+void
+mbd_server_api_resume (MbdServerApiPending *pending)
+{
+  soup_server_message_unpause (pending->msg);
+  g_object_unref (pending->msg);
+  g_clear_pointer (&pending->query, g_hash_table_unref);
+  g_free (pending);
+}

@@ -56,8 +56,7 @@ repositories_node (MbdInstance *instance, GError **error)
 
 typedef struct
 {
-  SoupServerMessage *msg; /* (owned) */
-  GHashTable *query;      /* (owned) (nullable) */
+  MbdServerApiPending *pending;
   gboolean with_repositories;
 } StatusCall;
 
@@ -75,17 +74,15 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
                                    : NULL;
 
   if (root == NULL || (call->with_repositories && repos == NULL))
-    mbd_server_api_fail (call->msg, "status", error);
+    mbd_server_api_fail (call->pending->msg, "status", error);
   else
     {
       if (repos != NULL)
         json_object_set_member (json_node_get_object (root), "repositories",
                                 g_steal_pointer (&repos));
-      mbd_server_api_answer (call->msg, call->query, root);
+      mbd_server_api_answer (call->pending->msg, call->pending->query, root);
     }
-  soup_server_message_unpause (call->msg);
-  g_object_unref (call->msg);
-  g_clear_pointer (&call->query, g_hash_table_unref);
+  mbd_server_api_resume (call->pending);
   g_free (call);
 }
 
@@ -96,10 +93,8 @@ mbd_server_api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable
   if (!mbd_server_api_arg_bool (msg, query, "status", "with_repositories", &with_repositories))
     return;
   StatusCall *call = g_new0 (StatusCall, 1);
-  call->msg = g_object_ref (msg);
-  call->query = query != NULL ? g_hash_table_ref (query) : NULL;
+  call->pending = mbd_server_api_pause (msg, query);
   call->with_repositories = with_repositories;
-  soup_server_message_pause (msg);
   mbd_instance_get_status_async (instance, NULL, status_ready, call);
 }
 

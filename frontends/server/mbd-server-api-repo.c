@@ -13,20 +13,6 @@
  * meanwhile. They publish only the changed suites, which takes well under a second for the
  * repositories of the tests. */
 
-static JsonNode *
-empty_object (void)
-{
-  g_autoptr (JsonObject) object = json_object_new ();
-  return json_node_init_object (json_node_alloc (), object);
-}
-
-static void
-answer_empty (SoupServerMessage *msg, GHashTable *query)
-{
-  g_autoptr (JsonNode) root = empty_object ();
-  mbd_server_api_answer (msg, query, root);
-}
-
 /* The repository of the distribution argument, or NULL after answering the problem. */
 static MbdRepository *
 distribution_repository (SoupServerMessage *msg,
@@ -62,7 +48,7 @@ mbd_server_api_migrate (SoupServerMessage *msg, MbdInstance *instance, GHashTabl
       mbd_server_api_fail (msg, "migrate", error);
       return;
     }
-  answer_empty (msg, query);
+  mbd_server_api_answer_empty (msg, query);
 }
 
 void
@@ -85,7 +71,7 @@ mbd_server_api_remove (SoupServerMessage *msg, MbdInstance *instance, GHashTable
       mbd_server_api_fail (msg, "remove", error);
       return;
     }
-  answer_empty (msg, query);
+  mbd_server_api_answer_empty (msg, query);
 }
 
 static void
@@ -118,7 +104,7 @@ snapshot_call (SoupServerMessage *msg,
       mbd_server_api_fail (msg, call, error);
       return;
     }
-  answer_empty (msg, query);
+  mbd_server_api_answer_empty (msg, query);
 }
 
 void
@@ -285,16 +271,10 @@ pick_dsc (GPtrArray *dscs, const char *source, const char *version, guint back)
   return NULL;
 }
 
-typedef struct
-{
-  SoupServerMessage *msg; /* (owned) */
-  GHashTable *query;      /* (owned) (nullable) */
-} DebdiffCall;
-
 static void
 debdiff_done (GObject *object, GAsyncResult *result, gpointer user_data)
 {
-  DebdiffCall *call = user_data;
+  MbdServerApiPending *call = user_data;
   GSubprocess *proc = G_SUBPROCESS (object);
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -314,10 +294,7 @@ debdiff_done (GObject *object, GAsyncResult *result, gpointer user_data)
       g_autofree char *valid = g_utf8_make_valid (out != NULL ? out : "", -1);
       mbd_server_api_answer_text (call->msg, call->query, valid);
     }
-  soup_server_message_unpause (call->msg);
-  g_object_unref (call->msg);
-  g_clear_pointer (&call->query, g_hash_table_unref);
-  g_free (call);
+  mbd_server_api_resume (call);
 }
 
 /* debdiff of two pool .dsc of SOURCE in REPOSITORY: versiona and versionb, by default the two
@@ -365,9 +342,6 @@ mbd_server_api_debdiff (SoupServerMessage *msg, MbdInstance *instance, GHashTabl
       mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED, detail);
       return;
     }
-  DebdiffCall *call = g_new0 (DebdiffCall, 1);
-  call->msg = g_object_ref (msg);
-  call->query = query != NULL ? g_hash_table_ref (query) : NULL;
-  soup_server_message_pause (msg);
-  g_subprocess_communicate_utf8_async (proc, NULL, NULL, debdiff_done, call);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, debdiff_done,
+                                       mbd_server_api_pause (msg, query));
 }

@@ -40,18 +40,15 @@ upload_free (Upload *upload)
 
 typedef struct
 {
-  SoupServerMessage *msg; /* (owned) */
-  GHashTable *query;      /* (owned) (nullable) */
-  MbdInstance *instance;  /* (owned) */
-  GPtrArray *uploads;     /* (owned) (element-type Upload) */
-  char *work;             /* the thread's scratch directory */
+  MbdServerApiPending *pending;
+  MbdInstance *instance; /* (owned) */
+  GPtrArray *uploads;    /* (owned) (element-type Upload) */
+  char *work;            /* the thread's scratch directory */
 } TestCall;
 
 static void
 test_call_free (TestCall *call)
 {
-  g_object_unref (call->msg);
-  g_clear_pointer (&call->query, g_hash_table_unref);
   g_object_unref (call->instance);
   g_ptr_array_unref (call->uploads);
   g_free (call->work);
@@ -257,17 +254,17 @@ made (GObject *object, GAsyncResult *result, gpointer user_data)
     }
   json_builder_end_array (builder);
   if (!ok)
-    mbd_server_api_fail (call->msg, "test_packages", error);
+    mbd_server_api_fail (call->pending->msg, "test_packages", error);
   else
     {
       g_autoptr (JsonNode) root = json_builder_get_root (builder);
-      mbd_server_api_answer (call->msg, call->query, root);
+      mbd_server_api_answer (call->pending->msg, call->pending->query, root);
     }
   /* what the packager took was moved away; the rest goes */
   remove_tree (call->work);
   for (guint i = 0; i < call->uploads->len; i++)
     remove_tree (((Upload *) g_ptr_array_index (call->uploads, i))->dir);
-  soup_server_message_unpause (call->msg);
+  g_clear_pointer (&call->pending, mbd_server_api_resume);
 }
 
 /* The experimental distributions of every repository (mini-buildd's default). */
@@ -395,8 +392,6 @@ mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHa
         }
     }
   TestCall *call = g_new0 (TestCall, 1);
-  call->msg = g_object_ref (msg);
-  call->query = query != NULL ? g_hash_table_ref (query) : NULL;
   call->instance = g_object_ref (instance);
   call->uploads = g_steal_pointer (&uploads);
   g_autofree char *work_template
@@ -412,7 +407,7 @@ mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHa
       test_call_free (call);
       return;
     }
-  soup_server_message_pause (msg);
+  call->pending = mbd_server_api_pause (msg, query);
   g_autoptr (GTask) task = g_task_new (NULL, NULL, made, NULL);
   g_task_set_task_data (task, call, (GDestroyNotify) test_call_free);
   g_task_run_in_thread (task, make_thread);

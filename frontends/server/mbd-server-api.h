@@ -30,10 +30,24 @@ gboolean mbd_server_api_check (SoupServerMessage *msg,
 
 /* Answers 200 with @result in the output the query asks for (see above). */
 void mbd_server_api_answer (SoupServerMessage *msg, GHashTable *query, JsonNode *result);
+/* Answers the empty object {} (mini-buildd's answer of the calls that only act). */
+void mbd_server_api_answer_empty (SoupServerMessage *msg, GHashTable *query);
 /* Answers a text result (a JSON string for output=json). */
 void mbd_server_api_answer_text (SoupServerMessage *msg, GHashTable *query, const char *text);
 /* Answers the problem for a failed call: "API call '<call>': <message>". */
 void mbd_server_api_fail (SoupServerMessage *msg, const char *call, const GError *error);
+
+/* A paused message waiting for asynchronous work, with its query. */
+typedef struct
+{
+  SoupServerMessage *msg; /* (owned) */
+  GHashTable *query;      /* (owned) (nullable) */
+} MbdServerApiPending;
+
+/* Pauses @msg and returns what the answer needs later. */
+MbdServerApiPending *mbd_server_api_pause (SoupServerMessage *msg, GHashTable *query);
+/* Unpauses the message (answered by now) and frees @pending. */
+void mbd_server_api_resume (MbdServerApiPending *pending);
 
 /* The value of argument @name, or NULL if it is missing or empty. */
 const char *mbd_server_api_arg (GHashTable *query, const char *name);
