@@ -29,5 +29,6 @@
 #include <libminibuildd/mbd-port.h>
 #include <libminibuildd/mbd-incoming.h>
 #include <libminibuildd/mbd-keyring-package.h>
+#include <libminibuildd/mbd-cron.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

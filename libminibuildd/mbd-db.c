@@ -262,6 +262,16 @@ static const char *const migrations[] = {
   /* (parenthesised: two concatenated literals would look like a missing comma to clang) */
   ("ALTER TABLE packages ADD COLUMN migrate INTEGER NOT NULL DEFAULT 0;"
    "CREATE INDEX packages_migrate ON packages (migrate) WHERE migrate = 1;"),
+  /* 9: the cron jobs (MbdCron): since = when the job was first seen (its first window follows),
+   * times in seconds since the epoch (UTC), log = the last lines of its runs, one a line. */
+  "CREATE TABLE cron_jobs ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  since INTEGER NOT NULL,"
+  "  last_run INTEGER,"
+  "  last_success INTEGER,"
+  "  last_message TEXT,"
+  "  log TEXT NOT NULL DEFAULT ''"
+  ");",
 };
 
 int

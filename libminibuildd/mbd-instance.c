@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mbd-build-private.h"
+#include "mbd-cron-private.h"
 #include "mbd-event-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
@@ -781,6 +782,12 @@ mbd_instance_start (MbdInstance *self, GError **error)
       mbd_instance_stop (self);
       return FALSE;
     }
+  /* snapshots, expiry, chroot checks on their schedules */
+  if (!mbd_cron_start (mbd_instance_get_cron (self), error))
+    {
+      mbd_instance_stop (self);
+      return FALSE;
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STARTED]);
   return TRUE;
 }
@@ -797,6 +804,9 @@ mbd_instance_stop (MbdInstance *self)
   g_return_if_fail (MBD_IS_INSTANCE (self));
   if (!self->started)
     return;
+  MbdCron *cron = mbd_instance_peek_cron (self);
+  if (cron != NULL)
+    mbd_cron_stop (cron);
   if (self->packager != NULL)
     mbd_packager_stop (self->packager);
   MbdBuilder *builder = mbd_instance_peek_builder (self);
