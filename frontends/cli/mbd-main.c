@@ -41,6 +41,7 @@ static const MbdCommand commands[] = {
   { "keyring-packages", mbd_builtin_keyring_packages,
     "Build the instance's keyring package into the flagged suites and migrate it" },
   { "mail", mbd_builtin_mail, "Show or change the e-mail notification of events" },
+  { "cron", mbd_builtin_cron, "List the internal cron's jobs or run one now" },
 };
 
 static char *opt_home;

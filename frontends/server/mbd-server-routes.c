@@ -101,6 +101,7 @@ static const struct
   { "port", mbd_server_api_port, FALSE },
   { "port_ext", mbd_server_api_port_ext, FALSE },
   { "keyring_packages", mbd_server_api_keyring_packages, FALSE },
+  { "cronjob", mbd_server_api_cronjob, FALSE },
 };
 
 static void
