@@ -36,7 +36,9 @@
  * Last runs, their results and each job's last %MBD_CRON_LOG_LINES log lines are stored in the
  * instance database, so they survive restarts. [method@Mbd.Instance.start] starts the cron: it
  * looks for due jobs every minute on the main context it was created on and runs them one after
- * the other in a worker thread. The clock can be replaced with [method@Mbd.Cron.set_now], so
+ * the other in a worker thread, which writes through a database connection of its own so that its
+ * transactions and those of the main thread are ordered by sqlite's locking. The clock can be
+ * replaced with [method@Mbd.Cron.set_now], so
  * tests walk through years without waiting.
  */
 
@@ -881,8 +883,16 @@ mbd_cron_run_job (MbdCron *self, const char *id, GCancellable *cancellable, GErr
 static void
 run_job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
+  MbdCron *self = source;
   g_autoptr (GError) error = NULL;
-  MbdCronJob *job = mbd_cron_run_job (source, task_data, cancellable, &error);
+  MbdCronJob *job = NULL;
+
+  /* its own database connection: see mbd_instance_open_thread_db() */
+  if (mbd_instance_open_thread_db (self->instance, &error))
+    {
+      job = mbd_cron_run_job (self, task_data, cancellable, &error);
+      mbd_instance_close_thread_db (self->instance);
+    }
 
   if (job == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
@@ -988,8 +998,13 @@ tick_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   MbdCron *self = source;
   g_autoptr (GError) error = NULL;
 
-  if (!mbd_cron_run_due (self, NULL, cancellable, &error)
-      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  gboolean ok = mbd_instance_open_thread_db (self->instance, &error);
+  if (ok)
+    {
+      ok = mbd_cron_run_due (self, NULL, cancellable, &error);
+      mbd_instance_close_thread_db (self->instance);
+    }
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_warning ("%s: cron: %s", mbd_instance_get_home (self->instance), error->message);
   g_task_return_boolean (task, TRUE);
 }

@@ -584,6 +584,31 @@ test_async_and_start (Fixture *fx, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (mbd_cron_job_get_last_success (j));
 
+  /* snapshots in the worker while the main thread writes to the same repository: each side's
+   * transactions stay its own */
+  g_autoptr (MbdRepository) repo = mbd_instance_lookup_repository (fx->instance, "test", &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) dists = mbd_repository_get_distributions (repo);
+  g_autofree char *unstable = mbd_distribution_string_format (
+      mbd_distribution_get_codename (dists->pdata[0]), "test", "unstable", -1);
+  g_autoptr (MbdCronJob) snap = NULL;
+  mbd_cron_run_job_async (cron, "cronjob_snapshots (YEARLY)", NULL, run_async_done, &snap);
+  for (int i = 0; i < 6; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("main%d", i);
+      g_autoptr (MbdSnapshot) s
+                 = mbd_repository_create_snapshot (repo, unstable, name, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (s);
+    }
+  while (snap == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (mbd_cron_job_get_last_message (snap), ==,
+                   "1 YEARLY snapshots made of 1 stable-like distributions, 0 expired");
+  g_autoptr (GPtrArray) made = mbd_repository_list_snapshots (repo, unstable, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (made->len, ==, 6);
+
   /* a job first seen long ago is due: the start runs it at once */
   g_autoptr (GPtrArray) jobs = mbd_cron_list_jobs (cron, &error);
   g_assert_no_error (error);
