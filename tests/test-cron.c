@@ -612,6 +612,7 @@ test_async_and_start (Fixture *fx, gconstpointer data)
   /* a job first seen long ago is due: the start runs it at once */
   g_autoptr (GPtrArray) jobs = mbd_cron_list_jobs (cron, &error);
   g_assert_no_error (error);
+  g_assert_cmpuint (jobs->len, ==, 7);
   exec_sql (fx->instance, "UPDATE cron_jobs SET since = 0, last_run = NULL");
   gboolean started = mbd_instance_start (fx->instance, &error);
   g_assert_no_error (error);
