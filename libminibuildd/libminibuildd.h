@@ -30,5 +30,6 @@
 #include <libminibuildd/mbd-incoming.h>
 #include <libminibuildd/mbd-keyring-package.h>
 #include <libminibuildd/mbd-users.h>
+#include <libminibuildd/mbd-cron.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

@@ -262,7 +262,17 @@ static const char *const migrations[] = {
   /* (parenthesised: two concatenated literals would look like a missing comma to clang) */
   ("ALTER TABLE packages ADD COLUMN migrate INTEGER NOT NULL DEFAULT 0;"
    "CREATE INDEX packages_migrate ON packages (migrate) WHERE migrate = 1;"),
-  /* 9: users (MbdUsers): a yescrypt password hash ('' = no password login), mini-buildd's
+  /* 9: the cron jobs (MbdCron): since = when the job was first seen (its first window follows),
+   * times in seconds since the epoch (UTC), log = the last lines of its runs, one a line. */
+  "CREATE TABLE cron_jobs ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  since INTEGER NOT NULL,"
+  "  last_run INTEGER,"
+  "  last_success INTEGER,"
+  "  last_message TEXT,"
+  "  log TEXT NOT NULL DEFAULT ''"
+  ");",
+  /* 10: users (MbdUsers): a yescrypt password hash ('' = no password login), mini-buildd's
    * is_active/is_staff/is_superuser, the uploader key the user set (armored, with its
    * fingerprint; key_active once staff activated it); login sessions and bearer tokens, both
    * stored as the SHA-256 hex of the secret; mail subscriptions ('' = any). Times in seconds

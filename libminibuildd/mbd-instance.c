@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mbd-build-private.h"
+#include "mbd-cron-private.h"
 #include "mbd-event-private.h"
 #include "mbd-gnupg.h"
 #include "mbd-instance-private.h"
@@ -580,10 +581,52 @@ mbd_instance_is_open (MbdInstance *self)
   return self->db != NULL;
 }
 
+/* A worker thread's own connection to an instance's database (see
+ * mbd_instance_open_thread_db()). */
+typedef struct
+{
+  MbdInstance *instance; /* (unowned) */
+  MbdDb *db;             /* (owned) */
+} ThreadDb;
+
+static GPrivate thread_db = G_PRIVATE_INIT (NULL);
+
 MbdDb *
 mbd_instance_get_db (MbdInstance *self)
 {
+  ThreadDb *own = g_private_get (&thread_db);
+
+  if (own != NULL && own->instance == self)
+    return own->db;
   return self->db;
+}
+
+gboolean
+mbd_instance_open_thread_db (MbdInstance *self, GError **error)
+{
+  g_return_val_if_fail (self->db != NULL, FALSE);
+  g_return_val_if_fail (g_private_get (&thread_db) == NULL, FALSE);
+
+  g_autofree char *path = g_build_filename (self->home, "mbd.sqlite", NULL);
+  MbdDb *db = mbd_db_open (path, error);
+  if (db == NULL)
+    return FALSE;
+  ThreadDb *own = g_new0 (ThreadDb, 1);
+  own->instance = self;
+  own->db = db;
+  g_private_set (&thread_db, own);
+  return TRUE;
+}
+
+void
+mbd_instance_close_thread_db (MbdInstance *self)
+{
+  ThreadDb *own = g_private_get (&thread_db);
+
+  g_return_if_fail (own != NULL && own->instance == self);
+  g_private_set (&thread_db, NULL);
+  mbd_db_close (own->db);
+  g_free (own);
 }
 
 /**
@@ -781,6 +824,12 @@ mbd_instance_start (MbdInstance *self, GError **error)
       mbd_instance_stop (self);
       return FALSE;
     }
+  /* snapshots, expiry, chroot checks on their schedules */
+  if (!mbd_cron_start (mbd_instance_get_cron (self), error))
+    {
+      mbd_instance_stop (self);
+      return FALSE;
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STARTED]);
   return TRUE;
 }
@@ -797,6 +846,9 @@ mbd_instance_stop (MbdInstance *self)
   g_return_if_fail (MBD_IS_INSTANCE (self));
   if (!self->started)
     return;
+  MbdCron *cron = mbd_instance_peek_cron (self);
+  if (cron != NULL)
+    mbd_cron_stop (cron);
   if (self->packager != NULL)
     mbd_packager_stop (self->packager);
   MbdBuilder *builder = mbd_instance_peek_builder (self);

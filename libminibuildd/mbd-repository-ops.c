@@ -415,7 +415,7 @@ snapshot_name_is_valid (const char *name)
   if (name == NULL || name[0] == '\0' || strlen (name) > 64 || !g_ascii_isalnum (name[0]))
     return FALSE;
   for (const char *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && strchr ("._+~-", *p) == NULL)
+    if (!g_ascii_isalnum (*p) && strchr ("._+~-:", *p) == NULL)
       return FALSE;
   return TRUE;
 }
@@ -472,7 +472,8 @@ drop_target (MbdIndexBatch *batch, const char *target, const char *unused)
  * mbd_repository_create_snapshot:
  * @self: a stored repository
  * @distribution: a (non-rollback) distribution string
- * @name: the snapshot name: letters, digits and `._+~-`, starting with a letter or digit
+ * @name: the snapshot name: letters, digits and `._+~-:`, starting with a letter or digit (the
+ *   cron's are mini-buildd's `WEEKLY_2024-06-02T02:13`)
  * @cancellable: (nullable): a cancellable
  *
  * Takes a snapshot of a distribution and publishes it (see [class@Mbd.Snapshot]). The snapshot
@@ -498,7 +499,7 @@ mbd_repository_create_snapshot (MbdRepository *self,
     {
       g_autofree char *q = mbd_utf8_excerpt (name, strlen (name), 70);
       mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
-                 "snapshot name '%s' is invalid: use up to 64 letters, digits and ._+~- "
+                 "snapshot name '%s' is invalid: use up to 64 letters, digits and ._+~-: "
                  "starting with a letter or digit",
                  q);
       return NULL;

@@ -330,6 +330,16 @@ test_subscriptions (Fixture *fx, gconstpointer data)
           = mbd_users_get_subscribers (fx->users, "other", "bookworm-test-stable", &error);
   g_assert_cmpuint (g_strv_length (other), ==, 0);
 
+  /* the mail notification reaches the subscribers of an event's source and distribution */
+  g_autoptr (MbdEvent) event
+             = mbd_event_new (MBD_EVENT_INSTALLED, "bookworm-test-unstable", "hello", "1.0");
+  g_auto (GStrv) recipients = mbd_instance_list_mail_recipients (fx->instance, event, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_strv_equal ((const char *const *) recipients, both));
+  g_assert_true (mbd_users_set_level (fx->users, "bob", MBD_USER_LEVEL_NONE, &error));
+  g_auto (GStrv) active_only = mbd_instance_list_mail_recipients (fx->instance, event, &error);
+  g_assert_true (g_strv_equal ((const char *const *) active_only, alice_only));
+
   /* unsubscribing "any" does not remove the specific subscription */
   g_assert_true (mbd_users_unsubscribe (fx->users, "alice", NULL, NULL, &changed, &error));
   g_assert_no_error (error);

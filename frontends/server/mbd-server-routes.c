@@ -126,7 +126,7 @@ static const struct
   { "remake_chroots", MBD_USER_LEVEL_ADMIN, mbd_server_api_remake_chroots, TRUE },
   { "start", MBD_USER_LEVEL_ADMIN, mbd_server_api_start, TRUE },
   { "stop", MBD_USER_LEVEL_ADMIN, mbd_server_api_stop, TRUE },
-  { "cronjob", MBD_USER_LEVEL_ADMIN, NULL, FALSE },
+  { "cronjob", MBD_USER_LEVEL_ADMIN, mbd_server_api_cronjob, FALSE },
   { "uploaders", MBD_USER_LEVEL_ADMIN, mbd_server_api_uploaders, TRUE },
   { "snapshot_create", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_create, TRUE },
   { "snapshot_delete", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_delete, TRUE },

@@ -65,6 +65,9 @@ gboolean mbd_server_query_flag (GHashTable *query, const char *name);
 /* The keyring_packages API call: builds the keyring package (mbd-server-keyring.c). */
 void
 mbd_server_api_keyring_packages (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+/* The cronjob API call: runs a cron job now (argument id, confirm=cronjob); mbd-server-cron.c. */
+void mbd_server_api_cronjob (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
 #define MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS 70
 #define MBD_SERVER_EVENTS_DEFAULT_TIMEOUT 0
 #define MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE 15

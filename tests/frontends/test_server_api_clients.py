@@ -82,15 +82,26 @@ class ClientsTest(repotestlib.RepoTestCase):
                     XDG_CONFIG_HOME=os.path.join(self.client_home, ".config"),
                     XDG_DATA_HOME=os.path.join(self.client_home, ".local", "share"))
 
-    def api(self, call, *args, check=True):
+    def api(self, call, *args, check=True, endpoint=None):
         """mini-buildd-api -J CALL ENDPOINT ARGS; returns its parsed JSON output."""
         proc = subprocess.run(["/usr/bin/python3", API, "-J", "--script-mode", "--auto-confirm",
-                               call, self.endpoint, *args], capture_output=True, text=True,
+                               call, endpoint or self.endpoint, *args], capture_output=True,
+                              text=True,
                               timeout=120, env=self.client_env())
         if not check:
             return proc
         self.assertEqual(proc.returncode, 0, f"mini-buildd-api {call}: {proc.stderr}")
         return json.loads(proc.stdout)
+
+    def test_anonymous(self):
+        # the NONE calls need no login; a STAFF call without one gets mini-buildd's 401
+        data = self.api("status", endpoint=self.server.base)
+        self.assertEqual(data["url"], self.server.base)
+        proc = self.api("migrate", "hello-cl", self.unstable, check=False,
+                        endpoint=self.server.base)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("API call 'migrate' needs authorization: STAFF", proc.stderr)
+        self.assertIn(self.unstable, self.api("ls", "hello-cl")["test"])
 
     def test_status(self):
         data = self.api("status")
