@@ -431,7 +431,8 @@ test_expire (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (mbd_cron_get_expire_events_after (cron, &error), ==, 30 * day);
 
-  /* builds: old-built, old-failed and old-queued 10 days old; new-built 2 days */
+  /* builds: old-built, old-failed and old-queued 10 days old; new-built 2 days; recent-old-dir
+   * cancelled 2 days ago */
   g_autofree char *sql = g_strdup_printf (
       "INSERT INTO builds (key, source, version, distribution, codename, architecture, state, "
       "request, created, finished) VALUES "
@@ -441,6 +442,8 @@ test_expire (Fixture *fx, gconstpointer data)
       ", %1$" G_GINT64_FORMAT
       "), ('old-queued', 'a', '1', 'd', 'c', 'amd64', 0, '{}', %1$" G_GINT64_FORMAT
       ", NULL), ('new-built', 'a', '1', 'd', 'c', 'amd64', 2, '{}', %2$" G_GINT64_FORMAT
+      ", %2$" G_GINT64_FORMAT
+      "), ('recent-old-dir', 'a', '1', 'd', 'c', 'amd64', 4, '{}', %1$" G_GINT64_FORMAT
       ", %2$" G_GINT64_FORMAT ")",
       now - 10 * day, now - 2 * day);
   exec_sql (fx->instance, sql);
@@ -449,6 +452,8 @@ test_expire (Fixture *fx, gconstpointer data)
   make_aged (fx, "builds/old-queued", TRUE, now - 10 * day);
   make_aged (fx, "builds/new-built", TRUE, now - 2 * day);
   make_aged (fx, "builds/stray-old", TRUE, now - 6 * day);
+  /* finished recently, in a directory not touched since long: kept with its row */
+  make_aged (fx, "builds/recent-old-dir", TRUE, now - 10 * day);
   make_aged (fx, "builds/stray-new", TRUE, now - 4 * day);
 
   /* events: 40 and 20 days old */
@@ -469,7 +474,8 @@ test_expire (Fixture *fx, gconstpointer data)
   g_assert_true (mbd_cron_job_get_last_success (builds));
   g_assert_true (g_date_time_equal (mbd_cron_job_get_last_run (builds), when));
   g_autofree char *left = query_joined (fx->instance, "SELECT key FROM builds ORDER BY key");
-  g_assert_cmpstr (left, ==, "new-built old-queued");
+  g_assert_cmpstr (left, ==, "new-built old-queued recent-old-dir");
+  g_assert_true (exists (fx, "builds/recent-old-dir"));
   g_assert_false (exists (fx, "builds/old-built"));
   g_assert_false (exists (fx, "builds/old-failed"));
   g_assert_true (exists (fx, "builds/old-queued"));
