@@ -272,6 +272,43 @@ static const char *const migrations[] = {
   "  last_message TEXT,"
   "  log TEXT NOT NULL DEFAULT ''"
   ");",
+  /* 10: users (MbdUsers): a yescrypt password hash ('' = no password login), mini-buildd's
+   * is_active/is_staff/is_superuser, the uploader key the user set (armored, with its
+   * fingerprint; key_active once staff activated it); login sessions and bearer tokens, both
+   * stored as the SHA-256 hex of the secret; mail subscriptions ('' = any). Times in seconds
+   * since the epoch. */
+  "CREATE TABLE users ("
+  "  id INTEGER PRIMARY KEY,"
+  "  name TEXT NOT NULL UNIQUE,"
+  "  password TEXT NOT NULL DEFAULT '',"
+  "  email TEXT NOT NULL DEFAULT '',"
+  "  is_active INTEGER NOT NULL DEFAULT 1,"
+  "  is_staff INTEGER NOT NULL DEFAULT 0,"
+  "  is_superuser INTEGER NOT NULL DEFAULT 0,"
+  "  created INTEGER NOT NULL,"
+  "  key TEXT,"
+  "  key_fingerprint TEXT,"
+  "  key_active INTEGER NOT NULL DEFAULT 0"
+  ");"
+  "CREATE TABLE user_sessions ("
+  "  hash TEXT PRIMARY KEY NOT NULL,"
+  "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+  "  expires INTEGER NOT NULL"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX user_sessions_user ON user_sessions (user_id);"
+  "CREATE TABLE user_tokens ("
+  "  hash TEXT PRIMARY KEY NOT NULL,"
+  "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+  "  created INTEGER NOT NULL"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX user_tokens_user ON user_tokens (user_id);"
+  "CREATE TABLE subscriptions ("
+  "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+  "  source TEXT NOT NULL,"
+  "  distribution TEXT NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  PRIMARY KEY (user_id, source, distribution)"
+  ") WITHOUT ROWID;",
 };
 
 int

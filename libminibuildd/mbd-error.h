@@ -51,6 +51,8 @@ G_BEGIN_DECLS
  *   `Valid-Until` has passed); for an expired key or signature see %MBD_ERROR_KEY_EXPIRED
  * @MBD_ERROR_TOO_LARGE: a file or an upload exceeds a configured size limit; the message names
  *   the file and the limit
+ * @MBD_ERROR_PERMISSION_DENIED: the credentials (user name and password, session or token) are
+ *   wrong, or the user is inactive or lacks the level the operation needs
  *
  * Error codes in the %MBD_ERROR domain. Each names a condition a caller can act on; the
  * message says which input was wrong and how.
@@ -84,6 +86,7 @@ typedef enum
   MBD_ERROR_UNREACHABLE,
   MBD_ERROR_EXPIRED,
   MBD_ERROR_TOO_LARGE,
+  MBD_ERROR_PERMISSION_DENIED,
 } MbdError;
 
 MBD_AVAILABLE_IN_ALL

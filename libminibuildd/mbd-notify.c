@@ -10,6 +10,7 @@
 #include "mbd-instance-private.h"
 #include "mbd-notify-private.h"
 #include "mbd-repository.h"
+#include "mbd-users.h"
 #include "mbd-util-private.h"
 
 /* E-mail notification, as mini-buildd's (its §6.3): each event that is one of the `events`
@@ -17,7 +18,8 @@
  * addresses, the `notify` addresses of the repository the event's distribution belongs to, and
  * the upload's Changed-By (if the repository has notify-changed-by, or is unknown) and
  * Maintainer (if notify-maintainer) when their address matches the `allow-emails-to` regular
- * expression; every address gets one mail. The settings live in the instance database's
+ * expression, and the active users subscribed to the event's source and distribution (MbdUsers;
+ * not filtered by allow-emails-to, as in mini-buildd); every address gets one mail. The settings live in the instance database's
  * `settings` table as `mail.<name>` and `mail.repo.<identity>.<name>`. */
 
 typedef struct
@@ -462,6 +464,16 @@ collect_recipients (MbdInstance *self, MbdEvent *event, Recipients *r, GError **
           return FALSE;
         }
     }
+  /* active users subscribed to the source and distribution (or to any), as mini-buildd */
+  g_autoptr (MbdUsers) users = mbd_users_new (self);
+  const char *source = mbd_event_get_source (event);
+  g_auto (GStrv) subscribers = mbd_users_get_subscribers (
+      users, source != NULL ? source : "", distribution != NULL ? distribution : "", error);
+  if (subscribers == NULL)
+    return FALSE;
+  for (guint i = 0; subscribers[i] != NULL; i++)
+    recipients_add (r, subscribers[i], "a user's subscription");
+
   if (!changed_by && !maintainer)
     return TRUE;
 
@@ -511,7 +523,8 @@ strv_of (GPtrArray *array)
  * of the repository of the event's distribution, and the upload's Changed-By (if the repository
  * has `notify-changed-by`, or is unknown, as for a rejected upload to a distribution that does
  * not exist) and Maintainer (if `notify-maintainer`) when `allow-emails-to` matches their
- * address. Each address appears once, compared case-insensitively.
+ * address, and the active users subscribed to the event's source and distribution or to any
+ * ([method@Mbd.Users.subscribe]). Each address appears once, compared case-insensitively.
  *
  * Returns: (transfer full) (array zero-terminated=1): the addresses, or %NULL with @error set
  */

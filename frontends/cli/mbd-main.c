@@ -41,6 +41,7 @@ static const MbdCommand commands[] = {
   { "keyring-packages", mbd_builtin_keyring_packages,
     "Build the instance's keyring package into the flagged suites and migrate it" },
   { "mail", mbd_builtin_mail, "Show or change the e-mail notification of events" },
+  { "user", mbd_builtin_user, "Users of mbd-server: add, ls, rm, passwd, token, activate-key" },
   { "cron", mbd_builtin_cron, "List the internal cron's jobs or run one now" },
 };
 

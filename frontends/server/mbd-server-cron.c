@@ -38,8 +38,6 @@ cronjob_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 mbd_server_api_cronjob (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
-  if (!mbd_server_require_local (msg, "cronjob"))
-    return;
   const char *confirm = query != NULL ? g_hash_table_lookup (query, "confirm") : NULL;
   if (g_strcmp0 (confirm, "cronjob") != 0)
     {

@@ -84,6 +84,24 @@ on_upload_failed (MbdIncoming *incoming, const char *name, GError *error, gpoint
   fprintf (stderr, "mbd-server: upload refused: %s\n", error->message);
 }
 
+/* mini-buildd has its superuser `admin` from the start: without an administrator, make one
+ * with a random password in <home>/admin-password. */
+static gboolean
+ensure_admin (MbdInstance *instance, GError **error)
+{
+  g_autoptr (MbdUsers) users = mbd_users_new (instance);
+  g_autofree char *path
+      = g_build_filename (mbd_instance_get_home (instance), "admin-password", NULL);
+  gboolean created = FALSE;
+
+  if (!mbd_users_ensure_admin (users, path, &created, error))
+    return FALSE;
+  if (created)
+    fprintf (stderr, "mbd-server: created the administrator 'admin'; its password is in %s\n",
+             path);
+  return TRUE;
+}
+
 static MbdInstance *
 open_instance (const char *home, GError **error)
 {
@@ -163,6 +181,8 @@ run (int argc, char **argv, GError **error)
   g_autofree char *home = opt_home != NULL ? g_strdup (opt_home) : mbd_instance_get_default_home ();
   g_autoptr (MbdInstance) instance = open_instance (home, error);
   if (instance == NULL)
+    return FALSE;
+  if (!ensure_admin (instance, error))
     return FALSE;
 
   g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new (inet, opt_port);

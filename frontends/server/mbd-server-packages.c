@@ -6,23 +6,6 @@
 
 /* The API calls that act on uploads in the packager: retry and cancel. */
 
-gboolean
-mbd_server_require_local (SoupServerMessage *msg, const char *call)
-{
-  GSocketAddress *address = soup_server_message_get_remote_address (msg);
-
-  if (G_IS_INET_SOCKET_ADDRESS (address)
-      && g_inet_address_get_is_loopback (
-          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address))))
-    return TRUE;
-  g_autofree char *detail
-      = g_strdup_printf ("API call '%s' changes the instance: it is accepted from this host "
-                         "(loopback) only until users and roles exist",
-                         call);
-  mbd_server_problem (msg, SOUP_STATUS_FORBIDDEN, detail);
-  return FALSE;
-}
-
 /* The package key of the bkey argument, or NULL after answering 400. */
 static const char *
 require_bkey (SoupServerMessage *msg, GHashTable *query, const char *call)
@@ -75,8 +58,6 @@ mbd_server_api_retry (SoupServerMessage *msg, MbdInstance *instance, GHashTable 
   g_autoptr (GError) error = NULL;
   g_autofree char *key = NULL;
 
-  if (!mbd_server_require_local (msg, "retry"))
-    return;
   const char *bkey = require_bkey (msg, query, "retry");
   if (bkey == NULL)
     return;
@@ -93,8 +74,6 @@ mbd_server_api_cancel (SoupServerMessage *msg, MbdInstance *instance, GHashTable
 {
   g_autoptr (GError) error = NULL;
 
-  if (!mbd_server_require_local (msg, "cancel"))
-    return;
   const char *bkey = require_bkey (msg, query, "cancel");
   if (bkey == NULL)
     return;

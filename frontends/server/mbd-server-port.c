@@ -38,8 +38,6 @@ mbd_server_check_call (SoupServerMessage *msg,
                        const char *call,
                        const char *const *mandatory)
 {
-  if (!mbd_server_require_local (msg, call))
-    return FALSE;
   if (g_strcmp0 (arg (query, "confirm"), call) != 0)
     {
       g_autofree char *detail

@@ -2,10 +2,37 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mbd-server.h"
+#include "mbd-server-api.h"
 
 /* mini-buildd's API lives under /mini_buildd/api/<call>/; its clients pass output=json. */
 #define API_PREFIX "/mini_buildd/api/"
+
+/* The titles mini-buildd's problem bodies carry: Python's http.HTTPStatus descriptions. */
+static const char *
+problem_title (guint status)
+{
+  switch (status)
+    {
+    case SOUP_STATUS_BAD_REQUEST:
+      return "Bad request syntax or unsupported method";
+    case SOUP_STATUS_UNAUTHORIZED:
+      return "No permission -- see authorization schemes";
+    case SOUP_STATUS_FORBIDDEN:
+      return "Request forbidden -- authorization will not help";
+    case SOUP_STATUS_NOT_FOUND:
+      return "Nothing matches the given URI";
+    case SOUP_STATUS_METHOD_NOT_ALLOWED:
+      return "Specified method is invalid for this resource";
+    case SOUP_STATUS_INTERNAL_SERVER_ERROR:
+      return "Server got itself in trouble";
+    case SOUP_STATUS_NOT_IMPLEMENTED:
+      return "Server does not support this operation";
+    case SOUP_STATUS_SERVICE_UNAVAILABLE:
+      return "The server cannot process the request due to a high load";
+    default:
+      return soup_status_get_phrase (status);
+    }
+}
 
 void
 mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
@@ -20,7 +47,7 @@ mbd_server_problem (SoupServerMessage *msg, guint status, const char *detail)
   json_builder_set_member_name (builder, "status");
   json_builder_add_int_value (builder, status);
   json_builder_set_member_name (builder, "title");
-  json_builder_add_string_value (builder, soup_status_get_phrase (status));
+  json_builder_add_string_value (builder, problem_title (status));
   json_builder_set_member_name (builder, "detail");
   json_builder_add_string_value (builder, valid_detail);
   json_builder_set_member_name (builder, "instance");
@@ -51,7 +78,10 @@ mbd_server_status_for_error (const GError *error)
     case MBD_ERROR_BAD_SIGNATURE:
     case MBD_ERROR_UNKNOWN_SIGNER:
     case MBD_ERROR_TOO_LARGE:
+    case MBD_ERROR_UNSUPPORTED:
       return SOUP_STATUS_BAD_REQUEST;
+    case MBD_ERROR_PERMISSION_DENIED:
+      return SOUP_STATUS_FORBIDDEN;
     case MBD_ERROR_BUSY:
       return SOUP_STATUS_SERVICE_UNAVAILABLE;
     default:
@@ -59,49 +89,51 @@ mbd_server_status_for_error (const GError *error)
     }
 }
 
-static void
-status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SoupServerMessage) msg = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbdStatus) status
-             = mbd_instance_get_status_finish (MBD_INSTANCE (source), result, &error);
-
-  if (status == NULL)
-    mbd_server_problem (msg, mbd_server_status_for_error (error), error->message);
-  else
-    {
-      char *json = mbd_status_to_json (status);
-      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, json,
-                                        strlen (json));
-    }
-  soup_server_message_unpause (msg);
-}
-
-static void
-api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  soup_server_message_pause (msg);
-  mbd_instance_get_status_async (instance, NULL, status_ready, g_object_ref (msg));
-}
-
 typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
+/* All 30 calls of mini-buildd 2.2.8 with the level each needs (its reference, section 3.2),
+ * checked before the handler runs; a call without a handler yet answers 501 once the caller
+ * passed the check. */
 static const struct
 {
   const char *name;
-  ApiHandler handler;
-  gboolean plain; /* answers output=plain too */
+  MbdUserLevel level;
+  ApiHandler handler; /* NULL: not implemented yet */
+  gboolean plain;     /* answers output=plain and output=html too */
 } api_calls[] = {
-  { "status", api_status, FALSE },
-  { "dput_conf", mbd_server_api_dput_conf, TRUE },
-  { "retry", mbd_server_api_retry, FALSE },
-  { "cancel", mbd_server_api_cancel, FALSE },
-  { "port", mbd_server_api_port, FALSE },
-  { "port_ext", mbd_server_api_port_ext, FALSE },
-  { "keyring_packages", mbd_server_api_keyring_packages, FALSE },
-  { "cronjob", mbd_server_api_cronjob, FALSE },
+  /* consumer */
+  { "status", MBD_USER_LEVEL_NONE, mbd_server_api_status, TRUE },
+  { "pub_key", MBD_USER_LEVEL_NONE, mbd_server_api_pub_key, TRUE },
+  { "dput_conf", MBD_USER_LEVEL_NONE, mbd_server_api_dput_conf, TRUE },
+  { "sources_list", MBD_USER_LEVEL_NONE, mbd_server_api_sources_list, TRUE },
+  { "ls", MBD_USER_LEVEL_NONE, mbd_server_api_ls, TRUE },
+  { "show", MBD_USER_LEVEL_NONE, mbd_server_api_show, TRUE },
+  { "debdiff", MBD_USER_LEVEL_NONE, mbd_server_api_debdiff, TRUE },
+  { "snapshot_ls", MBD_USER_LEVEL_NONE, mbd_server_api_snapshot_ls, TRUE },
+  { "handshake", MBD_USER_LEVEL_NONE, mbd_server_api_handshake, TRUE },
+  /* developer */
+  { "migrate", MBD_USER_LEVEL_STAFF, mbd_server_api_migrate, TRUE },
+  { "port", MBD_USER_LEVEL_STAFF, mbd_server_api_port, FALSE },
+  { "port_ext", MBD_USER_LEVEL_STAFF, mbd_server_api_port_ext, FALSE },
+  { "retry", MBD_USER_LEVEL_STAFF, mbd_server_api_retry, FALSE },
+  { "cancel", MBD_USER_LEVEL_STAFF, mbd_server_api_cancel, FALSE },
+  { "wake", MBD_USER_LEVEL_STAFF, mbd_server_api_wake, TRUE },
+  { "set_user_key", MBD_USER_LEVEL_LOGIN, mbd_server_api_set_user_key, FALSE },
+  { "subscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_subscribe, FALSE },
+  { "unsubscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_unsubscribe, FALSE },
+  /* administrator */
+  { "remove", MBD_USER_LEVEL_ADMIN, mbd_server_api_remove, TRUE },
+  { "remake_chroots", MBD_USER_LEVEL_ADMIN, mbd_server_api_remake_chroots, TRUE },
+  { "start", MBD_USER_LEVEL_ADMIN, mbd_server_api_start, TRUE },
+  { "stop", MBD_USER_LEVEL_ADMIN, mbd_server_api_stop, TRUE },
+  { "cronjob", MBD_USER_LEVEL_ADMIN, mbd_server_api_cronjob, FALSE },
+  { "uploaders", MBD_USER_LEVEL_ADMIN, mbd_server_api_uploaders, TRUE },
+  { "snapshot_create", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_create, TRUE },
+  { "snapshot_delete", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_delete, TRUE },
+  { "debmirror", MBD_USER_LEVEL_ADMIN, mbd_server_api_debmirror, TRUE },
+  { "keyring_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_keyring_packages, FALSE },
+  { "test_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_test_packages, TRUE },
+  { "setup", MBD_USER_LEVEL_ADMIN, mbd_server_api_setup, TRUE },
 };
 
 static void
@@ -135,13 +167,23 @@ api_handler (SoupServer *server,
     {
       if (strcmp (api_calls[i].name, call) != 0)
         continue;
+      if (!mbd_server_authorize (msg, call, api_calls[i].level))
+        return;
       if (output != NULL && strcmp (output, "json") != 0
-          && !(api_calls[i].plain && strcmp (output, "plain") == 0))
+          && !(api_calls[i].plain
+               && (strcmp (output, "plain") == 0 || strcmp (output, "html") == 0)))
+        {
+          g_autofree char *detail = g_strdup_printf (
+              "API call '%s': argument 'output' has an unsupported value '%s'; use json%s", call,
+              output, api_calls[i].plain ? ", plain or html" : "");
+          mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
+          return;
+        }
+      if (api_calls[i].handler == NULL)
         {
           g_autofree char *detail
-              = g_strdup_printf ("API call '%s': output '%s' is not supported; use output=json%s",
-                                 call, output, api_calls[i].plain ? " or output=plain" : "");
-          mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
+              = g_strdup_printf ("API call '%s' is not implemented yet in mbd-server", call);
+          mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED, detail);
           return;
         }
       api_calls[i].handler (msg, instance, query);
@@ -169,6 +211,7 @@ mbd_server_routes_add (SoupServer *server, MbdInstance *instance)
 {
   soup_server_add_handler (server, API_PREFIX, api_handler, g_object_ref (instance),
                            g_object_unref);
+  mbd_server_auth_add (server, instance);
   mbd_server_repositories_add (server, instance);
   mbd_server_events_add (server, instance);
   soup_server_add_handler (server, NULL, fallback_handler, NULL, NULL);

@@ -21,9 +21,22 @@ void mbd_server_upload_add (SoupServer *server, MbdIncoming *incoming);
 /* The dput_conf API call: a dput.cf stanza, or with dput_ng_profile a dput-ng profile. */
 void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
-/* Answers 403 and returns FALSE unless the client connects over loopback: the calls that change
- * the instance, until users and roles exist. */
-gboolean mbd_server_require_local (SoupServerMessage *msg, const char *call);
+/* Users and roles (mbd-server-auth.c): serves /accounts/login/, /accounts/logout/ and
+ * /accounts/null/ (mini-buildd's client's login target). */
+void mbd_server_auth_add (SoupServer *server, MbdInstance *instance);
+/* The users of the served instance. */
+MbdUsers *mbd_server_get_users (void);
+/* Authenticates the request (an `Authorization: Bearer` token or the sessionid cookie) and checks
+ * that its user has @level for API call @call. Answers 401 (no or bad credentials) or 403 (too
+ * low a level) with mini-buildd's problem body and returns FALSE if not. */
+gboolean mbd_server_authorize (SoupServerMessage *msg, const char *call, MbdUserLevel level);
+/* The user mbd_server_authorize() found for @msg, or NULL for an anonymous client. */
+MbdUser *mbd_server_get_user (SoupServerMessage *msg);
+
+/* The LOGIN calls of a user's own profile (mbd-server-users.c). */
+void mbd_server_api_set_user_key (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_subscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_unsubscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 /* The retry and cancel API calls (argument bkey: a package key). */
 void mbd_server_api_retry (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
@@ -36,9 +49,9 @@ guint mbd_server_status_for_error (const GError *error);
 void mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
-/* Checks what a confirmable call of the engine needs (mini-buildd's C and R flags): a local
- * client (until users and roles exist), confirm=<call>, the running engine and the @mandatory
- * arguments (NULL-terminated).
+/* Checks what a confirmable call of the engine needs (mini-buildd's C and R flags):
+ * confirm=<call>, the running engine and the @mandatory arguments (NULL-terminated); the
+ * dispatch has checked the caller's level already.
  * Answers the problem itself (400, 503) and returns FALSE if something is missing. */
 gboolean mbd_server_check_call (SoupServerMessage *msg,
                                 MbdInstance *instance,

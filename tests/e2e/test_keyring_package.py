@@ -55,6 +55,7 @@ class TestKeyringPackage(UploadTestCase):
     def test_keyring_package(self):
         server = Server(self.home)
         try:
+            server.login()  # keyring_packages is an admin call
             self.check_keyring_package(server)
         finally:
             code, err = server.stop()

@@ -74,6 +74,7 @@ class TestPort(UploadTestCase):
         server = Server(self.home)
         httpd = None
         try:
+            server.login()  # port and port_ext are staff calls
             # 1. upload with auto-ports: two builds
             v1 = self.version(1)
             changes = make_upload(

@@ -32,6 +32,7 @@ class TestRetryCancel(UploadTestCase):
     def test_retry_after_dependency_then_cancel(self):
         server = Server(self.home)
         try:
+            server.login()  # retry and cancel are staff calls
             v1 = self.version(1)
             app = os.path.join(self.work, "app")
             lib = os.path.join(self.work, "lib")

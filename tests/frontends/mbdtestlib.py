@@ -9,7 +9,9 @@ import subprocess
 import tempfile
 import time
 import unittest
+import http.cookiejar
 import urllib.error
+import urllib.parse
 import urllib.request
 
 MBD = os.environ["MBD"]
@@ -67,11 +69,37 @@ class Server:
         with open(self.port_file) as f:
             self.port = int(f.read())
         self.base = f"http://127.0.0.1:{self.port}"
+        self.home = home
+        self.opener = urllib.request.build_opener()
+
+    def login(self, user="admin", password=None):
+        """Logs in through /accounts/login/ as mini-buildd's client does (the csrftoken cookie of
+        the form, POST with it, the redirect to next); later get() calls carry the session
+        cookie. The default is the administrator the server made at its first start."""
+        if password is None:
+            with open(os.path.join(self.home, "admin-password")) as f:
+                password = f.read().strip()
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        login_url = self.base + "/accounts/login/"
+        next_url = self.base + "/accounts/null/"
+        opener.open(login_url, timeout=30).read()
+        csrf = [c.value for c in jar if c.name == "csrftoken"]
+        opener.addheaders = [("Referer", login_url)]
+        form = urllib.parse.urlencode({"username": user, "password": password,
+                                       "csrfmiddlewaretoken": csrf[0] if csrf else "",
+                                       "next": next_url}).encode()
+        with opener.open(login_url, form, timeout=30) as response:
+            response.read()
+            if response.geturl() != next_url:
+                raise AssertionError(f"login of {user} failed (ended at {response.geturl()})")
+        self.opener = opener
+        return jar
 
     def get(self, path):
         """Returns (status, content type, body bytes)."""
         try:
-            with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            with self.opener.open(self.base + path, timeout=30) as response:
                 return response.status, response.headers["Content-Type"], response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.headers["Content-Type"], error.read()

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The internal cron from the outside: `mbd cron ls [--json]` and `mbd cron run ID`, and
-mbd-server's cronjob API call (confirm=cronjob, argument id, answer {id: success}; refused with
-403 to clients that are not on this host until users and roles exist). The schedules over years
+mbd-server's cronjob API call (an ADMIN call: confirm=cronjob, argument id, answer {id: success};
+401 without a login, also from other hosts). The schedules over years
 are tests/test-cron.c."""
 
 import json
@@ -82,6 +82,7 @@ class CronApiTest(HomeTestCase):
         super().setUp()
         run_mbd("init", "--key-type", "ed25519", home=self.home)
         self.server = Server(self.home)
+        self.server.login()  # cronjob is an admin call
 
     def tearDown(self):
         self.server.stop()
@@ -124,7 +125,7 @@ class CronApiTest(HomeTestCase):
                      "a network namespace with an address of its own needs root and iproute2")
 class RemoteClientTest(unittest.TestCase):
     def test_refused_from_other_hosts(self):
-        """cronjob changes the instance: 403 for a client that is not on loopback."""
+        """cronjob changes the instance: 401 for a client on another host without a login."""
         tmp = tempfile.mkdtemp(prefix="mbdcr-", dir="/tmp")
         try:
             home = os.path.join(tmp, "home")
@@ -144,9 +145,10 @@ class RemoteClientTest(unittest.TestCase):
             proc = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True,
                                   text=True, timeout=120)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-            self.assertEqual(proc.stdout.strip(), "403")
+            self.assertEqual(proc.stdout.strip(), "401")
             with open(os.path.join(tmp, "answer.json")) as f:
-                self.assertIn("loopback", json.load(f)["detail"])
+                self.assertEqual(json.load(f)["detail"],
+                                 "API call 'cronjob' needs authorization: ADMIN")
             jobs = {j["id"]: j for j in json.loads(run_mbd("cron", "ls", "--json",
                                                            home=home).stdout)}
             self.assertIsNone(jobs["cronjob_retry_uploads (HOURLY)"]["last_run"])

@@ -81,6 +81,7 @@ class TestKeyringServer(HomeTestCase):
     def setUp(self):
         super().setUp()
         self.server = Server(self.home)
+        self.server.login()  # keyring_packages is an admin call
 
     def tearDown(self):
         code, err = self.server.stop()
@@ -104,7 +105,7 @@ class TestKeyringServer(HomeTestCase):
         self.assertIn(f"{codename}-test-stable is not uploadable", data["detail"])
         request = urllib.request.Request(self.server.base + api, method="HEAD")
         with self.assertRaises(urllib.error.HTTPError) as raised:
-            urllib.request.urlopen(request, timeout=30)
+            self.server.opener.open(request, timeout=30)
         self.assertEqual(raised.exception.code, 405)
         self.assertFalse(os.path.exists(os.path.join(self.home, "packages"))
                          and os.listdir(os.path.join(self.home, "packages")))

@@ -63,6 +63,7 @@ class TestPortCli(HomeTestCase):
     def test_server_calls(self):
         server = Server(self.home)
         try:
+            server.login()  # port and port_ext are staff calls
             query = urllib.parse.urlencode({"source": "mbd-pc", "from_distribution": DIST,
                                             "to_distributions": DIST, "output": "json"})
             status, ctype, body = server.get_json(f"/mini_buildd/api/port/?{query}")

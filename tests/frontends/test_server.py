@@ -72,9 +72,9 @@ class ServerTest(HomeTestCase):
     def test_problems(self):
         p = self.assert_problem("/mini_buildd/api/nosuchcall/?output=json", 404,
                                 "Unknown API call 'nosuchcall'")
-        self.assertEqual(p["title"], "Not Found")
+        self.assertEqual(p["title"], "Nothing matches the given URI")
         self.assert_problem("/nothing/here", 404, "/nothing/here")
-        self.assert_problem("/mini_buildd/api/status/?output=html", 400, "output=json")
+        self.assert_problem("/mini_buildd/api/status/?output=xml", 400, "argument 'output'")
         self.assert_problem("/mini_buildd/api/status/", 405, "DELETE", method="DELETE")
 
     def test_second_server_refused(self):

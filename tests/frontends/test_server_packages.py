@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """mbd-server's retry and cancel API calls (argument bkey, a package key), without builds: the
 answers for a missing or unknown key and for packages in a state the call does not apply to, and
-the refusal of clients that are not on this host (until users and roles exist). That they retry
+that clients on other hosts get no privilege of their own (401 without a login). That they retry
 and cancel real builds is tests/e2e/test_retry_cancel.py."""
 
 import json
@@ -18,6 +18,9 @@ from mbdtestlib import MBD_SERVER
 
 class PackagesApiTest(test_server_upload.UploadTest):
     def api(self, call, **args):
+        if not getattr(self, "logged_in", False):
+            self.server.login()  # retry and cancel are staff calls
+            self.logged_in = True
         query = "&".join(f"{k}={v}" for k, v in args.items())
         status, ctype, body = self.server.get(f"/mini_buildd/api/{call}/?{query}")
         return status, json.loads(body)
@@ -51,8 +54,8 @@ class PackagesApiTest(test_server_upload.UploadTest):
                      "a network namespace with an address of its own needs root and iproute2")
 class RemoteClientTest(unittest.TestCase):
     def test_refused_from_other_hosts(self):
-        """A client whose address is not loopback gets 403 for retry and cancel, while reading
-        calls answer: in a network namespace of the test, the server listens on a private
+        """A client whose address is not loopback and who has not logged in gets 401 for retry
+        and cancel, while reading calls answer: in a network namespace of the test, the server listens on a private
         address that the client connects from."""
         tmp = tempfile.mkdtemp(prefix="mbdns-", dir="/tmp")
         try:
@@ -79,10 +82,11 @@ class RemoteClientTest(unittest.TestCase):
                                   text=True, timeout=120)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
             codes = dict(line.split() for line in proc.stdout.splitlines())
-            self.assertEqual(codes, {"status": "200", "retry": "403", "cancel": "403"},
+            self.assertEqual(codes, {"status": "200", "retry": "401", "cancel": "401"},
                              proc.stdout)
             with open(os.path.join(tmp, "retry.json")) as f:
-                self.assertIn("loopback", json.load(f)["detail"])
+                self.assertEqual(json.load(f)["detail"],
+                                 "API call 'retry' needs authorization: STAFF")
         finally:
             subprocess.run(["gpgconf", "--homedir", os.path.join(tmp, "home", "gnupg"), "--kill",
                             "gpg-agent"], capture_output=True)
