@@ -568,14 +568,11 @@ next_window_start (const JobDef *def, gint64 t)
         int year = g_date_time_get_year (when);
         int month = def->period == PERIOD_MONTH ? g_date_time_get_month (when) : 1;
         gint64 start = utc_seconds (year, month, 1, def->first_hour);
-        if (start > t && def->period == PERIOD_MONTH)
-          return start;
         if (start > t)
           return start;
-        if (def->period == PERIOD_YEAR)
+        if (def->period == PERIOD_YEAR || month == 12)
           return utc_seconds (year + 1, 1, 1, def->first_hour);
-        return month == 12 ? utc_seconds (year + 1, 1, 1, def->first_hour)
-                           : utc_seconds (year, month + 1, 1, def->first_hour);
+        return utc_seconds (year, month + 1, 1, def->first_hour);
       }
     }
   g_assert_not_reached ();
@@ -1243,9 +1240,9 @@ job_expire_builds (MbdCron *self,
   if (rc != SQLITE_DONE)
     return mbd_db_throw (db, rc, "cannot expire builds", error);
 
-  /* directories without a row (or left over) by their time, but never a live build's */
-  g_auto (GStrv) live
-          = mbd_db_query_strv (db, "SELECT key FROM builds WHERE state IN (0, 1)", error);
+  /* directories without a row (or left over) by their time, never one of a row that stays (a
+   * queued or building build, or a recent one) */
+  g_auto (GStrv) live = mbd_db_query_strv (db, "SELECT key FROM builds", error);
   if (live == NULL)
     return FALSE;
   g_autoptr (GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
