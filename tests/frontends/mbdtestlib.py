@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -47,7 +48,9 @@ class HomeTestCase(unittest.TestCase):
 class Server:
     """mbd-server on 127.0.0.1 with a free port, stopped with SIGTERM."""
 
-    def __init__(self, home, extra_args=(), env=None):
+    def __init__(self, home, extra_args=(), env=None, ca_file=None):
+        """With @ca_file, the server is started with --tls-cert/--tls-key in @extra_args and
+        is spoken to over https, trusting the CA certificate @ca_file."""
         self.port_file = os.path.join(os.path.dirname(home), "port")
         # a port file left by an earlier server of the same home is not this server's
         if os.path.exists(self.port_file):
@@ -66,12 +69,14 @@ class Server:
             time.sleep(0.05)
         with open(self.port_file) as f:
             self.port = int(f.read())
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        self.base = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.port}"
 
     def get(self, path):
         """Returns (status, content type, body bytes)."""
         try:
-            with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            with urllib.request.urlopen(self.base + path, timeout=30,
+                                        context=self.context) as response:
                 return response.status, response.headers["Content-Type"], response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.headers["Content-Type"], error.read()
