@@ -21,6 +21,8 @@ static int opt_events_max_clients = MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS;
 static int opt_events_timeout = MBD_SERVER_EVENTS_DEFAULT_TIMEOUT;
 static int opt_events_keepalive = MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE;
 static gboolean opt_no_host_lintian;
+static int opt_idle_timeout = MBD_SERVER_DEFAULT_IDLE_TIMEOUT;
+static gint64 opt_max_request_body = MBD_SERVER_DEFAULT_MAX_BODY;
 static char *opt_tls_cert;
 static char *opt_tls_key;
 
@@ -48,6 +50,13 @@ static const GOptionEntry entries[]
           "SECONDS" },
         { "events-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_events_keepalive,
           "Send a comment on event streams every SECONDS (default: 15)", "SECONDS" },
+        { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &opt_idle_timeout,
+          "Drop a connection whose request has not arrived SECONDS after the server began "
+          "waiting for it (uploads: its headers); 0: never (default: 60)",
+          "SECONDS" },
+        { "max-request-body", 0, 0, G_OPTION_ARG_INT64, &opt_max_request_body,
+          "Answer 413 to request bodies larger than BYTES, uploads excepted (default: 1 MiB)",
+          "BYTES" },
         { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_cert,
           "Serve HTTPS with the PEM certificate (chain) in FILE; needs --tls-key", "FILE" },
         { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key, "The PEM private key of --tls-cert",
@@ -218,6 +227,13 @@ run (int argc, char **argv, GError **error)
                    "--events-timeout 0 or more");
       return FALSE;
     }
+  if (opt_idle_timeout < 0 || opt_max_request_body < 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--idle-timeout and --max-request-body must be 0 or more");
+      return FALSE;
+    }
+  mbd_server_limits_set (opt_idle_timeout, opt_max_request_body);
   mbd_server_events_set_limits (opt_events_max_clients, opt_events_timeout, opt_events_keepalive);
 
   if ((opt_tls_cert == NULL) != (opt_tls_key == NULL))
@@ -251,6 +267,7 @@ run (int argc, char **argv, GError **error)
   mbd_incoming_set_max_upload_size (incoming, opt_max_upload_size);
   g_signal_connect (incoming, "upload-complete", G_CALLBACK (on_upload_complete), instance);
   g_signal_connect (incoming, "upload-failed", G_CALLBACK (on_upload_failed), instance);
+  mbd_server_limits_add (server);
   mbd_server_upload_add (server, incoming);
   mbd_server_routes_add (server, instance);
   if (!soup_server_listen (server, socket_address,
