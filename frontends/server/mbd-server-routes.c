@@ -2,7 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mbd-server.h"
+#include "mbd-server-api.h"
 
 /* mini-buildd's API lives under /mini_buildd/api/<call>/; its clients pass output=json. */
 #define API_PREFIX "/mini_buildd/api/"
@@ -59,48 +59,40 @@ mbd_server_status_for_error (const GError *error)
     }
 }
 
-static void
-status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SoupServerMessage) msg = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbdStatus) status
-             = mbd_instance_get_status_finish (MBD_INSTANCE (source), result, &error);
-
-  if (status == NULL)
-    mbd_server_problem (msg, mbd_server_status_for_error (error), error->message);
-  else
-    {
-      char *json = mbd_status_to_json (status);
-      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, json,
-                                        strlen (json));
-    }
-  soup_server_message_unpause (msg);
-}
-
-static void
-api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  soup_server_message_pause (msg);
-  mbd_instance_get_status_async (instance, NULL, status_ready, g_object_ref (msg));
-}
-
 typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
 static const struct
 {
   const char *name;
   ApiHandler handler;
-  gboolean plain; /* answers output=plain too */
+  gboolean plain; /* answers output=plain and output=html too */
 } api_calls[] = {
-  { "status", api_status, FALSE },
+  { "status", mbd_server_api_status, TRUE },
   { "dput_conf", mbd_server_api_dput_conf, TRUE },
   { "retry", mbd_server_api_retry, FALSE },
   { "cancel", mbd_server_api_cancel, FALSE },
   { "port", mbd_server_api_port, FALSE },
   { "port_ext", mbd_server_api_port_ext, FALSE },
   { "keyring_packages", mbd_server_api_keyring_packages, FALSE },
+  { "pub_key", mbd_server_api_pub_key, TRUE },
+  { "sources_list", mbd_server_api_sources_list, TRUE },
+  { "ls", mbd_server_api_ls, TRUE },
+  { "show", mbd_server_api_show, TRUE },
+  { "snapshot_ls", mbd_server_api_snapshot_ls, TRUE },
+  { "migrate", mbd_server_api_migrate, TRUE },
+  { "remove", mbd_server_api_remove, TRUE },
+  { "snapshot_create", mbd_server_api_snapshot_create, TRUE },
+  { "snapshot_delete", mbd_server_api_snapshot_delete, TRUE },
+  { "uploaders", mbd_server_api_uploaders, TRUE },
+  { "debdiff", mbd_server_api_debdiff, TRUE },
+  { "start", mbd_server_api_start, TRUE },
+  { "stop", mbd_server_api_stop, TRUE },
+  { "remake_chroots", mbd_server_api_remake_chroots, TRUE },
+  { "setup", mbd_server_api_setup, TRUE },
+  { "debmirror", mbd_server_api_debmirror, TRUE },
+  { "wake", mbd_server_api_wake, TRUE },
+  { "handshake", mbd_server_api_handshake, TRUE },
+  { "test_packages", mbd_server_api_test_packages, TRUE },
 };
 
 static void
@@ -135,11 +127,12 @@ api_handler (SoupServer *server,
       if (strcmp (api_calls[i].name, call) != 0)
         continue;
       if (output != NULL && strcmp (output, "json") != 0
-          && !(api_calls[i].plain && strcmp (output, "plain") == 0))
+          && !(api_calls[i].plain
+               && (strcmp (output, "plain") == 0 || strcmp (output, "html") == 0)))
         {
-          g_autofree char *detail
-              = g_strdup_printf ("API call '%s': output '%s' is not supported; use output=json%s",
-                                 call, output, api_calls[i].plain ? " or output=plain" : "");
+          g_autofree char *detail = g_strdup_printf (
+              "API call '%s': argument 'output' has an unsupported value '%s'; use json%s", call,
+              output, api_calls[i].plain ? ", plain or html" : "");
           mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
           return;
         }

@@ -2,7 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mbd-server.h"
+#include "mbd-server-api.h"
 
 /* dput's http method PUTs each file to /<incoming>/<file name>, one connection per file, the
  * .changes last (dput/methods/http.py); dput_conf hands out incoming = MBD_UPLOAD_PATH. */
@@ -197,15 +197,13 @@ mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GHashTa
       mbd_server_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, error->message);
       return;
     }
-  char *body;
-  if (plain || dput_ng)
-    body = g_steal_pointer (&text);
-  else
+  if (!dput_ng)
     {
-      g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), text);
-      body = json_to_string (node, FALSE);
+      mbd_server_api_answer_text (msg, query, text);
+      return;
     }
+  gsize length = strlen (text);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, plain ? "text/plain" : "application/json",
-                                    SOUP_MEMORY_TAKE, body, strlen (body));
+                                    SOUP_MEMORY_TAKE, g_steal_pointer (&text), length);
 }

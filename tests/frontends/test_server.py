@@ -74,7 +74,7 @@ class ServerTest(HomeTestCase):
                                 "Unknown API call 'nosuchcall'")
         self.assertEqual(p["title"], "Not Found")
         self.assert_problem("/nothing/here", 404, "/nothing/here")
-        self.assert_problem("/mini_buildd/api/status/?output=html", 400, "output=json")
+        self.assert_problem("/mini_buildd/api/status/?output=xml", 400, "argument 'output'")
         self.assert_problem("/mini_buildd/api/status/", 405, "DELETE", method="DELETE")
 
     def test_second_server_refused(self):

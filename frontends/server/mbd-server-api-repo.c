@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "mbd-server-api.h"
+
+/* mini-buildd's repository calls: migrate (STAFF, C), remove (ADMIN, C), snapshot_create and
+ * snapshot_delete (ADMIN, R, C), uploaders (ADMIN, R) and debdiff (NONE).
+ *
+ * migrate, remove and the snapshot calls run synchronously on the main thread: the library has
+ * no _async variants for them, and adding GTask ones is not safe yet, as every MbdRepository
+ * writes through the instance's single sqlite connection inside BEGIN IMMEDIATE … COMMIT; a
+ * worker thread's transaction would take in (or fail) the packager's main-thread writes made
+ * meanwhile. They publish only the changed suites, which takes well under a second for the
+ * repositories of the tests. */
+
+static JsonNode *
+empty_object (void)
+{
+  g_autoptr (JsonObject) object = json_object_new ();
+  return json_node_init_object (json_node_alloc (), object);
+}
+
+static void
+answer_empty (SoupServerMessage *msg, GHashTable *query)
+{
+  g_autoptr (JsonNode) root = empty_object ();
+  mbd_server_api_answer (msg, query, root);
+}
+
+/* The repository of the distribution argument, or NULL after answering the problem. */
+static MbdRepository *
+distribution_repository (SoupServerMessage *msg,
+                         MbdInstance *instance,
+                         GHashTable *query,
+                         const char *call)
+{
+  g_autoptr (GError) error = NULL;
+  MbdRepository *repo = mbd_instance_lookup_repository_for_distribution (
+      instance, mbd_server_api_arg (query, "distribution"), &error);
+  if (repo == NULL)
+    mbd_server_api_bad_arg (msg, call, "distribution", error->message);
+  return repo;
+}
+
+void
+mbd_server_api_migrate (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  const char *const mandatory[] = { "source", "distribution", NULL };
+  gboolean full;
+  if (!mbd_server_api_check (msg, instance, query, "migrate",
+                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, mandatory)
+      || !mbd_server_api_arg_bool (msg, query, "migrate", "full", &full))
+    return;
+  g_autoptr (MbdRepository) repo = distribution_repository (msg, instance, query, "migrate");
+  if (repo == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!mbd_repository_migrate (repo, mbd_server_api_arg (query, "source"),
+                               mbd_server_api_arg (query, "distribution"),
+                               mbd_server_api_arg (query, "version"), full, NULL, &error))
+    {
+      mbd_server_api_fail (msg, "migrate", error);
+      return;
+    }
+  answer_empty (msg, query);
+}
+
+void
+mbd_server_api_remove (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  const char *const mandatory[] = { "source", "distribution", NULL };
+  gboolean without_rollback;
+  if (!mbd_server_api_check (msg, instance, query, "remove",
+                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, mandatory)
+      || !mbd_server_api_arg_bool (msg, query, "remove", "without_rollback", &without_rollback))
+    return;
+  g_autoptr (MbdRepository) repo = distribution_repository (msg, instance, query, "remove");
+  if (repo == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!mbd_repository_remove (
+          repo, mbd_server_api_arg (query, "source"), mbd_server_api_arg (query, "distribution"),
+          mbd_server_api_arg (query, "version"), without_rollback, NULL, &error))
+    {
+      mbd_server_api_fail (msg, "remove", error);
+      return;
+    }
+  answer_empty (msg, query);
+}
+
+static void
+snapshot_call (SoupServerMessage *msg,
+               MbdInstance *instance,
+               GHashTable *query,
+               const char *call,
+               gboolean create)
+{
+  const char *const mandatory[] = { "distribution", "name", NULL };
+  if (!mbd_server_api_check (
+          msg, instance, query, call,
+          MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM | MBD_SERVER_API_RUNNING, mandatory))
+    return;
+  g_autoptr (MbdRepository) repo = distribution_repository (msg, instance, query, call);
+  if (repo == NULL)
+    return;
+  const char *distribution = mbd_server_api_arg (query, "distribution");
+  const char *name = mbd_server_api_arg (query, "name");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdSnapshot) snapshot = NULL;
+  gboolean ok;
+  if (create)
+    ok = (snapshot = mbd_repository_create_snapshot (repo, distribution, name, NULL, &error))
+         != NULL;
+  else
+    ok = mbd_repository_delete_snapshot (repo, distribution, name, NULL, &error);
+  if (!ok)
+    {
+      mbd_server_api_fail (msg, call, error);
+      return;
+    }
+  answer_empty (msg, query);
+}
+
+void
+mbd_server_api_snapshot_create (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  snapshot_call (msg, instance, query, "snapshot_create", TRUE);
+}
+
+void
+mbd_server_api_snapshot_delete (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  snapshot_call (msg, instance, query, "snapshot_delete", FALSE);
+}
+
+/* -- uploaders (ADMIN, R) ----------------------------------------------------------------- */
+
+/* The fingerprints of the keyring files directly in @dir (*.gpg, *.asc, *.kbx). */
+static gboolean
+add_keyring_dir (MbdGnupg *gnupg, const char *dir, GError **error)
+{
+  g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+          || !(g_str_has_suffix (name, ".gpg") || g_str_has_suffix (name, ".asc")
+               || g_str_has_suffix (name, ".kbx")))
+        continue;
+      g_auto (GStrv) imported = mbd_gnupg_import_keyring_file (gnupg, path, NULL, error);
+      if (imported == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* {repo: {allow_unauthenticated_uploads, uploaders: [{key, fingerprints, subkeys, created,
+ * expires, user}]}}: the keys of <home>/uploaders/ and <home>/uploaders/<repo>/ (the instance
+ * key may upload anywhere and is not listed, as mini-buildd does not list its own). */
+void
+mbd_server_api_uploaders (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  if (!mbd_server_api_check (msg, instance, query, "uploaders",
+                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_RUNNING, NULL))
+    return;
+  g_auto (GStrv) wanted = mbd_server_api_arg_list (query, "repositories");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) repos = mbd_instance_list_repositories (instance, &error);
+  if (repos == NULL)
+    {
+      mbd_server_api_fail (msg, "uploaders", error);
+      return;
+    }
+  g_autofree char *top = g_build_filename (mbd_instance_get_home (instance), "uploaders", NULL);
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < repos->len; i++)
+    {
+      MbdRepository *repo = g_ptr_array_index (repos, i);
+      const char *id = mbd_repository_get_identity (repo);
+      if (wanted != NULL && !g_strv_contains ((const char *const *) wanted, id))
+        continue;
+      g_autoptr (MbdGnupg) gnupg = mbd_gnupg_new_temporary (&error);
+      g_autofree char *own = g_build_filename (top, id, NULL);
+      g_auto (GStrv) fingerprints = NULL;
+      if (gnupg == NULL || !add_keyring_dir (gnupg, top, &error)
+          || !add_keyring_dir (gnupg, own, &error)
+          || (fingerprints = mbd_gnupg_list_fingerprints (gnupg, FALSE, &error)) == NULL)
+        {
+          mbd_server_api_fail (msg, "uploaders", error);
+          return;
+        }
+      json_builder_set_member_name (builder, id);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "allow_unauthenticated_uploads");
+      json_builder_add_boolean_value (builder,
+                                      mbd_repository_get_allow_unauthenticated_uploads (repo));
+      json_builder_set_member_name (builder, "uploaders");
+      json_builder_begin_array (builder);
+      for (guint k = 0; fingerprints[k] != NULL; k++)
+        {
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "key");
+          json_builder_add_string_value (builder, fingerprints[k]);
+          json_builder_set_member_name (builder, "fingerprints");
+          json_builder_begin_array (builder);
+          json_builder_add_string_value (builder, fingerprints[k]);
+          json_builder_end_array (builder);
+          json_builder_set_member_name (builder, "subkeys");
+          json_builder_begin_array (builder);
+          json_builder_end_array (builder);
+          json_builder_set_member_name (builder, "created");
+          json_builder_add_null_value (builder);
+          json_builder_set_member_name (builder, "expires");
+          json_builder_add_null_value (builder);
+          json_builder_set_member_name (builder, "user");
+          json_builder_add_null_value (builder);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  mbd_server_api_answer (msg, query, root);
+}
+
+/* -- debdiff (NONE) ----------------------------------------------------------------------- */
+
+/* The pool .dsc files of @source in @repo_dir, sorted by version (lowest first). */
+static GPtrArray *
+pool_dscs (const char *repo_dir, const char *source)
+{
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *prefix
+      = g_str_has_prefix (source, "lib") ? g_strndup (source, 4) : g_strndup (source, 1);
+  g_autofree char *pool = g_build_filename (repo_dir, "pool", NULL);
+  g_autoptr (GDir) components = g_dir_open (pool, 0, NULL);
+  const char *component;
+  g_autofree char *start = g_strdup_printf ("%s_", source);
+  while (components != NULL && (component = g_dir_read_name (components)) != NULL)
+    {
+      g_autofree char *dir = g_build_filename (pool, component, prefix, source, NULL);
+      g_autoptr (GDir) files = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (files != NULL && (name = g_dir_read_name (files)) != NULL)
+        if (g_str_has_prefix (name, start) && g_str_has_suffix (name, ".dsc"))
+          g_ptr_array_add (found, g_build_filename (dir, name, NULL));
+    }
+  return found;
+}
+
+/* The upstream-revision part of a pool .dsc name (no epoch: pool names drop it). */
+static char *
+dsc_version (const char *path, const char *source)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  return g_strndup (base + strlen (source) + 1, strlen (base) - strlen (source) - 1 - 4);
+}
+
+static int
+compare_dsc (gconstpointer a, gconstpointer b, gpointer source)
+{
+  g_autofree char *va = dsc_version (*(char **) a, source);
+  g_autofree char *vb = dsc_version (*(char **) b, source);
+  return mbd_deb_version_compare_strings (va, vb);
+}
+
+/* The dsc of @version (an epoch is ignored), or with @version NULL the one @back from the
+ * newest; NULL if there is none. */
+static const char *
+pick_dsc (GPtrArray *dscs, const char *source, const char *version, guint back)
+{
+  if (version == NULL)
+    return dscs->len > back ? g_ptr_array_index (dscs, dscs->len - 1 - back) : NULL;
+  const char *colon = strchr (version, ':');
+  const char *bare = colon != NULL ? colon + 1 : version;
+  for (guint i = 0; i < dscs->len; i++)
+    {
+      g_autofree char *v = dsc_version (g_ptr_array_index (dscs, i), source);
+      if (strcmp (v, bare) == 0)
+        return g_ptr_array_index (dscs, i);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  SoupServerMessage *msg; /* (owned) */
+  GHashTable *query;      /* (owned) (nullable) */
+} DebdiffCall;
+
+static void
+debdiff_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  DebdiffCall *call = user_data;
+  GSubprocess *proc = G_SUBPROCESS (object);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_subprocess_communicate_utf8_finish (proc, result, &out, &err, &error))
+    mbd_server_api_fail (call->msg, "debdiff", error);
+  /* debdiff exits 0 without and 1 with differences */
+  else if (g_subprocess_get_exit_status (proc) > 1)
+    {
+      g_autofree char *detail = g_strdup_printf ("API call 'debdiff': debdiff failed: %s",
+                                                 err != NULL ? g_strstrip (err) : "");
+      mbd_server_problem (call->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, detail);
+    }
+  else
+    {
+      g_autofree char *valid = g_utf8_make_valid (out != NULL ? out : "", -1);
+      mbd_server_api_answer_text (call->msg, call->query, valid);
+    }
+  soup_server_message_unpause (call->msg);
+  g_object_unref (call->msg);
+  g_clear_pointer (&call->query, g_hash_table_unref);
+  g_free (call);
+}
+
+/* debdiff of two pool .dsc of SOURCE in REPOSITORY: versiona and versionb, by default the two
+ * newest (the previous and the current). Runs debdiff (devscripts) asynchronously. */
+void
+mbd_server_api_debdiff (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  const char *const mandatory[] = { "source", "repository", NULL };
+  if (!mbd_server_api_check (msg, instance, query, "debdiff", 0, mandatory))
+    return;
+  const char *source = mbd_server_api_arg (query, "source");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdRepository) repo = mbd_instance_lookup_repository (
+      instance, mbd_server_api_arg (query, "repository"), &error);
+  if (repo == NULL)
+    {
+      mbd_server_api_bad_arg (msg, "debdiff", "repository", error->message);
+      return;
+    }
+  if (strchr (source, '/') != NULL || source[0] == '.')
+    {
+      mbd_server_api_bad_arg (msg, "debdiff", "source", "is not a source package name");
+      return;
+    }
+  g_autofree char *repo_dir = mbd_repository_dup_path (repo);
+  g_autoptr (GPtrArray) dscs = pool_dscs (repo_dir, source);
+  g_ptr_array_sort_with_data (dscs, compare_dsc, (gpointer) source);
+  const char *a = pick_dsc (dscs, source, mbd_server_api_arg (query, "versiona"), 1);
+  const char *b = pick_dsc (dscs, source, mbd_server_api_arg (query, "versionb"), 0);
+  if (a == NULL || b == NULL)
+    {
+      g_autofree char *detail = g_strdup_printf (
+          "API call 'debdiff': no %s .dsc of %s in the pool of repository %s",
+          a == NULL ? "version a" : "version b", source, mbd_repository_get_identity (repo));
+      mbd_server_problem (msg, SOUP_STATUS_NOT_FOUND, detail);
+      return;
+    }
+  g_autoptr (GSubprocess) proc
+             = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                 &error, "debdiff", a, b, NULL);
+  if (proc == NULL)
+    {
+      g_autofree char *detail = g_strdup_printf (
+          "API call 'debdiff': cannot run debdiff (install devscripts): %s", error->message);
+      mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED, detail);
+      return;
+    }
+  DebdiffCall *call = g_new0 (DebdiffCall, 1);
+  call->msg = g_object_ref (msg);
+  call->query = query != NULL ? g_hash_table_ref (query) : NULL;
+  soup_server_message_pause (msg);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, debdiff_done, call);
+}

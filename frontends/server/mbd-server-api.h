@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "mbd-server.h"
+
+G_BEGIN_DECLS
+
+/* The API calls of mbd-server-api-*.c: mini-buildd's argument names (GET encoding: lists
+ * comma-separated, booleans "True"/"False", ints decimal), its result shapes, and the outputs
+ * json (the default for API clients), plain (text, or pretty JSON) and html (a minimal page). */
+
+/* What a call needs before it runs (mini-buildd's flags). */
+typedef enum
+{
+  MBD_SERVER_API_CHANGES = 1 << 0, /* changes the instance: local clients only (stop-gap) */
+  MBD_SERVER_API_CONFIRM = 1 << 1, /* C: needs confirm=<call> */
+  MBD_SERVER_API_RUNNING = 1 << 2, /* R: 503 while the engine is stopped */
+} MbdServerApiFlags;
+
+/* Checks @flags and the @mandatory arguments (NULL-terminated, may be NULL); answers the problem
+ * (403, 400, 503) itself and returns FALSE if something is missing. */
+gboolean mbd_server_api_check (SoupServerMessage *msg,
+                               MbdInstance *instance,
+                               GHashTable *query,
+                               const char *call,
+                               MbdServerApiFlags flags,
+                               const char *const *mandatory);
+
+/* Answers 200 with @result in the output the query asks for (see above). */
+void mbd_server_api_answer (SoupServerMessage *msg, GHashTable *query, JsonNode *result);
+/* Answers a text result (a JSON string for output=json). */
+void mbd_server_api_answer_text (SoupServerMessage *msg, GHashTable *query, const char *text);
+/* Answers the problem for a failed call: "API call '<call>': <message>". */
+void mbd_server_api_fail (SoupServerMessage *msg, const char *call, const GError *error);
+
+/* The value of argument @name, or NULL if it is missing or empty. */
+const char *mbd_server_api_arg (GHashTable *query, const char *name);
+/* The comma-separated list argument @name (entries stripped); NULL if it is missing or empty. */
+char **mbd_server_api_arg_list (GHashTable *query, const char *name);
+/* Parses boolean argument @name (True/False, 1/0, yes/no; missing: FALSE); answers 400 naming
+ * the argument and returns FALSE for any other value. */
+gboolean mbd_server_api_arg_bool (SoupServerMessage *msg,
+                                  GHashTable *query,
+                                  const char *call,
+                                  const char *name,
+                                  gboolean *out_value);
+/* Parses integer argument @name (missing: @fallback); answers 400 for a non-integer. */
+gboolean mbd_server_api_arg_int (SoupServerMessage *msg,
+                                 GHashTable *query,
+                                 const char *call,
+                                 const char *name,
+                                 int fallback,
+                                 int *out_value);
+/* Answers 400 "API call '<call>': argument '<name>' <what>". */
+void mbd_server_api_bad_arg (SoupServerMessage *msg,
+                             const char *call,
+                             const char *name,
+                             const char *what);
+
+/* Read calls (mbd-server-api-read.c). */
+void mbd_server_api_status (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_pub_key (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_sources_list (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_ls (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_show (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_snapshot_ls (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
+/* Repository calls (mbd-server-api-repo.c). */
+void mbd_server_api_migrate (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_remove (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_snapshot_create (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_snapshot_delete (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_uploaders (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_debdiff (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
+/* Administration calls (mbd-server-api-admin.c). */
+void mbd_server_api_start (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_stop (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_remake_chroots (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_debmirror (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_wake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void
+mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+void mbd_server_api_handshake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
+
+G_END_DECLS
