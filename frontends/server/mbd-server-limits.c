@@ -113,12 +113,55 @@ on_got_body (SoupServerMessage *msg, gpointer user_data)
   clear_deadline (msg);
 }
 
+/* libsoup 3.2's listener leaks one reference to every socket it accepts (listen_watch() never
+ * drops the one g_socket_accept() returned): about 350 bytes per connection, and mbd-server
+ * closes every connection after its response. The sockets are tracked here, with a reference
+ * of our own, from the first request of their connection; a sweep every few seconds releases
+ * those that libsoup has closed and let go of: a count of 2 is ours and the leaked one, 1 is
+ * ours alone (a libsoup without the leak). Anything else still uses the socket: next sweep. */
+#define SWEEP_SECONDS 5
+#define TRACKED_KEY "mbd-server-tracked"
+
+static GPtrArray *tracked_sockets;
+
+static gboolean
+sweep_sockets (gpointer user_data)
+{
+  for (guint i = 0; i < tracked_sockets->len;)
+    {
+      GSocket *socket = tracked_sockets->pdata[i];
+      guint refs = g_atomic_int_get (&G_OBJECT (socket)->ref_count);
+      if (!g_socket_is_closed (socket) || refs > 2)
+        {
+          i++;
+          continue;
+        }
+      g_ptr_array_remove_index_fast (tracked_sockets, i);
+      if (refs == 2)
+        g_object_unref (socket);
+      g_object_unref (socket);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+track_socket (SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  if (socket == NULL || g_object_get_data (G_OBJECT (socket), TRACKED_KEY) != NULL)
+    return;
+  g_object_set_data (G_OBJECT (socket), TRACKED_KEY, GINT_TO_POINTER (TRUE));
+  g_ptr_array_add (tracked_sockets, g_object_ref (socket));
+}
+
 /* Every request must arrive (headers, and the body outside uploads) within the idle timeout
  * from the moment libsoup starts waiting for it: clients that connect and send nothing, or
  * drip their headers (slowloris), lose their connection instead of holding it for ever. */
 static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
+  if (tracked_sockets != NULL)
+    track_socket (msg);
   if (idle_timeout > 0)
     {
       guint id = g_timeout_add_seconds (idle_timeout, on_deadline, msg);
@@ -133,4 +176,9 @@ void
 mbd_server_limits_add (SoupServer *server)
 {
   g_signal_connect (server, "request-started", G_CALLBACK (on_request_started), NULL);
+  if (soup_get_major_version () == 3 && soup_get_minor_version () == 2 && tracked_sockets == NULL)
+    {
+      tracked_sockets = g_ptr_array_new ();
+      g_timeout_add_seconds (SWEEP_SECONDS, sweep_sockets, NULL);
+    }
 }
