@@ -118,11 +118,14 @@ on_got_body (SoupServerMessage *msg, gpointer user_data)
  * closes every connection after its response. The sockets are tracked here, with a reference
  * of our own, from the first request of their connection; a sweep every few seconds releases
  * those that libsoup has closed and let go of: a count of 2 is ours and the leaked one, 1 is
- * ours alone (a libsoup without the leak). Anything else still uses the socket: next sweep. */
+ * ours alone (a libsoup without the leak). Anything else still uses the socket: next sweep.
+ * Under load a sweep also runs once the list has doubled since the last one, so that the
+ * closed sockets waiting for it stay few. */
 #define SWEEP_SECONDS 5
 #define TRACKED_KEY "mbd-server-tracked"
 
 static GPtrArray *tracked_sockets;
+static guint sweep_survivors;
 
 static gboolean
 sweep_sockets (gpointer user_data)
@@ -141,6 +144,7 @@ sweep_sockets (gpointer user_data)
         g_object_unref (socket);
       g_object_unref (socket);
     }
+  sweep_survivors = tracked_sockets->len;
   return G_SOURCE_CONTINUE;
 }
 
@@ -152,6 +156,8 @@ track_socket (SoupServerMessage *msg)
     return;
   g_object_set_data (G_OBJECT (socket), TRACKED_KEY, GINT_TO_POINTER (TRUE));
   g_ptr_array_add (tracked_sockets, g_object_ref (socket));
+  if (tracked_sockets->len >= 2 * sweep_survivors + 64)
+    sweep_sockets (NULL);
 }
 
 /* Every request must arrive (headers, and the body outside uploads) within the idle timeout
