@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib-unix.h>
 #include <locale.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,10 @@ static int opt_events_max_clients = MBD_SERVER_EVENTS_DEFAULT_MAX_CLIENTS;
 static int opt_events_timeout = MBD_SERVER_EVENTS_DEFAULT_TIMEOUT;
 static int opt_events_keepalive = MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE;
 static gboolean opt_no_host_lintian;
+static int opt_idle_timeout = MBD_SERVER_DEFAULT_IDLE_TIMEOUT;
+static gint64 opt_max_request_body = MBD_SERVER_DEFAULT_MAX_BODY;
+static char *opt_tls_cert;
+static char *opt_tls_key;
 
 static const GOptionEntry entries[]
     = { { "home", 0, 0, G_OPTION_ARG_FILENAME, &opt_home,
@@ -44,6 +50,17 @@ static const GOptionEntry entries[]
           "SECONDS" },
         { "events-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_events_keepalive,
           "Send a comment on event streams every SECONDS (default: 15)", "SECONDS" },
+        { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &opt_idle_timeout,
+          "Drop a connection whose request has not arrived SECONDS after the server began "
+          "waiting for it (uploads: its headers); 0: never (default: 60)",
+          "SECONDS" },
+        { "max-request-body", 0, 0, G_OPTION_ARG_INT64, &opt_max_request_body,
+          "Answer 413 to request bodies larger than BYTES, uploads excepted (default: 1 MiB)",
+          "BYTES" },
+        { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_cert,
+          "Serve HTTPS with the PEM certificate (chain) in FILE; needs --tls-key", "FILE" },
+        { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key, "The PEM private key of --tls-cert",
+          "FILE" },
         { "no-host-lintian", 0, 0, G_OPTION_ARG_NONE, &opt_no_host_lintian,
           "Run lintian inside each build session, not on the host after the build", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -100,6 +117,58 @@ ensure_admin (MbdInstance *instance, GError **error)
     fprintf (stderr, "mbd-server: created the administrator 'admin'; its password is in %s\n",
              path);
   return TRUE;
+}
+
+/* Whether the private key in @key_file belongs to the first certificate in @cert_file (GIO
+ * loads a mismatched pair without complaint; every handshake would then fail). Both files have
+ * been read by GIO already. */
+static gboolean
+key_matches_certificate (const char *cert_file, const char *key_file)
+{
+  FILE *f = fopen (cert_file, "r");
+  if (f == NULL)
+    return FALSE;
+  X509 *x509 = PEM_read_X509 (f, NULL, NULL, NULL);
+  fclose (f);
+  f = fopen (key_file, "r");
+  EVP_PKEY *key = f != NULL ? PEM_read_PrivateKey (f, NULL, NULL, NULL) : NULL;
+  if (f != NULL)
+    fclose (f);
+  gboolean matches = x509 != NULL && key != NULL && X509_check_private_key (x509, key) == 1;
+  X509_free (x509);
+  EVP_PKEY_free (key);
+  return matches;
+}
+
+/* The certificate of --tls-cert and --tls-key; checked here, at start, so that a wrong file is
+ * an error naming it rather than a failed handshake with every client. */
+static GTlsCertificate *
+load_certificate (const char *cert_file, const char *key_file, GError **error)
+{
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "--tls-cert: GLib has no TLS backend (install glib-networking)");
+      return NULL;
+    }
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GTlsCertificate) cert
+             = g_tls_certificate_new_from_files (cert_file, key_file, &local_error);
+  if (cert == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "cannot use certificate '%s' with key '%s': %s", cert_file, key_file,
+                   local_error->message);
+      return NULL;
+    }
+  if (!key_matches_certificate (cert_file, key_file))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "the key in '%s' does not belong to the certificate in '%s'", key_file,
+                   cert_file);
+      return NULL;
+    }
+  return g_steal_pointer (&cert);
 }
 
 static MbdInstance *
@@ -176,7 +245,28 @@ run (int argc, char **argv, GError **error)
                    "--events-timeout 0 or more");
       return FALSE;
     }
+  if (opt_idle_timeout < 0 || opt_max_request_body < 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--idle-timeout and --max-request-body must be 0 or more");
+      return FALSE;
+    }
+  mbd_server_limits_set (opt_idle_timeout, opt_max_request_body);
   mbd_server_events_set_limits (opt_events_max_clients, opt_events_timeout, opt_events_keepalive);
+
+  if ((opt_tls_cert == NULL) != (opt_tls_key == NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--tls-cert and --tls-key must be given together");
+      return FALSE;
+    }
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  if (opt_tls_cert != NULL)
+    {
+      certificate = load_certificate (opt_tls_cert, opt_tls_key, error);
+      if (certificate == NULL)
+        return FALSE;
+    }
 
   g_autofree char *home = opt_home != NULL ? g_strdup (opt_home) : mbd_instance_get_default_home ();
   g_autoptr (MbdInstance) instance = open_instance (home, error);
@@ -187,7 +277,8 @@ run (int argc, char **argv, GError **error)
 
   g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new (inet, opt_port);
   g_autofree char *server_header = g_strdup_printf ("mbd-server/%s ", MBD_VERSION_S);
-  g_autoptr (SoupServer) server = soup_server_new ("server-header", server_header, NULL);
+  g_autoptr (SoupServer) server = soup_server_new ("server-header", server_header,
+                                                   "tls-certificate", certificate, NULL);
   if (!soup_check_version (3, 3, 0))
     g_signal_connect (server, "request-read", G_CALLBACK (close_after_response), NULL);
   g_autoptr (MbdIncoming) incoming = mbd_incoming_new_for_instance (instance);
@@ -196,9 +287,11 @@ run (int argc, char **argv, GError **error)
   mbd_incoming_set_max_upload_size (incoming, opt_max_upload_size);
   g_signal_connect (incoming, "upload-complete", G_CALLBACK (on_upload_complete), instance);
   g_signal_connect (incoming, "upload-failed", G_CALLBACK (on_upload_failed), instance);
+  mbd_server_limits_add (server);
   mbd_server_upload_add (server, incoming);
   mbd_server_routes_add (server, instance);
-  if (!soup_server_listen (server, socket_address, 0, error))
+  if (!soup_server_listen (server, socket_address,
+                           certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     return FALSE;
 
   GSList *uris = soup_server_get_uris (server);

@@ -84,4 +84,14 @@ void mbd_server_events_add (SoupServer *server, MbdInstance *instance);
  * clients on shutdown; runs the main context until the answers are out (at most 0.3 s). */
 void mbd_server_events_shutdown (void);
 
+#define MBD_SERVER_DEFAULT_IDLE_TIMEOUT 60
+#define MBD_SERVER_DEFAULT_MAX_BODY (1024 * 1024)
+
+/* Request limits outside uploads: a request's headers (and body) must arrive within @timeout
+ * seconds (0: no limit) or the connection is dropped; bodies over @max_body bytes get 413. */
+void mbd_server_limits_set (guint timeout, gint64 max_body);
+
+/* Applies those limits to every request of @server (mbd-server-limits.c). */
+void mbd_server_limits_add (SoupServer *server);
+
 G_END_DECLS

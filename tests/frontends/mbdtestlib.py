@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -49,7 +50,9 @@ class HomeTestCase(unittest.TestCase):
 class Server:
     """mbd-server on 127.0.0.1 with a free port, stopped with SIGTERM."""
 
-    def __init__(self, home, extra_args=(), env=None):
+    def __init__(self, home, extra_args=(), env=None, ca_file=None):
+        """With @ca_file, the server is started with --tls-cert/--tls-key in @extra_args and
+        is spoken to over https, trusting the CA certificate @ca_file."""
         self.port_file = os.path.join(os.path.dirname(home), "port")
         # a port file left by an earlier server of the same home is not this server's
         if os.path.exists(self.port_file):
@@ -68,9 +71,14 @@ class Server:
             time.sleep(0.05)
         with open(self.port_file) as f:
             self.port = int(f.read())
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        self.base = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.port}"
         self.home = home
-        self.opener = urllib.request.build_opener()
+        self.opener = urllib.request.build_opener(*self._handlers())
+
+    def _handlers(self):
+        """The https handler trusting the test CA, when the server speaks TLS."""
+        return [urllib.request.HTTPSHandler(context=self.context)] if self.context else []
 
     def login(self, user="admin", password=None):
         """Logs in through /accounts/login/ as mini-buildd's client does (the csrftoken cookie of
@@ -80,7 +88,8 @@ class Server:
             with open(os.path.join(self.home, "admin-password")) as f:
                 password = f.read().strip()
         jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                             *self._handlers())
         login_url = self.base + "/accounts/login/"
         next_url = self.base + "/accounts/null/"
         opener.open(login_url, timeout=30).read()
