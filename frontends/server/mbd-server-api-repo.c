@@ -141,14 +141,106 @@ add_keyring_dir (MbdGnupg *gnupg, const char *dir, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  MbdServerApiPending *pending;
+  char *top;        /* <home>/uploaders */
+  GPtrArray *ids;   /* (element-type utf8): the repositories */
+  GArray *allow;    /* (element-type gboolean): their allow_unauthenticated_uploads */
+  JsonNode *result; /* set by the thread */
+} UploadersCall;
+
+static void
+uploaders_call_free (UploadersCall *call)
+{
+  g_free (call->top);
+  g_ptr_array_unref (call->ids);
+  g_array_unref (call->allow);
+  g_clear_pointer (&call->result, json_node_unref);
+  g_free (call);
+}
+
+static void
+add_uploader (JsonBuilder *builder, const char *fingerprint)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "key");
+  json_builder_add_string_value (builder, fingerprint);
+  json_builder_set_member_name (builder, "fingerprints");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, fingerprint);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "subkeys");
+  json_builder_begin_array (builder);
+  json_builder_end_array (builder);
+  const char *const nulls[] = { "created", "expires", "user", NULL };
+  for (guint i = 0; nulls[i] != NULL; i++)
+    {
+      json_builder_set_member_name (builder, nulls[i]);
+      json_builder_add_null_value (builder);
+    }
+  json_builder_end_object (builder);
+}
+
+/* Reads the keyrings into throw-away GnuPG homes (gpg runs for each file): in a worker thread,
+ * which touches no instance object. */
+static void
+uploaders_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  UploadersCall *call = task_data;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (GError) error = NULL;
+
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < call->ids->len; i++)
+    {
+      const char *id = g_ptr_array_index (call->ids, i);
+      g_autoptr (MbdGnupg) gnupg = mbd_gnupg_new_temporary (&error);
+      g_autofree char *own = g_build_filename (call->top, id, NULL);
+      g_auto (GStrv) fingerprints = NULL;
+      if (gnupg == NULL || !add_keyring_dir (gnupg, call->top, &error)
+          || !add_keyring_dir (gnupg, own, &error)
+          || (fingerprints = mbd_gnupg_list_fingerprints (gnupg, FALSE, &error)) == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      json_builder_set_member_name (builder, id);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "allow_unauthenticated_uploads");
+      json_builder_add_boolean_value (builder, g_array_index (call->allow, gboolean, i));
+      json_builder_set_member_name (builder, "uploaders");
+      json_builder_begin_array (builder);
+      for (guint k = 0; fingerprints[k] != NULL; k++)
+        add_uploader (builder, fingerprints[k]);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  call->result = json_builder_get_root (builder);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+uploaders_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  UploadersCall *call = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    mbd_server_api_fail (call->pending->msg, "uploaders", error);
+  else
+    mbd_server_api_answer (call->pending->msg, call->pending->query, call->result);
+  g_clear_pointer (&call->pending, mbd_server_api_resume);
+}
+
 /* {repo: {allow_unauthenticated_uploads, uploaders: [{key, fingerprints, subkeys, created,
  * expires, user}]}}: the keys of <home>/uploaders/ and <home>/uploaders/<repo>/ (the instance
  * key may upload anywhere and is not listed, as mini-buildd does not list its own). */
 void
 mbd_server_api_uploaders (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
-  if (!mbd_server_api_check (msg, instance, query, "uploaders",
-                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_RUNNING, NULL))
+  if (!mbd_server_api_check (msg, instance, query, "uploaders", MBD_SERVER_API_RUNNING, NULL))
     return;
   g_auto (GStrv) wanted = mbd_server_api_arg_list (query, "repositories");
   g_autoptr (GError) error = NULL;
@@ -158,58 +250,24 @@ mbd_server_api_uploaders (SoupServerMessage *msg, MbdInstance *instance, GHashTa
       mbd_server_api_fail (msg, "uploaders", error);
       return;
     }
-  g_autofree char *top = g_build_filename (mbd_instance_get_home (instance), "uploaders", NULL);
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  json_builder_begin_object (builder);
+  UploadersCall *call = g_new0 (UploadersCall, 1);
+  call->top = g_build_filename (mbd_instance_get_home (instance), "uploaders", NULL);
+  call->ids = g_ptr_array_new_with_free_func (g_free);
+  call->allow = g_array_new (FALSE, FALSE, sizeof (gboolean));
   for (guint i = 0; i < repos->len; i++)
     {
       MbdRepository *repo = g_ptr_array_index (repos, i);
       const char *id = mbd_repository_get_identity (repo);
       if (wanted != NULL && !g_strv_contains ((const char *const *) wanted, id))
         continue;
-      g_autoptr (MbdGnupg) gnupg = mbd_gnupg_new_temporary (&error);
-      g_autofree char *own = g_build_filename (top, id, NULL);
-      g_auto (GStrv) fingerprints = NULL;
-      if (gnupg == NULL || !add_keyring_dir (gnupg, top, &error)
-          || !add_keyring_dir (gnupg, own, &error)
-          || (fingerprints = mbd_gnupg_list_fingerprints (gnupg, FALSE, &error)) == NULL)
-        {
-          mbd_server_api_fail (msg, "uploaders", error);
-          return;
-        }
-      json_builder_set_member_name (builder, id);
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "allow_unauthenticated_uploads");
-      json_builder_add_boolean_value (builder,
-                                      mbd_repository_get_allow_unauthenticated_uploads (repo));
-      json_builder_set_member_name (builder, "uploaders");
-      json_builder_begin_array (builder);
-      for (guint k = 0; fingerprints[k] != NULL; k++)
-        {
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "key");
-          json_builder_add_string_value (builder, fingerprints[k]);
-          json_builder_set_member_name (builder, "fingerprints");
-          json_builder_begin_array (builder);
-          json_builder_add_string_value (builder, fingerprints[k]);
-          json_builder_end_array (builder);
-          json_builder_set_member_name (builder, "subkeys");
-          json_builder_begin_array (builder);
-          json_builder_end_array (builder);
-          json_builder_set_member_name (builder, "created");
-          json_builder_add_null_value (builder);
-          json_builder_set_member_name (builder, "expires");
-          json_builder_add_null_value (builder);
-          json_builder_set_member_name (builder, "user");
-          json_builder_add_null_value (builder);
-          json_builder_end_object (builder);
-        }
-      json_builder_end_array (builder);
-      json_builder_end_object (builder);
+      gboolean allow = mbd_repository_get_allow_unauthenticated_uploads (repo);
+      g_ptr_array_add (call->ids, g_strdup (id));
+      g_array_append_val (call->allow, allow);
     }
-  json_builder_end_object (builder);
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  mbd_server_api_answer (msg, query, root);
+  call->pending = mbd_server_api_pause (msg, query);
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, uploaders_done, NULL);
+  g_task_set_task_data (task, call, (GDestroyNotify) uploaders_call_free);
+  g_task_run_in_thread (task, uploaders_thread);
 }
 
 /* -- debdiff (NONE) ----------------------------------------------------------------------- */

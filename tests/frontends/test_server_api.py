@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import urllib.parse
 
 import repotestlib
@@ -260,6 +261,22 @@ class ApiTest(repotestlib.RepoTestCase):
         self.assertEqual(sorted(data["test"]), ["allow_unauthenticated_uploads", "uploaders"])
         self.assertTrue(data["test"]["allow_unauthenticated_uploads"])
         self.assertEqual(self.ok("uploaders", repositories="nosuchrepo"), {})
+        # a key of <home>/uploaders/test/ is listed with its fingerprint
+        keydir = os.path.join(self.home, "uploaders", "test")
+        os.makedirs(keydir, exist_ok=True)
+        added = os.path.join(keydir, "someone.gpg")
+        shutil.copy(self.key, added)
+        try:
+            shown = subprocess.run(["gpg", "--show-keys", "--with-colons", self.key],
+                                   capture_output=True, text=True, check=True).stdout
+            fingerprint = [line.split(":")[9] for line in shown.splitlines()
+                           if line.startswith("fpr:")][0]
+            data = self.ok("uploaders", repositories="test")
+            self.assertEqual([u["key"] for u in data["test"]["uploaders"]], [fingerprint])
+            self.assertEqual(sorted(data["test"]["uploaders"][0]),
+                             ["created", "expires", "fingerprints", "key", "subkeys", "user"])
+        finally:
+            os.remove(added)
 
     def test_stop_start(self):
         try:
