@@ -82,7 +82,6 @@ class CronApiTest(HomeTestCase):
         super().setUp()
         run_mbd("init", "--key-type", "ed25519", home=self.home)
         self.server = Server(self.home)
-        self.server.login()  # cronjob is an admin call
 
     def tearDown(self):
         self.server.stop()
@@ -93,7 +92,26 @@ class CronApiTest(HomeTestCase):
         status, ctype, body = self.server.get(f"/mini_buildd/api/cronjob/?{query}")
         return status, json.loads(body)
 
+    def test_levels(self):
+        """cronjob is an ADMIN call: 401 without a login (also from this host), 403 for staff;
+        neither runs the job."""
+        query = "id=cronjob_retry_uploads%20(HOURLY)&confirm=cronjob"
+        status, body = self.call(id="cronjob_retry_uploads (HOURLY)", confirm="cronjob")
+        self.assertEqual(status, 401, body)
+        self.assertEqual(body["detail"], "API call 'cronjob' needs authorization: ADMIN")
+        password = os.path.join(self.tmp, "pw")
+        with open(password, "w") as f:
+            f.write("staff-password\n")
+        run_mbd("user", "add", "bob", "--staff", "--password-file", password, home=self.home)
+        self.server.login("bob", "staff-password")
+        status, _, raw = self.server.get(f"/mini_buildd/api/cronjob/?{query}")
+        self.assertEqual(status, 403, raw)
+        jobs = {j["id"]: j for j in json.loads(run_mbd("cron", "ls", "--json",
+                                                       home=self.home).stdout)}
+        self.assertIsNone(jobs["cronjob_retry_uploads (HOURLY)"]["last_run"])
+
     def test_cronjob(self):
+        self.server.login()  # cronjob is an admin call
         status, body = self.call(id="cronjob_retry_uploads (HOURLY)")
         self.assertEqual(status, 400, body)
         self.assertEqual(body["detail"], "API call 'cronjob' needs to be confirmed: cronjob")
