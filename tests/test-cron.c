@@ -218,6 +218,13 @@ next_run (MbdCron *cron, const char *id)
 static void
 test_four_years (Fixture *fx, gconstpointer data)
 {
+  /* some 260 snapshot runs: 30 s normally, over 20 minutes under valgrind; its code paths are
+   * the ones /cron/jobs and /cron/async-and-start run there */
+  if (g_getenv ("MBD_TEST_UNDER_VALGRIND") != NULL)
+    {
+      g_test_skip ("the four-year walk runs in the normal and the ASan builds, not valgrind");
+      return;
+    }
   g_autoptr (GError) error = NULL;
   g_autoptr (MbdRepository) repo = add_repository_with_stable_package (fx);
   g_autoptr (GPtrArray) model = g_ptr_array_new_with_free_func ((GDestroyNotify) expected_free);

@@ -311,18 +311,24 @@ run (int argc, char **argv, GError **error)
   if (!mbd_instance_start (instance, error) || !mbd_incoming_start (incoming, error))
     return FALSE;
 
+  /* the signal handlers before the port file: whoever waits for that file may send SIGTERM at
+   * once, and it must stop the server cleanly, not kill it */
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  guint term = g_unix_signal_add (SIGTERM, on_signal, loop);
+  guint intr = g_unix_signal_add (SIGINT, on_signal, loop);
   if (opt_port_file != NULL)
     {
       g_autofree char *text = g_strdup_printf ("%d\n", port);
       if (!g_file_set_contents (opt_port_file, text, -1, error))
-        return FALSE;
+        {
+          g_source_remove (term);
+          g_source_remove (intr);
+          return FALSE;
+        }
     }
   fprintf (stderr, "mbd-server: serving instance '%s' (%s) on %s\n",
            mbd_instance_get_identity (instance), home, url);
 
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  guint term = g_unix_signal_add (SIGTERM, on_signal, loop);
-  guint intr = g_unix_signal_add (SIGINT, on_signal, loop);
   g_main_loop_run (loop);
   g_source_remove (term);
   g_source_remove (intr);
