@@ -882,15 +882,7 @@ run_job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
 {
   MbdCron *self = source;
   g_autoptr (GError) error = NULL;
-  MbdCronJob *job = NULL;
-
-  /* its own database connection: see mbd_instance_open_thread_db() */
-  if (mbd_instance_open_thread_db (self->instance, &error))
-    {
-      job = mbd_cron_run_job (self, task_data, cancellable, &error);
-      mbd_instance_close_thread_db (self->instance);
-    }
-
+  MbdCronJob *job = mbd_cron_run_job (self, task_data, cancellable, &error);
   if (job == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
@@ -995,12 +987,7 @@ tick_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   MbdCron *self = source;
   g_autoptr (GError) error = NULL;
 
-  gboolean ok = mbd_instance_open_thread_db (self->instance, &error);
-  if (ok)
-    {
-      ok = mbd_cron_run_due (self, NULL, cancellable, &error);
-      mbd_instance_close_thread_db (self->instance);
-    }
+  gboolean ok = mbd_cron_run_due (self, NULL, cancellable, &error);
   if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_warning ("%s: cron: %s", mbd_instance_get_home (self->instance), error->message);
   g_task_return_boolean (task, TRUE);

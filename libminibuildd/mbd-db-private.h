@@ -18,6 +18,26 @@ MbdDb *mbd_db_open (const char *path, GError **error);
 void mbd_db_close (MbdDb *db);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbdDb, mbd_db_close)
 
+/* A database's connections, one a thread. A sqlite transaction belongs to its connection, not to
+ * the thread that began it, so threads that share one connection step into each other's
+ * transactions ("cannot commit - no transaction is active"). The pool hands each thread a
+ * connection of its own: the one it was made with to the thread that made it, and a new one,
+ * opened on the thread's first call, to any other. A thread's connection is closed when the thread
+ * ends, the rest when the pool is closed. */
+typedef struct _MbdDbPool MbdDbPool;
+
+/* Takes @db, the connection of the calling thread. */
+MbdDbPool *mbd_db_pool_new (MbdDb *db);
+/* The calling thread's connection, opened on first use; NULL only if opening fails. */
+MbdDb *mbd_db_pool_get (MbdDbPool *pool, GError **error);
+/* The connection the pool was made with. */
+MbdDb *mbd_db_pool_get_first (MbdDbPool *pool);
+/* How many connections are open (for tests). */
+guint mbd_db_pool_count (MbdDbPool *pool);
+/* Closes every connection; threads still holding one must have stopped using it. */
+void mbd_db_pool_close (MbdDbPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbdDbPool, mbd_db_pool_close)
+
 /* The schema version this library writes, and the one of the open database. */
 int mbd_db_latest_schema_version (void);
 int mbd_db_get_schema_version (MbdDb *db);

@@ -557,3 +557,126 @@ mbd_db_query_strv (MbdDb *db, const char *sql, GError **error)
     }
   return g_strv_builder_end (builder);
 }
+
+/* -- connections a thread ---------------------------------------------------------------- */
+
+struct _MbdDbPool
+{
+  gatomicrefcount ref; /* the pool's owner, and each thread that has a connection */
+  GMutex lock;         /* guards closed and conns */
+  gboolean closed;
+  GThread *first_thread; /* (unowned): only compared */
+  MbdDb *first;          /* (owned) */
+  GPtrArray *conns;      /* (element-type MbdDb) (owned): the other threads' connections */
+};
+
+static MbdDbPool *
+pool_ref (MbdDbPool *pool)
+{
+  g_atomic_ref_count_inc (&pool->ref);
+  return pool;
+}
+
+static void
+pool_unref (MbdDbPool *pool)
+{
+  if (!g_atomic_ref_count_dec (&pool->ref))
+    return;
+  g_mutex_clear (&pool->lock);
+  g_ptr_array_unref (pool->conns);
+  g_free (pool);
+}
+
+/* A thread ends: its connections go. A pool that was closed has closed them already. */
+static void
+thread_conns_free (gpointer data)
+{
+  GHashTable *conns = data;
+  GHashTableIter iter;
+  gpointer pool_ptr, db;
+
+  g_hash_table_iter_init (&iter, conns);
+  while (g_hash_table_iter_next (&iter, &pool_ptr, &db))
+    {
+      MbdDbPool *pool = pool_ptr;
+      g_mutex_lock (&pool->lock);
+      if (!pool->closed && g_ptr_array_remove_fast (pool->conns, db))
+        mbd_db_close (db);
+      g_mutex_unlock (&pool->lock);
+      pool_unref (pool);
+    }
+  g_hash_table_unref (conns);
+}
+
+/* (element-type MbdDbPool MbdDb): each thread's connections, by pool */
+static GPrivate thread_conns = G_PRIVATE_INIT (thread_conns_free);
+
+MbdDbPool *
+mbd_db_pool_new (MbdDb *db)
+{
+  MbdDbPool *pool = g_new0 (MbdDbPool, 1);
+
+  g_atomic_ref_count_init (&pool->ref);
+  g_mutex_init (&pool->lock);
+  pool->first_thread = g_thread_self ();
+  pool->first = db;
+  pool->conns = g_ptr_array_new ();
+  return pool;
+}
+
+MbdDb *
+mbd_db_pool_get_first (MbdDbPool *pool)
+{
+  return pool->first;
+}
+
+MbdDb *
+mbd_db_pool_get (MbdDbPool *pool, GError **error)
+{
+  if (g_thread_self () == pool->first_thread)
+    return pool->first;
+
+  GHashTable *conns = g_private_get (&thread_conns);
+  if (conns == NULL)
+    {
+      conns = g_hash_table_new (NULL, NULL);
+      g_private_set (&thread_conns, conns);
+    }
+  MbdDb *db = g_hash_table_lookup (conns, pool);
+  if (db != NULL)
+    return db;
+
+  /* the schema is migrated already: this only opens */
+  db = mbd_db_open (pool->first->path, error);
+  if (db == NULL)
+    return NULL;
+  g_mutex_lock (&pool->lock);
+  g_ptr_array_add (pool->conns, db);
+  g_mutex_unlock (&pool->lock);
+  g_hash_table_insert (conns, pool_ref (pool), db);
+  return db;
+}
+
+guint
+mbd_db_pool_count (MbdDbPool *pool)
+{
+  g_mutex_lock (&pool->lock);
+  guint n = pool->conns->len + 1;
+  g_mutex_unlock (&pool->lock);
+  return n;
+}
+
+void
+mbd_db_pool_close (MbdDbPool *pool)
+{
+  if (pool == NULL)
+    return;
+  g_mutex_lock (&pool->lock);
+  pool->closed = TRUE;
+  for (guint i = 0; i < pool->conns->len; i++)
+    mbd_db_close (g_ptr_array_index (pool->conns, i));
+  g_ptr_array_set_size (pool->conns, 0);
+  g_clear_pointer (&pool->first, mbd_db_close);
+  g_mutex_unlock (&pool->lock);
+  pool_unref (pool);
+}

@@ -39,7 +39,8 @@ struct _MbdInstance
   char *identity;      /* (owned) (nullable): wanted identity before open, actual after */
   char *key_algorithm; /* (owned) (nullable) */
   char *fingerprint;   /* (owned) (nullable) */
-  MbdDb *db;           /* (owned) (nullable) */
+  MbdDb *db;           /* (nullable): the opening thread's connection, owned by db_pool */
+  MbdDbPool *db_pool;  /* (owned) (nullable): a connection a thread, see mbd_instance_get_db() */
   MbdGnupg *gnupg;     /* (owned) (nullable) */
   gboolean started;
   int engine_lock_fd; /* (owned): held while started */
@@ -93,7 +94,7 @@ mbd_instance_finalize (GObject *object)
   g_free (self->url);
   if (self->engine_lock_fd >= 0)
     close (self->engine_lock_fd);
-  mbd_db_close (self->db);
+  mbd_db_pool_close (self->db_pool);
   g_clear_object (&self->gnupg);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (mbd_instance_parent_class)->finalize (object);
@@ -452,11 +453,13 @@ open_locked (MbdInstance *self, gboolean create, GCancellable *cancellable, GErr
   self->db = mbd_db_open (db_path, error);
   if (self->db == NULL)
     return FALSE;
+  self->db_pool = mbd_db_pool_new (self->db);
   if (!setup_identity (self, error) || !setup_key (self, create, cancellable, error)
       || !setup_url (self, error)
       || (create && !mbd_repository_ensure_default (self, cancellable, error)))
     {
-      g_clear_pointer (&self->db, mbd_db_close);
+      g_clear_pointer (&self->db_pool, mbd_db_pool_close);
+      self->db = NULL;
       g_clear_object (&self->gnupg);
       return FALSE;
     }
@@ -581,52 +584,23 @@ mbd_instance_is_open (MbdInstance *self)
   return self->db != NULL;
 }
 
-/* A worker thread's own connection to an instance's database (see
- * mbd_instance_open_thread_db()). */
-typedef struct
-{
-  MbdInstance *instance; /* (unowned) */
-  MbdDb *db;             /* (owned) */
-} ThreadDb;
-
-static GPrivate thread_db = G_PRIVATE_INIT (NULL);
-
+/* The calling thread's connection to the database (see MbdDbPool): the thread that opened the
+ * instance uses the first one, every other thread one of its own, so that their transactions
+ * stay apart and sqlite's locks (with the busy timeout) order the writers. */
 MbdDb *
 mbd_instance_get_db (MbdInstance *self)
 {
-  ThreadDb *own = g_private_get (&thread_db);
+  if (self->db_pool == NULL)
+    return NULL;
 
-  if (own != NULL && own->instance == self)
-    return own->db;
+  g_autoptr (GError) error = NULL;
+  MbdDb *db = mbd_db_pool_get (self->db_pool, &error);
+  if (db != NULL)
+    return db;
+  /* opening a file that is open already hardly fails; sharing is still better than no database */
+  g_warning ("%s: this thread shares the first database connection: %s", self->home,
+             error->message);
   return self->db;
-}
-
-gboolean
-mbd_instance_open_thread_db (MbdInstance *self, GError **error)
-{
-  g_return_val_if_fail (self->db != NULL, FALSE);
-  g_return_val_if_fail (g_private_get (&thread_db) == NULL, FALSE);
-
-  g_autofree char *path = g_build_filename (self->home, "mbd.sqlite", NULL);
-  MbdDb *db = mbd_db_open (path, error);
-  if (db == NULL)
-    return FALSE;
-  ThreadDb *own = g_new0 (ThreadDb, 1);
-  own->instance = self;
-  own->db = db;
-  g_private_set (&thread_db, own);
-  return TRUE;
-}
-
-void
-mbd_instance_close_thread_db (MbdInstance *self)
-{
-  ThreadDb *own = g_private_get (&thread_db);
-
-  g_return_if_fail (own != NULL && own->instance == self);
-  g_private_set (&thread_db, NULL);
-  mbd_db_close (own->db);
-  g_free (own);
 }
 
 /**
@@ -934,15 +908,16 @@ mbd_instance_get_status (MbdInstance *self, GCancellable *cancellable, GError **
       mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "%s: the instance is not open", self->home);
       return NULL;
     }
+  MbdDb *db = mbd_instance_get_db (self);
   g_auto (GStrv) chroots = mbd_db_query_strv (
-      self->db,
+      db,
       "SELECT codename || ':' || architecture FROM chroots WHERE status = 2 "
       "ORDER BY codename, architecture",
       error);
   if (chroots == NULL)
     return NULL;
-  g_auto (GStrv) remotes = mbd_db_query_strv (
-      self->db, "SELECT url FROM remotes WHERE status = 2 ORDER BY url", error);
+  g_auto (GStrv) remotes
+          = mbd_db_query_strv (db, "SELECT url FROM remotes WHERE status = 2 ORDER BY url", error);
   if (remotes == NULL)
     return NULL;
 

@@ -325,6 +325,102 @@ test_engine_lock (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* Writes 200 transactions of two rows each through the calling thread's connection. */
+static gpointer
+write_transactions (gpointer data)
+{
+  MbdInstance *instance = data;
+  MbdDb *db = mbd_instance_get_db (instance);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tag = g_strdup_printf ("%p", (void *) g_thread_self ());
+
+  for (int i = 0; i < 200 && error == NULL; i++)
+    {
+      g_autofree char *a = g_strdup_printf ("test-%s-%d-a", tag, i);
+      g_autofree char *b = g_strdup_printf ("test-%s-%d-b", tag, i);
+      if (mbd_db_begin (db, &error) && mbd_db_set_setting (db, a, "1", &error))
+        {
+          g_thread_yield ();
+          if (mbd_db_set_setting (db, b, "1", &error))
+            mbd_db_commit (db, &error);
+        }
+      if (error != NULL)
+        mbd_db_rollback (db);
+    }
+  return g_steal_pointer (&error);
+}
+
+static gpointer
+get_db_thread (gpointer data)
+{
+  return mbd_instance_get_db (data);
+}
+
+static void
+test_thread_connections (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("Each thread writes through its own connection, so transactions of the main "
+                  "thread and of worker threads that run at the same time stay apart; a thread's "
+                  "connection is closed when the thread ends");
+  g_autoptr (MbdInstance) instance = create_instance (fx->home, "threads");
+  MbdDb *main_db = mbd_instance_get_db (instance);
+  g_assert_nonnull (main_db);
+  g_assert_true (mbd_instance_get_db (instance) == main_db);
+
+  GThread *workers[3];
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    workers[i] = g_thread_new ("writer", write_transactions, instance);
+  g_autoptr (GError) main_error = write_transactions (instance);
+  g_assert_no_error (main_error);
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    {
+      g_autoptr (GError) error = g_thread_join (workers[i]);
+      g_assert_no_error (error);
+    }
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) rows
+          = mbd_db_query_strv (main_db, "SELECT key FROM settings WHERE key LIKE 'test-%'", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (rows), ==, 4 * 200 * 2);
+
+  GThread *other = g_thread_new ("reader", get_db_thread, instance);
+  MbdDb *other_db = g_thread_join (other);
+  g_assert_nonnull (other_db);
+  g_assert_true (other_db != main_db);
+}
+
+static gpointer
+pool_get_thread (gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MbdDb *db = mbd_db_pool_get (data, &error);
+  g_assert_no_error (error);
+  return db;
+}
+
+static void
+test_db_pool (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("MbdDbPool: the first connection for the thread that made the pool, one more "
+                  "while another thread runs, closed when it ends; closing the pool closes all");
+  g_assert_true (g_mkdir_with_parents (fx->home, 0700) == 0);
+  g_autofree char *path = g_build_filename (fx->home, "pool.sqlite", NULL);
+  MbdDb *first = mbd_db_open (path, &error);
+  g_assert_no_error (error);
+  MbdDbPool *pool = mbd_db_pool_new (first);
+  g_assert_true (mbd_db_pool_get (pool, &error) == first);
+  g_assert_cmpuint (mbd_db_pool_count (pool), ==, 1);
+
+  MbdDb *other = g_thread_join (g_thread_new ("pool", pool_get_thread, pool));
+  g_assert_nonnull (other);
+  g_assert_true (other != first);
+  /* the thread has ended, and its connection with it */
+  g_assert_cmpuint (mbd_db_pool_count (pool), ==, 1);
+  mbd_db_pool_close (pool);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,6 +435,9 @@ main (int argc, char **argv)
   g_test_add ("/instance/status", Fixture, NULL, setup, test_status, teardown);
   g_test_add ("/instance/engine-lock", Fixture, NULL, setup, test_engine_lock, teardown);
   g_test_add ("/instance/async", Fixture, NULL, setup, test_async, teardown);
+  g_test_add ("/instance/thread-connections", Fixture, NULL, setup, test_thread_connections,
+              teardown);
+  g_test_add ("/instance/db-pool", Fixture, NULL, setup, test_db_pool, teardown);
   g_test_add ("/instance/lock-wait", Fixture, NULL, setup, test_lock_wait, teardown);
   return g_test_run ();
 }
