@@ -144,6 +144,48 @@ gboolean mbd_repository_delete_snapshot (MbdRepository *self,
                                          GCancellable *cancellable,
                                          GError **error);
 MBD_AVAILABLE_IN_ALL
+void mbd_repository_migrate_async (MbdRepository *self,
+                                   const char *source,
+                                   const char *distribution,
+                                   const char *version,
+                                   gboolean full,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_repository_migrate_finish (MbdRepository *self, GAsyncResult *result, GError **error);
+MBD_AVAILABLE_IN_ALL
+void mbd_repository_remove_async (MbdRepository *self,
+                                  const char *source,
+                                  const char *distribution,
+                                  const char *version,
+                                  gboolean without_rollback,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_repository_remove_finish (MbdRepository *self, GAsyncResult *result, GError **error);
+MBD_AVAILABLE_IN_ALL
+void mbd_repository_create_snapshot_async (MbdRepository *self,
+                                           const char *distribution,
+                                           const char *name,
+                                           GCancellable *cancellable,
+                                           GAsyncReadyCallback callback,
+                                           gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+MbdSnapshot *
+mbd_repository_create_snapshot_finish (MbdRepository *self, GAsyncResult *result, GError **error);
+MBD_AVAILABLE_IN_ALL
+void mbd_repository_delete_snapshot_async (MbdRepository *self,
+                                           const char *distribution,
+                                           const char *name,
+                                           GCancellable *cancellable,
+                                           GAsyncReadyCallback callback,
+                                           gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+gboolean
+mbd_repository_delete_snapshot_finish (MbdRepository *self, GAsyncResult *result, GError **error);
+MBD_AVAILABLE_IN_ALL
 const char *mbd_snapshot_get_distribution (MbdSnapshot *self);
 MBD_AVAILABLE_IN_ALL
 const char *mbd_snapshot_get_name (MbdSnapshot *self);

@@ -746,6 +746,80 @@ test_snapshots (Fixture *fx, gconstpointer data)
 }
 
 static void
+store_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+test_async_concurrent (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GAsyncResult) migrated = NULL;
+  g_autoptr (GAsyncResult) snapped = NULL;
+
+  g_test_summary ("migrate, remove and the snapshot calls run in worker threads while the "
+                  "calling thread changes the same repository; each change commits on its own "
+                  "and the published repository stays consistent");
+  include (fx, "bookworm-r-unstable", "hello_1.0~r12+1_all.changes");
+  mbd_repository_migrate_async (fx->repo, "hello", "bookworm-r-unstable", NULL, TRUE, NULL,
+                                store_result, &migrated);
+  mbd_repository_create_snapshot_async (fx->repo, "bookworm-r-unstable", "worker", NULL,
+                                        store_result, &snapped);
+  /* meanwhile this thread takes and deletes snapshots of another suite; with pauses, as sqlite's
+   * busy handler is not fair to a writer that polls while another takes the lock back at once */
+  for (guint rounds = 0; rounds < 6; rounds++)
+    {
+      g_autofree char *name = g_strdup_printf ("main%u", rounds);
+      g_autoptr (MbdSnapshot) snap = mbd_repository_create_snapshot (
+          fx->repo, "bookworm-r-experimental", name, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (mbd_snapshot_get_name (snap), ==, name);
+      g_assert_true (
+          mbd_repository_delete_snapshot (fx->repo, "bookworm-r-experimental", name, NULL, &error));
+      g_assert_no_error (error);
+      g_usleep (20 * 1000);
+    }
+  while (migrated == NULL || snapped == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mbd_repository_migrate_finish (fx->repo, migrated, &error));
+  g_assert_no_error (error);
+  g_autoptr (MbdSnapshot) worker
+             = mbd_repository_create_snapshot_finish (fx->repo, snapped, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mbd_snapshot_get_name (worker), ==, "worker");
+  g_autofree char *stable = version_in (fx, "hello", "bookworm-r-stable");
+  g_assert_cmpstr (stable, ==, "1.0~r12+1");
+  assert_consistent (fx);
+
+  /* failures come back through _finish */
+  g_clear_object (&migrated);
+  mbd_repository_migrate_async (fx->repo, "hello", "bookworm-r-unstable", "9", FALSE, NULL,
+                                store_result, &migrated);
+  while (migrated == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (mbd_repository_migrate_finish (fx->repo, migrated, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_autoptr (GAsyncResult) removed = NULL;
+  g_autoptr (GAsyncResult) deleted = NULL;
+  mbd_repository_remove_async (fx->repo, "hello", "bookworm-r-stable", NULL, TRUE, NULL,
+                               store_result, &removed);
+  mbd_repository_delete_snapshot_async (fx->repo, "bookworm-r-unstable", "worker", NULL,
+                                        store_result, &deleted);
+  while (removed == NULL || deleted == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mbd_repository_remove_finish (fx->repo, removed, &error));
+  g_assert_no_error (error);
+  g_assert_true (mbd_repository_delete_snapshot_finish (fx->repo, deleted, &error));
+  g_assert_no_error (error);
+  g_autofree char *gone = version_in (fx, "hello", "bookworm-r-stable");
+  g_assert_null (gone);
+  assert_consistent (fx);
+}
+
+static void
 test_sources_list (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -800,6 +874,7 @@ main (int argc, char **argv)
   ADD ("/repository/migrate", test_migrate, NULL);
   ADD ("/repository/rollbacks", test_rollbacks, MBD_LAYOUT_DEFAULT);
   ADD ("/repository/snapshots", test_snapshots, NULL);
+  ADD ("/repository/async-concurrent", test_async_concurrent, NULL);
   ADD ("/repository/sources-list", test_sources_list, NULL);
 #undef ADD
 

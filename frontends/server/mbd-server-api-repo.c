@@ -6,12 +6,9 @@
 /* mini-buildd's repository calls: migrate (STAFF, C), remove (ADMIN, C), snapshot_create and
  * snapshot_delete (ADMIN, R, C), uploaders (ADMIN, R) and debdiff (NONE).
  *
- * migrate, remove and the snapshot calls run synchronously on the main thread: the library has
- * no _async variants for them, and adding GTask ones is not safe yet, as every MbdRepository
- * writes through the instance's single sqlite connection inside BEGIN IMMEDIATE … COMMIT; a
- * worker thread's transaction would take in (or fail) the packager's main-thread writes made
- * meanwhile. They publish only the changed suites, which takes well under a second for the
- * repositories of the tests. */
+ * migrate, remove and the snapshot calls pause the message and run the library's _async call,
+ * which changes and publishes the repository in a worker thread with its own database
+ * connection: the main loop keeps serving while a large suite is published. */
 
 /* The repository of the distribution argument, or NULL after answering the problem. */
 static MbdRepository *
@@ -28,6 +25,41 @@ distribution_repository (SoupServerMessage *msg,
   return repo;
 }
 
+/* A repository call waiting for its worker thread. */
+typedef struct
+{
+  MbdServerApiPending *pending; /* (owned) */
+  const char *call;
+  gboolean (*finish) (MbdRepository *, GAsyncResult *, GError **);
+} RepoCall;
+
+static void
+repo_call_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RepoCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (call->finish (MBD_REPOSITORY (source), result, &error))
+    mbd_server_api_answer_empty (call->pending->msg, call->pending->query);
+  else
+    mbd_server_api_fail (call->pending->msg, call->call, error);
+  mbd_server_api_resume (call->pending);
+  g_free (call);
+}
+
+static RepoCall *
+repo_call_new (SoupServerMessage *msg,
+               GHashTable *query,
+               const char *call,
+               gboolean (*finish) (MbdRepository *, GAsyncResult *, GError **))
+{
+  RepoCall *repo_call = g_new0 (RepoCall, 1);
+  repo_call->pending = mbd_server_api_pause (msg, query);
+  repo_call->call = call;
+  repo_call->finish = finish;
+  return repo_call;
+}
+
 void
 mbd_server_api_migrate (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
@@ -40,15 +72,10 @@ mbd_server_api_migrate (SoupServerMessage *msg, MbdInstance *instance, GHashTabl
   g_autoptr (MbdRepository) repo = distribution_repository (msg, instance, query, "migrate");
   if (repo == NULL)
     return;
-  g_autoptr (GError) error = NULL;
-  if (!mbd_repository_migrate (repo, mbd_server_api_arg (query, "source"),
-                               mbd_server_api_arg (query, "distribution"),
-                               mbd_server_api_arg (query, "version"), full, NULL, &error))
-    {
-      mbd_server_api_fail (msg, "migrate", error);
-      return;
-    }
-  mbd_server_api_answer_empty (msg, query);
+  mbd_repository_migrate_async (
+      repo, mbd_server_api_arg (query, "source"), mbd_server_api_arg (query, "distribution"),
+      mbd_server_api_arg (query, "version"), full, NULL, repo_call_done,
+      repo_call_new (msg, query, "migrate", mbd_repository_migrate_finish));
 }
 
 void
@@ -63,15 +90,17 @@ mbd_server_api_remove (SoupServerMessage *msg, MbdInstance *instance, GHashTable
   g_autoptr (MbdRepository) repo = distribution_repository (msg, instance, query, "remove");
   if (repo == NULL)
     return;
-  g_autoptr (GError) error = NULL;
-  if (!mbd_repository_remove (
-          repo, mbd_server_api_arg (query, "source"), mbd_server_api_arg (query, "distribution"),
-          mbd_server_api_arg (query, "version"), without_rollback, NULL, &error))
-    {
-      mbd_server_api_fail (msg, "remove", error);
-      return;
-    }
-  mbd_server_api_answer_empty (msg, query);
+  mbd_repository_remove_async (
+      repo, mbd_server_api_arg (query, "source"), mbd_server_api_arg (query, "distribution"),
+      mbd_server_api_arg (query, "version"), without_rollback, NULL, repo_call_done,
+      repo_call_new (msg, query, "remove", mbd_repository_remove_finish));
+}
+
+static gboolean
+create_snapshot_finish (MbdRepository *repo, GAsyncResult *result, GError **error)
+{
+  g_autoptr (MbdSnapshot) snapshot = mbd_repository_create_snapshot_finish (repo, result, error);
+  return snapshot != NULL;
 }
 
 static void
@@ -91,20 +120,13 @@ snapshot_call (SoupServerMessage *msg,
     return;
   const char *distribution = mbd_server_api_arg (query, "distribution");
   const char *name = mbd_server_api_arg (query, "name");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbdSnapshot) snapshot = NULL;
-  gboolean ok;
   if (create)
-    ok = (snapshot = mbd_repository_create_snapshot (repo, distribution, name, NULL, &error))
-         != NULL;
+    mbd_repository_create_snapshot_async (repo, distribution, name, NULL, repo_call_done,
+                                          repo_call_new (msg, query, call, create_snapshot_finish));
   else
-    ok = mbd_repository_delete_snapshot (repo, distribution, name, NULL, &error);
-  if (!ok)
-    {
-      mbd_server_api_fail (msg, call, error);
-      return;
-    }
-  mbd_server_api_answer_empty (msg, query);
+    mbd_repository_delete_snapshot_async (
+        repo, distribution, name, NULL, repo_call_done,
+        repo_call_new (msg, query, call, mbd_repository_delete_snapshot_finish));
 }
 
 void
