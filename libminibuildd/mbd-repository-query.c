@@ -149,6 +149,64 @@ builder_to_string (JsonBuilder *builder)
 }
 
 /**
+ * mbd_instance_repositories_json:
+ * @instance: an open instance
+ *
+ * Describes the repositories as mini-buildd's `status` call does with `with_repositories`:
+ * `{identity: {codenames: [...], layout: {suite: {uploadable, experimental, migrates_to}}}}`.
+ *
+ * Returns: (transfer full): the JSON text, or %NULL with @error set
+ */
+char *
+mbd_instance_repositories_json (MbdInstance *instance, GError **error)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), NULL);
+
+  g_autoptr (GPtrArray) repos = mbd_instance_list_repositories (instance, error);
+  if (repos == NULL)
+    return NULL;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < repos->len; i++)
+    {
+      MbdRepository *repo = g_ptr_array_index (repos, i);
+      g_autoptr (GPtrArray) dists = mbd_repository_get_distributions (repo);
+      g_autoptr (GPtrArray) suites = mbd_layout_get_suites (mbd_repository_get_layout (repo));
+
+      json_builder_set_member_name (builder, mbd_repository_get_identity (repo));
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "codenames");
+      json_builder_begin_array (builder);
+      for (guint d = 0; d < dists->len; d++)
+        json_builder_add_string_value (
+            builder, mbd_distribution_get_codename (g_ptr_array_index (dists, d)));
+      json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "layout");
+      json_builder_begin_object (builder);
+      for (guint s = 0; s < suites->len; s++)
+        {
+          MbdSuite *suite = g_ptr_array_index (suites, s);
+          json_builder_set_member_name (builder, mbd_suite_get_name (suite));
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "uploadable");
+          json_builder_add_boolean_value (builder, mbd_suite_get_uploadable (suite));
+          json_builder_set_member_name (builder, "experimental");
+          json_builder_add_boolean_value (builder, mbd_suite_get_experimental (suite));
+          json_builder_set_member_name (builder, "migrates_to");
+          if (mbd_suite_get_migrates_to (suite) != NULL)
+            json_builder_add_string_value (builder, mbd_suite_get_migrates_to (suite));
+          else
+            json_builder_add_null_value (builder);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  return builder_to_string (builder);
+}
+
+/**
  * mbd_instance_ls_json:
  * @instance: an open instance
  * @source: a source package name

@@ -195,6 +195,8 @@ MBD_AVAILABLE_IN_ALL
 char *mbd_snapshot_get_suite_path (MbdSnapshot *self);
 
 MBD_AVAILABLE_IN_ALL
+char *mbd_instance_repositories_json (MbdInstance *instance, GError **error);
+MBD_AVAILABLE_IN_ALL
 char *mbd_instance_ls_json (MbdInstance *instance,
                             const char *source,
                             const char *repository,

@@ -95,31 +95,6 @@ repo_create (int argc,
   return TRUE;
 }
 
-static void
-add_layout_json (JsonBuilder *builder, MbdLayout *layout)
-{
-  g_autoptr (GPtrArray) suites = mbd_layout_get_suites (layout);
-
-  json_builder_begin_object (builder);
-  for (guint s = 0; s < suites->len; s++)
-    {
-      MbdSuite *suite = g_ptr_array_index (suites, s);
-      json_builder_set_member_name (builder, mbd_suite_get_name (suite));
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "uploadable");
-      json_builder_add_boolean_value (builder, mbd_suite_get_uploadable (suite));
-      json_builder_set_member_name (builder, "experimental");
-      json_builder_add_boolean_value (builder, mbd_suite_get_experimental (suite));
-      json_builder_set_member_name (builder, "migrates_to");
-      if (mbd_suite_get_migrates_to (suite) != NULL)
-        json_builder_add_string_value (builder, mbd_suite_get_migrates_to (suite));
-      else
-        json_builder_add_null_value (builder);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_object (builder);
-}
-
 static gboolean
 repo_ls (int argc,
          char **argv,
@@ -133,51 +108,35 @@ repo_ls (int argc,
   if (!mbd_option_context_parse (context, ls_options, &argc, &argv, invocation,
                                  MBD_BUILTIN_FLAG_NONE, &instance, cancellable, error))
     return FALSE;
+  if (opt_json)
+    {
+      g_autofree char *json = mbd_instance_repositories_json (instance, error);
+      if (json == NULL)
+        return FALSE;
+      printf ("%s\n", json);
+      return TRUE;
+    }
   g_autoptr (GPtrArray) repos = mbd_instance_list_repositories (instance, error);
   if (repos == NULL)
     return FALSE;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  json_builder_begin_object (builder);
   for (guint i = 0; i < repos->len; i++)
     {
       MbdRepository *repo = g_ptr_array_index (repos, i);
       g_autoptr (GPtrArray) dists = mbd_repository_get_distributions (repo);
       MbdLayout *layout = mbd_repository_get_layout (repo);
-      if (!opt_json)
-        {
-          g_autofree char *path = mbd_repository_dup_path (repo);
-          printf ("%s\n  Layout:        %s\n  Path:          %s\n  Unauthenticated uploads: %s\n",
-                  mbd_repository_get_identity (repo), mbd_layout_get_name (layout), path,
-                  mbd_repository_get_allow_unauthenticated_uploads (repo) ? "allowed" : "refused");
-          for (guint d = 0; d < dists->len; d++)
-            {
-              MbdDistribution *dist = g_ptr_array_index (dists, d);
-              g_autofree char *spec = mbd_distribution_to_spec (dist);
-              g_autofree char *components
-                  = g_strjoinv (" ", (char **) mbd_distribution_get_components (dist));
-              printf ("  Distribution:  %s (codeversion %s; %s)\n", spec,
-                      mbd_distribution_get_codeversion (dist), components);
-            }
-          continue;
-        }
-      json_builder_set_member_name (builder, mbd_repository_get_identity (repo));
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "codenames");
-      json_builder_begin_array (builder);
+      g_autofree char *path = mbd_repository_dup_path (repo);
+      printf ("%s\n  Layout:        %s\n  Path:          %s\n  Unauthenticated uploads: %s\n",
+              mbd_repository_get_identity (repo), mbd_layout_get_name (layout), path,
+              mbd_repository_get_allow_unauthenticated_uploads (repo) ? "allowed" : "refused");
       for (guint d = 0; d < dists->len; d++)
-        json_builder_add_string_value (
-            builder, mbd_distribution_get_codename (g_ptr_array_index (dists, d)));
-      json_builder_end_array (builder);
-      json_builder_set_member_name (builder, "layout");
-      add_layout_json (builder, layout);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_object (builder);
-  if (opt_json)
-    {
-      g_autoptr (JsonNode) root = json_builder_get_root (builder);
-      g_autofree char *text = json_to_string (root, FALSE);
-      printf ("%s\n", text);
+        {
+          MbdDistribution *dist = g_ptr_array_index (dists, d);
+          g_autofree char *spec = mbd_distribution_to_spec (dist);
+          g_autofree char *components
+              = g_strjoinv (" ", (char **) mbd_distribution_get_components (dist));
+          printf ("  Distribution:  %s (codeversion %s; %s)\n", spec,
+                  mbd_distribution_get_codeversion (dist), components);
+        }
     }
   return TRUE;
 }

@@ -11,47 +11,8 @@
 static JsonNode *
 repositories_node (MbdInstance *instance, GError **error)
 {
-  g_autoptr (GPtrArray) repos = mbd_instance_list_repositories (instance, error);
-  if (repos == NULL)
-    return NULL;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  for (guint i = 0; i < repos->len; i++)
-    {
-      MbdRepository *repo = g_ptr_array_index (repos, i);
-      json_builder_set_member_name (builder, mbd_repository_get_identity (repo));
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "codenames");
-      json_builder_begin_array (builder);
-      GPtrArray *dists = mbd_repository_get_distributions (repo);
-      for (guint d = 0; d < dists->len; d++)
-        json_builder_add_string_value (
-            builder, mbd_distribution_get_codename (g_ptr_array_index (dists, d)));
-      json_builder_end_array (builder);
-      json_builder_set_member_name (builder, "layout");
-      json_builder_begin_object (builder);
-      g_autoptr (GPtrArray) suites = mbd_layout_get_suites (mbd_repository_get_layout (repo));
-      for (guint s = 0; s < suites->len; s++)
-        {
-          MbdSuite *suite = g_ptr_array_index (suites, s);
-          json_builder_set_member_name (builder, mbd_suite_get_name (suite));
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "uploadable");
-          json_builder_add_boolean_value (builder, mbd_suite_get_uploadable (suite));
-          json_builder_set_member_name (builder, "experimental");
-          json_builder_add_boolean_value (builder, mbd_suite_get_experimental (suite));
-          json_builder_set_member_name (builder, "migrates_to");
-          if (mbd_suite_get_migrates_to (suite) != NULL)
-            json_builder_add_string_value (builder, mbd_suite_get_migrates_to (suite));
-          else
-            json_builder_add_null_value (builder);
-          json_builder_end_object (builder);
-        }
-      json_builder_end_object (builder);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
+  g_autofree char *json = mbd_instance_repositories_json (instance, error);
+  return json != NULL ? json_from_string (json, error) : NULL;
 }
 
 typedef struct
