@@ -4,8 +4,8 @@
 #include "mbd-server-api.h"
 
 /* mini-buildd's administration calls: start, stop (ADMIN, C), remake_chroots (ADMIN, C, M),
- * setup (ADMIN, C, M; the inspect report only) and debmirror (ADMIN, C). wake and handshake are
- * in mbd-server-api-remotes.c. */
+ * setup (ADMIN, C, M; the inspect report only). debmirror is in mbd-server-api-debmirror.c, wake
+ * and handshake in mbd-server-api-remotes.c. */
 
 /* -- start, stop -------------------------------------------------------------------------- */
 
@@ -438,22 +438,4 @@ mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable 
   json_builder_end_object (builder);
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
   mbd_server_api_answer (msg, query, root);
-}
-
-/* -- debmirror --------------------------------------------------------------------------- */
-
-void
-mbd_server_api_debmirror (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  if (!mbd_server_api_check (msg, instance, query, "debmirror",
-                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, NULL))
-    return;
-  g_autofree char *program = g_find_program_in_path ("debmirror");
-  if (program == NULL)
-    mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                        "API call 'debmirror': debmirror is not installed on the server "
-                        "(apt-get install debmirror)");
-  else
-    mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                        "API call 'debmirror' is not implemented yet");
 }

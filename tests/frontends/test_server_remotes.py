@@ -3,7 +3,9 @@
 through pub_key), `mbd remote check` does the GnuPG handshake both ways and activates, the status
 lists the active remote; a handshake signed by an unknown key, a forged one and an unsigned one
 are refused; wake runs a remote's wake command (which starts the stopped second server) and
-answers its status."""
+answers its status. debmirror makes a partial mirror of a repository from the server's own HTTP
+delivery, whose Release gpgv accepts with the instance key; destinations with path tricks are
+refused."""
 
 import json
 import os
@@ -14,7 +16,8 @@ import time
 import unittest
 import urllib.parse
 
-from mbdtestlib import MBD_SERVER, HomeTestCase, Server, kill_agent, run_mbd
+import repotestlib
+from mbdtestlib import MBD_SERVER, HomeTestCase, Server, run_mbd
 
 
 def gpg(home, *args, input=None):
@@ -159,6 +162,69 @@ class RemotesTest(unittest.TestCase):
                                     sleep="0", attempts="2")
         self.assertGreaterEqual(status, 500)
         self.assertIn("2 attempts", body["detail"])
+
+
+class DebmirrorTest(repotestlib.RepoTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.unstable = f"{cls.codename}-{repotestlib.REPO_ID}-unstable"
+        cls.version = repotestlib.pkgfixtures.layout_version("1.0", repotestlib.REPO_ID)
+        changes, _, _ = cls.factory.package_set("hello-mirror", cls.version, cls.unstable)
+        run_mbd("include", cls.unstable, changes, home=cls.home)
+        cls.server = Server(cls.home)
+        cls.server.login()
+
+    @classmethod
+    def tearDownClass(cls):
+        code, err = cls.server.stop()
+        super().tearDownClass()
+        assert code == 0, err
+
+    def debmirror(self, **args):
+        query = urllib.parse.urlencode({"confirm": "debmirror", **args})
+        return self.server.get_json(f"/mini_buildd/api/debmirror/?{query}")
+
+    def test_mirror(self):
+        status, _, body = self.debmirror(codenames=self.codename, suites="unstable")
+        self.assertEqual(status, 200, body)
+        dest = os.path.join(self.home, "debmirror", repotestlib.REPO_ID)
+        result = body[repotestlib.REPO_ID]
+        self.assertEqual(result["destination"], dest)
+        self.assertEqual(result["distributions"], [self.unstable])
+        self.assertEqual(result["architectures"], [self.arch])
+        dists = os.path.join(dest, "dists", self.unstable)
+        # the Release signature verifies with the instance key alone
+        proc = subprocess.run(["gpgv", "--keyring", self.key, os.path.join(dists, "Release.gpg"),
+                               os.path.join(dists, "Release")], capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # the package's files are in the mirror's pool, the same bytes as in the repository
+        pool = [os.path.relpath(os.path.join(d, f), dest)
+                for d, _, files in os.walk(os.path.join(dest, "pool")) for f in files]
+        self.assertTrue(any(p.endswith(".deb") and "hello-mirror" in p for p in pool), pool)
+        self.assertTrue(any(p.endswith(".dsc") for p in pool), pool)
+        for rel in pool:
+            with open(os.path.join(dest, rel), "rb") as a, open(
+                    os.path.join(self.root, rel), "rb") as b:
+                self.assertEqual(a.read(), b.read(), rel)
+        # only the distribution asked for
+        self.assertEqual(os.listdir(os.path.join(dest, "dists")), [self.unstable])
+
+    def test_refusals(self):
+        for destination in ("relative/{}", "/tmp/../etc/{}", "/tmp/./x", "/",
+                            os.path.join(self.home, "repositories", "{}")):
+            status, _, body = self.debmirror(destination=destination)
+            self.assertEqual(status, 400, destination)
+            self.assertIn("destination", body["detail"])
+        status, _, body = self.debmirror(repositories="nosuchrepo")
+        self.assertEqual(status, 400)
+        self.assertIn("nosuchrepo", body["detail"])
+        status, _, body = self.debmirror(architectures="no-such-arch")
+        self.assertEqual(status, 400)
+        self.assertIn("no repository distribution matches", body["detail"])
+        # admin and confirm
+        status, _, _ = Server.get_json(self.server, "/mini_buildd/api/debmirror/")
+        self.assertEqual(status, 400)
 
 
 if __name__ == "__main__":
