@@ -1072,155 +1072,56 @@ mbd_remote_deactivate (MbdRemote *self, GError **error)
 /* Seconds the wake command may run. */
 #define WAKE_COMMAND_TIMEOUT 60
 
-typedef struct
-{
-  gboolean done;
-  gboolean timed_out;
-  GError *error;
-} WakeRun;
-
-static void
-on_wake_exited (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  WakeRun *run = user_data;
-  g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &run->error);
-  run->done = TRUE;
-}
-
-static gboolean
-on_wake_timeout (gpointer user_data)
-{
-  WakeRun *run = user_data;
-  run->timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the wake command on a context of its own (this runs in a worker thread), killing it
- * after WAKE_COMMAND_TIMEOUT seconds. */
-static gboolean
-run_wake_command (MbdRemote *self, GCancellable *cancellable, GError **error)
-{
-  g_auto (GStrv) argv = NULL;
-  if (!g_shell_parse_argv (self->wake_command, NULL, &argv, error))
-    return mbd_prefix_error (error, "wake command '%s' of %s: ", self->wake_command, self->url);
-  g_autoptr (GSubprocess) process = g_subprocess_newv ((const char *const *) argv,
-                                                       G_SUBPROCESS_FLAGS_STDIN_INHERIT, error);
-  if (process == NULL)
-    return mbd_prefix_error (error, "wake command '%s' of %s: ", self->wake_command, self->url);
-
-  g_autoptr (GMainContext) context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
-  WakeRun run = { FALSE, FALSE, NULL };
-  g_subprocess_wait_check_async (process, cancellable, on_wake_exited, &run);
-  g_autoptr (GSource) timeout = g_timeout_source_new_seconds (WAKE_COMMAND_TIMEOUT);
-  g_source_set_callback (timeout, on_wake_timeout, &run, NULL);
-  g_source_attach (timeout, context);
-  while (!run.done && !run.timed_out)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (timeout);
-  gboolean killed = !run.done;
-  if (killed)
-    {
-      g_subprocess_force_exit (process);
-      while (!run.done)
-        g_main_context_iteration (context, TRUE);
-      g_clear_error (&run.error);
-    }
-  g_main_context_pop_thread_default (context);
-  if (killed)
-    return mbd_throw (error, MBD_ERROR_FAILED,
-                      "wake command '%s' of %s did not end within %d s: killed", self->wake_command,
-                      self->url, WAKE_COMMAND_TIMEOUT);
-  if (run.error != NULL)
-    {
-      g_propagate_error (error, run.error);
-      return mbd_prefix_error (error, "wake command '%s' of %s: ", self->wake_command, self->url);
-    }
-  return TRUE;
-}
-
-/**
- * mbd_remote_wake:
- * @self: a remote
- * @sleep_seconds: seconds between two attempts (mini-buildd's default: 5)
- * @attempts: how often to ask for the remote's status after waking it (default: 3)
- * @cancellable: (nullable): a cancellable
- * @error: return location for an error
- *
- * Wakes the remote, as mini-buildd's `wake` call: if its `status` does not answer, runs its wake
- * command (if it has one), then asks for its status up to @attempts times, @sleep_seconds apart.
- *
- * Blocks for up to about @sleep_seconds × @attempts seconds plus the network timeouts; see
- * [method@Mbd.Remote.wake_async].
- *
- * Returns: (transfer full): the remote's status (a JSON object), or %NULL with
- *   %MBD_ERROR_INVALID_ARGUMENT for a negative sleep or fewer than one attempt,
- *   %MBD_ERROR_FAILED if the wake command fails, %MBD_ERROR_UNREACHABLE if the remote never
- *   answered
- */
-char *
-mbd_remote_wake (MbdRemote *self,
-                 int sleep_seconds,
-                 int attempts,
-                 GCancellable *cancellable,
-                 GError **error)
-{
-  g_return_val_if_fail (MBD_IS_REMOTE (self), NULL);
-
-  if (sleep_seconds < 0 || sleep_seconds > 3600 || attempts < 1 || attempts > 100)
-    {
-      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
-                 "wake %s: sleep must be 0-3600 s and attempts 1-100 (got %d and %d)", self->url,
-                 sleep_seconds, attempts);
-      return NULL;
-    }
-  g_autoptr (GError) local = NULL;
-  char *status = mbd_remote_fetch_status (self, cancellable, &local);
-  if (status != NULL || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      if (local != NULL)
-        g_propagate_error (error, g_steal_pointer (&local));
-      return status;
-    }
-  if (self->wake_command != NULL && !run_wake_command (self, cancellable, error))
-    return NULL;
-  for (int i = 0; i < attempts; i++)
-    {
-      g_clear_error (&local);
-      status = mbd_remote_fetch_status (self, cancellable, &local);
-      if (status != NULL)
-        return status;
-      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        break;
-      for (int s = 0; s < sleep_seconds * 10 && i + 1 < attempts; s++)
-        {
-          if (g_cancellable_set_error_if_cancelled (cancellable, error))
-            return NULL;
-          g_usleep (G_USEC_PER_SEC / 10);
-        }
-    }
-  if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_propagate_error (error, g_steal_pointer (&local));
-  else
-    mbd_throw (error, MBD_ERROR_UNREACHABLE,
-               "Remote %s did not wake: no status after %s%d attempts %d s apart (last: %s)",
-               self->url, self->wake_command != NULL ? "its wake command and " : "", attempts,
-               sleep_seconds, local->message);
-  return NULL;
-}
-
+/* A wake in progress, driven on the caller's main context: status requests run in worker
+ * threads, the wake command is a GSubprocess and the sleeps are timeouts, so no thread waits. */
 typedef struct
 {
   int sleep_seconds;
   int attempts;
-} WakeData;
+  int attempt; /* status requests made after waking */
+  gboolean woken;
+  GSubprocess *process; /* (owned) (nullable): the wake command while it runs */
+  GSource *kill_source; /* (owned) (nullable): its timeout */
+  gboolean killed;
+  GError *last; /* (owned) (nullable): the last status failure */
+} WakeState;
 
 static void
-wake_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+clear_source (GSource **source)
 {
-  WakeData *data = task_data;
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+/* Calls @func with @data after @seconds on @task's main context. */
+static GSource *
+add_timeout (GTask *task, int seconds, GSourceFunc func, gpointer data)
+{
+  GSource *source = g_timeout_source_new_seconds (seconds);
+  g_source_set_callback (source, func, data, NULL);
+  g_source_set_name (source, "mbd remote wake");
+  g_source_attach (source, g_task_get_context (task));
+  return source;
+}
+
+static void
+wake_state_free (WakeState *state)
+{
+  g_clear_object (&state->process);
+  clear_source (&state->kill_source);
+  g_clear_error (&state->last);
+  g_free (state);
+}
+
+static void wake_request_status (GTask *task);
+
+static void
+status_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
   g_autoptr (GError) error = NULL;
-  char *status = mbd_remote_wake (source, data->sleep_seconds, data->attempts, cancellable, &error);
+  char *status = mbd_remote_fetch_status (source, cancellable, &error);
 
   if (status == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
@@ -1228,16 +1129,154 @@ wake_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     g_task_return_pointer (task, status, g_free);
 }
 
+static gboolean
+wake_sleep_done (gpointer user_data)
+{
+  wake_request_status (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next status request, or the final failure after the last attempt. */
+static void
+wake_next_attempt (GTask *task)
+{
+  WakeState *state = g_task_get_task_data (task);
+  MbdRemote *self = g_task_get_source_object (task);
+
+  if (state->attempt >= state->attempts)
+    {
+      g_task_return_new_error (
+          task, MBD_ERROR, MBD_ERROR_UNREACHABLE,
+          "Remote %s did not wake: no status after %s%d attempts %d s apart (last: %s)", self->url,
+          self->wake_command != NULL ? "its wake command and " : "", state->attempts,
+          state->sleep_seconds, state->last->message);
+      g_object_unref (task);
+      return;
+    }
+  if (state->attempt == 0 || state->sleep_seconds == 0)
+    wake_request_status (task);
+  else
+    g_source_unref (add_timeout (task, state->sleep_seconds, wake_sleep_done, task));
+}
+
+static void
+on_wake_command_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  WakeState *state = g_task_get_task_data (task);
+  MbdRemote *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  clear_source (&state->kill_source);
+  gboolean ok = g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &error);
+  g_clear_object (&state->process);
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  if (!ok || state->killed)
+    {
+      g_task_return_new_error (task, MBD_ERROR, MBD_ERROR_FAILED,
+                               "wake command '%s' of %s failed: %s", self->wake_command, self->url,
+                               state->killed ? "it did not end within 60 s (killed)"
+                                             : error->message);
+      g_object_unref (task);
+      return;
+    }
+  wake_next_attempt (task);
+}
+
+static gboolean
+on_wake_command_timeout (gpointer user_data)
+{
+  WakeState *state = user_data;
+
+  state->killed = TRUE;
+  g_subprocess_force_exit (state->process);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_wake_command (GTask *task)
+{
+  WakeState *state = g_task_get_task_data (task);
+  MbdRemote *self = g_task_get_source_object (task);
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (g_shell_parse_argv (self->wake_command, NULL, &argv, &error))
+    state->process
+        = g_subprocess_newv ((const char *const *) argv, G_SUBPROCESS_FLAGS_NONE, &error);
+  if (state->process == NULL)
+    {
+      g_task_return_new_error (task, MBD_ERROR, MBD_ERROR_FAILED,
+                               "wake command '%s' of %s failed: %s", self->wake_command, self->url,
+                               error->message);
+      g_object_unref (task);
+      return;
+    }
+  state->kill_source = add_timeout (task, WAKE_COMMAND_TIMEOUT, on_wake_command_timeout, state);
+  g_subprocess_wait_check_async (state->process, g_task_get_cancellable (task),
+                                 on_wake_command_exited, task);
+}
+
+static void
+on_status (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  WakeState *state = g_task_get_task_data (task);
+  MbdRemote *self = MBD_REMOTE (source);
+  g_autoptr (GError) error = NULL;
+  char *status = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (status != NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (status != NULL)
+        g_task_return_pointer (task, status, g_free);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  g_clear_error (&state->last);
+  state->last = g_steal_pointer (&error);
+  if (state->woken)
+    {
+      state->attempt++;
+      wake_next_attempt (task);
+      return;
+    }
+  state->woken = TRUE;
+  if (self->wake_command != NULL)
+    run_wake_command (task);
+  else
+    wake_next_attempt (task);
+}
+
+static void
+wake_request_status (GTask *task)
+{
+  g_autoptr (GTask) request = g_task_new (g_task_get_source_object (task),
+                                          g_task_get_cancellable (task), on_status, task);
+  g_task_set_source_tag (request, wake_request_status);
+  g_task_run_in_thread (request, status_thread);
+}
+
 /**
  * mbd_remote_wake_async:
  * @self: a remote
- * @sleep_seconds: seconds between two attempts
- * @attempts: how often to ask for the remote's status
+ * @sleep_seconds: seconds between two attempts (mini-buildd's default: 5), 0 to 3600
+ * @attempts: how often to ask for the remote's status after waking it (default: 3), 1 to 100
  * @cancellable: (nullable): a cancellable
  * @callback: called on the caller's main context when done
  * @user_data: data for @callback
  *
- * Runs [method@Mbd.Remote.wake] in a worker thread.
+ * Wakes the remote, as mini-buildd's `wake` call: if its `status` does not answer, runs its wake
+ * command (if it has one; killed after 60 s), then asks for its status up to @attempts times,
+ * @sleep_seconds apart. The status requests run in worker threads; the command and the pauses
+ * hold no thread.
  */
 void
 mbd_remote_wake_async (MbdRemote *self,
@@ -1249,13 +1288,22 @@ mbd_remote_wake_async (MbdRemote *self,
 {
   g_return_if_fail (MBD_IS_REMOTE (self));
 
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mbd_remote_wake_async);
-  WakeData *data = g_new (WakeData, 1);
-  data->sleep_seconds = sleep_seconds;
-  data->attempts = attempts;
-  g_task_set_task_data (task, data, g_free);
-  g_task_run_in_thread (task, wake_thread);
+  if (sleep_seconds < 0 || sleep_seconds > 3600 || attempts < 1 || attempts > 100)
+    {
+      g_task_return_new_error (task, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT,
+                               "wake %s: sleep must be 0-3600 s and attempts 1-100 (got %d and %d)",
+                               self->url, sleep_seconds, attempts);
+      g_object_unref (task);
+      return;
+    }
+  WakeState *state = g_new0 (WakeState, 1);
+  state->sleep_seconds = sleep_seconds;
+  state->attempts = attempts;
+  g_task_set_task_data (task, state, (GDestroyNotify) wake_state_free);
+  /* the task holds itself until it returns */
+  wake_request_status (task);
 }
 
 /**
@@ -1266,7 +1314,9 @@ mbd_remote_wake_async (MbdRemote *self,
  *
  * Finishes [method@Mbd.Remote.wake_async].
  *
- * Returns: (transfer full): the remote's status (JSON), or %NULL with @error set
+ * Returns: (transfer full): the remote's status (a JSON object), or %NULL with
+ *   %MBD_ERROR_INVALID_ARGUMENT for a sleep or attempts out of range, %MBD_ERROR_FAILED if the
+ *   wake command fails, %MBD_ERROR_UNREACHABLE if the remote never answered
  */
 char *
 mbd_remote_wake_finish (MbdRemote *self, GAsyncResult *result, GError **error)
@@ -1274,4 +1324,44 @@ mbd_remote_wake_finish (MbdRemote *self, GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mbd_remote_wake_async, NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_wake_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+  *out = g_object_ref (result);
+}
+
+/**
+ * mbd_remote_wake:
+ * @self: a remote
+ * @sleep_seconds: seconds between two attempts (mini-buildd's default: 5)
+ * @attempts: how often to ask for the remote's status after waking it (default: 3)
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for an error
+ *
+ * Runs [method@Mbd.Remote.wake_async] to its end on a main context of its own: blocks for up to
+ * about @sleep_seconds × @attempts seconds plus the network timeouts.
+ *
+ * Returns: (transfer full): the remote's status (a JSON object), or %NULL with @error set as
+ *   [method@Mbd.Remote.wake_finish] sets it
+ */
+char *
+mbd_remote_wake (MbdRemote *self,
+                 int sleep_seconds,
+                 int attempts,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_return_val_if_fail (MBD_IS_REMOTE (self), NULL);
+
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  g_autoptr (GAsyncResult) result = NULL;
+  mbd_remote_wake_async (self, sleep_seconds, attempts, cancellable, on_wake_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+  return mbd_remote_wake_finish (self, result, error);
 }
