@@ -14,7 +14,9 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import repotestlib
 from mbdtestlib import MBD_SERVER, HomeTestCase, Server, run_mbd
@@ -222,9 +224,16 @@ class DebmirrorTest(repotestlib.RepoTestCase):
         status, _, body = self.debmirror(architectures="no-such-arch")
         self.assertEqual(status, 400)
         self.assertIn("no repository distribution matches", body["detail"])
-        # admin and confirm
-        status, _, _ = Server.get_json(self.server, "/mini_buildd/api/debmirror/")
+        # confirm is needed, and an administrator
+        status, _, body = self.server.get_json("/mini_buildd/api/debmirror/")
         self.assertEqual(status, 400)
+        self.assertIn("confirm", body["detail"])
+        try:
+            urllib.request.urlopen(
+                self.server.base + "/mini_buildd/api/debmirror/?confirm=debmirror", timeout=30)
+            self.fail("anonymous debmirror was not refused")
+        except urllib.error.HTTPError as error:
+            self.assertEqual(error.code, 401)
 
 
 if __name__ == "__main__":
