@@ -602,6 +602,17 @@ call_api_text (const char *url,
   return g_strdup (json_node_get_string (root));
 }
 
+/* As mini-buildd before prepare and check: a remote with a wake command that does not answer
+ * its status is woken first (mini-buildd's defaults: 3 attempts 5 s apart). */
+static gboolean
+wake_if_needed (MbdRemote *self, GCancellable *cancellable, GError **error)
+{
+  if (self->wake_command == NULL)
+    return TRUE;
+  g_autofree char *status = mbd_remote_wake (self, 5, 3, cancellable, error);
+  return status != NULL;
+}
+
 /* -- prepare ------------------------------------------------------------------------------ */
 
 /**
@@ -612,7 +623,8 @@ call_api_text (const char *url,
  *
  * Fetches the remote's key through its `pub_key` call and stores it with its fingerprint. A
  * remote that was not prepared yet, or whose key changed, becomes %MBD_REMOTE_STATE_PREPARED
- * and unchecked; otherwise the state stays.
+ * and unchecked; otherwise the state stays. A remote with a wake command is woken first if it
+ * does not answer ([method@Mbd.Remote.wake], 3 attempts 5 s apart).
  *
  * Blocks on the network; see [method@Mbd.Remote.prepare_async].
  *
@@ -625,6 +637,8 @@ mbd_remote_prepare (MbdRemote *self, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (MBD_IS_REMOTE (self), FALSE);
 
+  if (!wake_if_needed (self, cancellable, error))
+    return FALSE;
   g_autofree char *key = call_api_text (self->url, "pub_key", NULL, cancellable, error);
   if (key == NULL)
     return FALSE;
@@ -923,6 +937,8 @@ handshake (MbdRemote *self, GCancellable *cancellable, GError **error)
 static gboolean
 check_remote (MbdRemote *self, GCancellable *cancellable, GError **error)
 {
+  if (!wake_if_needed (self, cancellable, error))
+    return FALSE;
   g_autoptr (JsonNode) status = fetch_status (self, cancellable, error);
   if (status == NULL)
     return FALSE;
@@ -943,7 +959,8 @@ check_remote (MbdRemote *self, GCancellable *cancellable, GError **error)
  * Checks the remote as mini-buildd does: its `status` must answer with a started engine (load
  * ≥ 0), and a handshake must succeed: the remote's `handshake` call gets our clear-signed
  * message (it answers only if our key is one of its prepared or active remotes'), and its
- * answer must carry a valid signature by the key fetched when preparing.
+ * answer must carry a valid signature by the key fetched when preparing. A remote with a wake
+ * command is woken first if it does not answer.
  *
  * The check's time and outcome are stored; a failing active remote is deactivated (to
  * %MBD_REMOTE_STATE_PREPARED). Blocks on the network; see [method@Mbd.Remote.check_async].

@@ -130,17 +130,17 @@ class RemotesTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["identity"], "two")
 
-        # stop two; its wake command starts it again on the same port
+        # two gets a wake command that starts it again on the same port, then stops
         port = self.two.port
-        code, err = self.two.stop()
-        self.assertEqual(code, 0, err)
         tmp = os.path.dirname(self.two.home)
         pid_file = os.path.join(tmp, "woken.pid")
         script = (f"exec {MBD_SERVER} --home {self.two.home} --address 127.0.0.1 --port {port} "
                   f"> {tmp}/woken.log 2>&1 & echo $! > {pid_file}")
         run_mbd("remote", "prepare", self.two.base, "--wake-command", f"sh -c '{script}'",
-                home=self.one.home, check=False)
-        run_mbd("remote", "deactivate", self.two.base, home=self.one.home)
+                home=self.one.home)
+        self.assertFalse(os.path.exists(pid_file))  # it answered: not woken
+        code, err = self.two.stop()
+        self.assertEqual(code, 0, err)
         status, _, body = self.call(admin, "wake", remote=self.two.base, confirm="wake",
                                     sleep="1", attempts="20")
         try:
