@@ -31,6 +31,7 @@
 #include <libminibuildd/mbd-keyring-package.h>
 #include <libminibuildd/mbd-users.h>
 #include <libminibuildd/mbd-remote.h>
+#include <libminibuildd/mbd-debmirror.h>
 #include <libminibuildd/mbd-cron.h>
 
 #undef __LIBMINIBUILDD_INSIDE__
