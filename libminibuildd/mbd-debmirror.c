@@ -389,7 +389,7 @@ make_job (MbdInstance *instance, MbdRepository *repo, Request *req, GError **err
   g_autoptr (GPtrArray) archs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) comps = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) suites = mbd_layout_get_suites (mbd_repository_get_layout (repo));
-  GPtrArray *distributions = mbd_repository_get_distributions (repo);
+  g_autoptr (GPtrArray) distributions = mbd_repository_get_distributions (repo);
 
   for (guint d = 0; d < distributions->len; d++)
     {
