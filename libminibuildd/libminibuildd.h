@@ -30,6 +30,8 @@
 #include <libminibuildd/mbd-incoming.h>
 #include <libminibuildd/mbd-keyring-package.h>
 #include <libminibuildd/mbd-users.h>
+#include <libminibuildd/mbd-remote.h>
+#include <libminibuildd/mbd-debmirror.h>
 #include <libminibuildd/mbd-cron.h>
 
 #undef __LIBMINIBUILDD_INSIDE__

@@ -309,6 +309,14 @@ static const char *const migrations[] = {
   "  created INTEGER NOT NULL,"
   "  PRIMARY KEY (user_id, source, distribution)"
   ") WITHOUT ROWID;",
+  /* 11: remotes (MbdRemote): the remote's armored key as its pub_key call gave it, with its
+   * fingerprint (NULL until prepared), the command that wakes it, and its last check (time in
+   * seconds since the epoch, message NULL when it succeeded). */
+  ("ALTER TABLE remotes ADD COLUMN key TEXT;"
+   "ALTER TABLE remotes ADD COLUMN fingerprint TEXT;"
+   "ALTER TABLE remotes ADD COLUMN wake_command TEXT;"
+   "ALTER TABLE remotes ADD COLUMN check_time INTEGER;"
+   "ALTER TABLE remotes ADD COLUMN check_message TEXT;"),
 };
 
 int

@@ -46,6 +46,7 @@ BUILTINPROTO (port_ext);
 BUILTINPROTO (keyring_packages);
 BUILTINPROTO (mail);
 BUILTINPROTO (user);
+BUILTINPROTO (remote);
 
 /* Parses the command's options together with the global ones (--home), and opens the instance
  * into @out_instance unless @flags has MBD_BUILTIN_FLAG_NO_INSTANCE. Handles --help. Fails with

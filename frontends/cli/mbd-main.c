@@ -43,6 +43,8 @@ static const MbdCommand commands[] = {
   { "mail", mbd_builtin_mail, "Show or change the e-mail notification of events" },
   { "user", mbd_builtin_user, "Users of mbd-server: add, ls, rm, passwd, token, activate-key" },
   { "cron", mbd_builtin_cron, "List the internal cron's jobs or run one now" },
+  { "remote", mbd_builtin_remote,
+    "Other instances: add, prepare, check, ls, rm, deactivate, wake" },
 };
 
 static char *opt_home;

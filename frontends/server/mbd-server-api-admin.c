@@ -4,8 +4,8 @@
 #include "mbd-server-api.h"
 
 /* mini-buildd's administration calls: start, stop (ADMIN, C), remake_chroots (ADMIN, C, M),
- * setup (ADMIN, C, M; the inspect report only), debmirror (ADMIN, C), wake (STAFF, C) and
- * handshake (NONE). */
+ * setup (ADMIN, C, M; the inspect report only). debmirror is in mbd-server-api-debmirror.c, wake
+ * and handshake in mbd-server-api-remotes.c. */
 
 /* -- start, stop -------------------------------------------------------------------------- */
 
@@ -438,44 +438,4 @@ mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable 
   json_builder_end_object (builder);
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
   mbd_server_api_answer (msg, query, root);
-}
-
-/* -- debmirror, wake, handshake ----------------------------------------------------------- */
-
-void
-mbd_server_api_debmirror (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  if (!mbd_server_api_check (msg, instance, query, "debmirror",
-                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, NULL))
-    return;
-  g_autofree char *program = g_find_program_in_path ("debmirror");
-  if (program == NULL)
-    mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                        "API call 'debmirror': debmirror is not installed on the server "
-                        "(apt-get install debmirror)");
-  else
-    mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                        "API call 'debmirror' is not implemented yet");
-}
-
-static void
-no_remotes (SoupServerMessage *msg, const char *call)
-{
-  g_autofree char *detail
-      = g_strdup_printf ("API call '%s': remotes are not implemented yet", call);
-  mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED, detail);
-}
-
-void
-mbd_server_api_wake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  if (mbd_server_api_check (msg, instance, query, "wake",
-                            MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, NULL))
-    no_remotes (msg, "wake");
-}
-
-void
-mbd_server_api_handshake (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  no_remotes (msg, "handshake");
 }

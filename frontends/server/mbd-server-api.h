@@ -91,7 +91,8 @@ mbd_server_api_snapshot_delete (SoupServerMessage *msg, MbdInstance *instance, G
 void mbd_server_api_uploaders (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_debdiff (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
-/* Administration calls (mbd-server-api-admin.c). */
+/* Administration calls (mbd-server-api-admin.c; debmirror: mbd-server-api-debmirror.c; wake and
+ * handshake: mbd-server-api-remotes.c). */
 void mbd_server_api_start (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_stop (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void

@@ -354,9 +354,9 @@ class ApiTest(repotestlib.RepoTestCase):
     def test_not_implemented(self):
         if shutil.which("debmirror") is None:
             self.problem("debmirror", 501, "debmirror is not installed", confirm="debmirror")
-        self.problem("wake", 501, "remotes are not implemented yet", confirm="wake")
-        self.problem("handshake", 501, "remotes are not implemented yet")
-
+        # wake and handshake: test_server_remotes; here only their mandatory arguments
+        self.problem("wake", 400, "argument 'remote' is missing", confirm="wake")
+        self.problem("handshake", 400, "argument 'signed_message' is missing")
 
 if __name__ == "__main__":
     repotestlib.main()
