@@ -101,6 +101,14 @@ on_upload_failed (MbdIncoming *incoming, const char *name, GError *error, gpoint
   fprintf (stderr, "mbd-server: upload refused: %s\n", error->message);
 }
 
+/* As mini-buildd's, the incoming keeps what arrives while the engine is stopped (the stop
+ * call) and processes it when the engine starts again. */
+static void
+on_engine_started (MbdInstance *instance, GParamSpec *pspec, MbdIncoming *incoming)
+{
+  mbd_incoming_set_held (incoming, !mbd_instance_is_started (instance));
+}
+
 /* mini-buildd has its superuser `admin` from the start: without an administrator, make one
  * with a random password in <home>/admin-password. */
 static gboolean
@@ -287,6 +295,8 @@ run (int argc, char **argv, GError **error)
   mbd_incoming_set_max_upload_size (incoming, opt_max_upload_size);
   g_signal_connect (incoming, "upload-complete", G_CALLBACK (on_upload_complete), instance);
   g_signal_connect (incoming, "upload-failed", G_CALLBACK (on_upload_failed), instance);
+  g_signal_connect_object (instance, "notify::started", G_CALLBACK (on_engine_started), incoming,
+                           0);
   mbd_server_limits_add (server);
   mbd_server_upload_add (server, incoming);
   mbd_server_routes_add (server, instance);

@@ -4,14 +4,17 @@ for mini-buildd's JS popup), confirm=<call> for every confirmable call of mini-b
 uploads kept but not processed while the engine is stopped, the TLS handshake under the idle
 timeout, the login rate limit, subscribe's checks and test_packages' arguments."""
 
+import glob
 import http.client
 import json
 import os
+import shutil
 import socket
 import time
 import unittest
 import urllib.parse
 
+import test_server_upload
 from mbdtestlib import HomeTestCase, Server, run_mbd
 
 API = "/mini_buildd/api/"
@@ -128,6 +131,49 @@ class OutputConfirmTest(ServerCase):
         self.assertEqual(status, 200, body)
         status, _, body = self.call("unsubscribe", source="nothing")
         self.assertEqual(status, 200, body)
+
+
+class StoppedIncomingTest(test_server_upload.UploadTest):
+    """Real uploads while the engine is stopped (to a distribution without repository, so that
+    the packager rejects them at once once it sees them)."""
+
+    def admin_call(self, call):
+        status, _, body = self.server.get(f"{API}{call}/?confirm={call}&output=json")
+        self.assertEqual(status, 200, body)
+
+    def test_uploads_kept_while_stopped(self):
+        """While stopped, an upload by dput (HTTP PUT) and one copied into the incoming
+        directory are accepted and stay in incoming/, unprocessed (no event, nothing in
+        packages/), past the time the running engine needs; start processes both."""
+        self.server.login()
+        self.admin_call("stop")
+        by_dput = self.make_upload("held-put")
+        by_copy = self.make_upload("held-copy")
+        proc = self.dput(by_dput)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        os.makedirs(self.incoming, exist_ok=True)
+        for name in [os.path.basename(by_copy)] + self.listed_files(by_copy):
+            shutil.copy(os.path.join(os.path.dirname(by_copy), name), self.incoming)
+        time.sleep(3)  # a running engine rejects within a second (test_server_upload)
+        self.assertEqual(self.events(), [])
+        packages = os.path.join(self.home, "packages")
+        self.assertEqual(os.listdir(packages) if os.path.isdir(packages) else [], [])
+        kept = " ".join(glob.glob(os.path.join(self.incoming, "**"), recursive=True))
+        for changes in (by_dput, by_copy):
+            self.assertIn(os.path.basename(changes), kept)
+
+        self.admin_call("start")
+        self.wait_rejected("held-put", "")
+        self.wait_rejected("held-copy", "")
+        self.assertEqual(self.wait_incoming_empty(10), [])
+
+
+def load_tests(loader, tests, pattern):
+    """This module's tests, without those StoppedIncomingTest inherits from UploadTest."""
+    suite = unittest.TestSuite()
+    suite.addTests(loader.loadTestsFromTestCase(OutputConfirmTest))
+    suite.addTest(StoppedIncomingTest("test_uploads_kept_while_stopped"))
+    return suite
 
 
 if __name__ == "__main__":
