@@ -14,6 +14,7 @@ import time
 import unittest
 import urllib.parse
 
+import test_server_tls
 import test_server_upload
 from mbdtestlib import HomeTestCase, Server, run_mbd
 
@@ -168,11 +169,91 @@ class StoppedIncomingTest(test_server_upload.UploadTest):
         self.assertEqual(self.wait_incoming_empty(10), [])
 
 
+class TlsHandshakeTest(ServerCase):
+    """A TLS server with a 2 s idle timeout: clients that never finish the TLS handshake lose
+    their connection after it, and the server keeps serving."""
+
+    IDLE = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp_home = HomeTestCase()
+        cls.tmp_home.setUp()
+        cls.tmp = cls.tmp_home.tmp
+        cls.home = cls.tmp_home.home
+        certs = test_server_tls.make_certificates(os.path.join(cls.tmp, "certs"))
+        run_mbd("init", "--identity", "apirest", "--key-type", "ed25519", home=cls.home)
+        cls.server = Server(cls.home, ca_file=os.path.join(certs, "ca.pem"),
+                            extra_args=["--tls-cert", os.path.join(certs, "server.pem"),
+                                        "--tls-key", os.path.join(certs, "server.key"),
+                                        "--idle-timeout", str(cls.IDLE)])
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
+
+    def test_unfinished_handshakes_dropped(self):
+        """Silent, half-sent and dripping ClientHellos (a byte every 0.5 s, progress that
+        must not extend the deadline) are all closed by the server between the idle timeout
+        and 3 s after it, while an https client is answered meanwhile."""
+        fds_start = self.fds()
+        # a TLS 1.2 ClientHello record header announcing 512 bytes, and the start of its body
+        partial = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+        opened = time.monotonic()
+        silent = [socket.create_connection(("127.0.0.1", self.server.port)) for _ in range(5)]
+        half = socket.create_connection(("127.0.0.1", self.server.port))
+        half.sendall(partial)
+        drip = socket.create_connection(("127.0.0.1", self.server.port))
+        try:
+            status, _, body = self.server.get(f"{API}status/?output=json")
+            self.assertEqual(status, 200, body)
+            self.assertGreater(self.fds(), fds_start + 5)
+            sent = 0
+            closed = {}
+            clients = silent + [half, drip]
+            for c in clients:
+                c.setblocking(False)
+            while len(closed) < len(clients) and time.monotonic() - opened < self.IDLE + 3:
+                if sent < len(partial) and id(drip) not in closed:
+                    try:
+                        drip.send(partial[sent:sent + 1])
+                        sent += 1
+                    except OSError:
+                        pass
+                for c in clients:
+                    if id(c) in closed:
+                        continue
+                    try:
+                        data = c.recv(100)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    # a TLS alert is no answer either: the server ends the connection
+                    if data == b"" or data.startswith(b"\x15"):
+                        closed[id(c)] = time.monotonic() - opened
+                time.sleep(0.5)
+            self.assertEqual(len(closed), len(clients), f"closed after: {closed}")
+            self.assertGreaterEqual(sent, 3, "the dripping client was closed before it dripped")
+            for seconds in closed.values():
+                self.assertGreaterEqual(seconds, self.IDLE - 0.5)
+                self.assertLessEqual(seconds, self.IDLE + 3)
+        finally:
+            for c in silent + [half, drip]:
+                c.close()
+        status, _, body = self.server.get(f"{API}status/?output=json")
+        self.assertEqual(status, 200, body)
+        deadline = time.monotonic() + 10
+        while self.fds() > fds_start + 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertLessEqual(self.fds(), fds_start + 2)
+
+
 def load_tests(loader, tests, pattern):
     """This module's tests, without those StoppedIncomingTest inherits from UploadTest."""
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(OutputConfirmTest))
     suite.addTest(StoppedIncomingTest("test_uploads_kept_while_stopped"))
+    suite.addTests(loader.loadTestsFromTestCase(TlsHandshakeTest))
     return suite
 
 
