@@ -4,12 +4,14 @@ for mini-buildd's JS popup), confirm=<call> for every confirmable call of mini-b
 uploads kept but not processed while the engine is stopped, the TLS handshake under the idle
 timeout, the login rate limit, subscribe's checks and test_packages' arguments."""
 
+import concurrent.futures
 import glob
 import http.client
 import json
 import os
 import shutil
 import socket
+import subprocess
 import time
 import unittest
 import urllib.parse
@@ -248,12 +250,98 @@ class TlsHandshakeTest(ServerCase):
         self.assertLessEqual(self.fds(), fds_start + 2)
 
 
+class LoginLimitTest(unittest.TestCase):
+    """The login rate limit with --login-failures 3 --login-window 4 (so 12 per address); a
+    fresh server per test, since the limit of the test's own address is the point."""
+
+    PASSWORD = "lou's pass"
+
+    def setUp(self):
+        self.tmp_home = HomeTestCase()
+        self.tmp_home.setUp()
+        home = self.tmp_home.home
+        run_mbd("init", "--identity", "apirest", "--key-type", "ed25519", home=home)
+        proc = subprocess.run([os.environ["MBD"], "--home", home, "user", "add", "lou"],
+                              input=self.PASSWORD + "\n", capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.server = Server(home, extra_args=["--login-failures", "3", "--login-window", "4"])
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        conn.request("GET", "/accounts/login/")
+        response = conn.getresponse()
+        response.read()
+        self.csrf = [c.split("=", 1)[1].split(";")[0] for c in response.headers.get_all(
+            "Set-Cookie") if c.startswith("csrftoken=")][0]
+        conn.close()
+
+    def tearDown(self):
+        code, err = self.server.stop()
+        self.tmp_home.tearDown()
+        self.assertEqual(code, 0, err)
+
+    def attempt(self, user, password):
+        """(status, headers, body text) of a login POST as mini-buildd's client sends it."""
+        form = urllib.parse.urlencode({"csrfmiddlewaretoken": self.csrf, "username": user,
+                                       "password": password, "next": "/accounts/null/"})
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        try:
+            conn.request("POST", "/accounts/login/", body=form, headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={self.csrf}"})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read().decode()
+        finally:
+            conn.close()
+
+    def assert_throttled(self, user, password, reason):
+        status, headers, body = self.attempt(user, password)
+        self.assertEqual(status, 429, body)
+        self.assertIn(reason, body)
+        self.assertNotIn("sessionid=", " ".join(headers.get_all("Set-Cookie") or []))
+        wait = int(headers["Retry-After"])
+        self.assertGreaterEqual(wait, 1)
+        self.assertLessEqual(wait, 4)
+        return wait
+
+    def test_per_user_name(self):
+        """3 wrong passwords for lou: the 4th attempt is refused with 429 even with the right
+        password, naming the user and when to try again; another user name is not affected;
+        after Retry-After the right password logs in, which forgets the failures."""
+        for _ in range(3):
+            status, _, body = self.attempt("lou", "wrong")
+            self.assertEqual(status, 200, body)
+            self.assertIn("Please enter a correct username and password", body)
+        wait = self.assert_throttled("lou", self.PASSWORD, "Too many failed logins for user "
+                                     "&apos;lou&apos; (3 within 4 s); try again in ")
+        # a refused attempt is not counted: the limit ends when the oldest failure leaves
+        status, _, body = self.attempt("admin", "wrong")
+        self.assertEqual(status, 200, body)
+        time.sleep(wait + 0.2)
+        status, headers, body = self.attempt("lou", self.PASSWORD)
+        self.assertEqual(status, 302, body)
+        self.assertEqual(headers["Location"], "/accounts/null/")
+        # forgotten: 2 more failures do not reach the limit
+        for _ in range(2):
+            self.assertEqual(self.attempt("lou", "wrong")[0], 200)
+        self.assertEqual(self.attempt("lou", self.PASSWORD)[0], 302)
+
+    def test_per_address(self):
+        """12 failures from one address (parallel, one per name, each under the per-name
+        limit): the next attempt from it is refused whatever the name."""
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(lambda i: self.attempt(f"guess{i}", "x"), range(12)))
+        self.assertEqual([r[0] for r in results], [200] * 12)
+        self.assert_throttled("lou", self.PASSWORD,
+                              "Too many failed logins from 127.0.0.1 (12 within 4 s)")
+
+
 def load_tests(loader, tests, pattern):
     """This module's tests, without those StoppedIncomingTest inherits from UploadTest."""
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(OutputConfirmTest))
     suite.addTest(StoppedIncomingTest("test_uploads_kept_while_stopped"))
     suite.addTests(loader.loadTestsFromTestCase(TlsHandshakeTest))
+    suite.addTests(loader.loadTestsFromTestCase(LoginLimitTest))
     return suite
 
 
