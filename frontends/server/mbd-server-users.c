@@ -2,7 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mbd-server.h"
+#include "mbd-server-api.h"
 
 /* The API calls of a logged-in user's profile: set_user_key, subscribe and unsubscribe. The
  * dispatch has checked the level (LOGIN), so the request has a user. */
@@ -82,6 +82,29 @@ add_subscription (JsonBuilder *builder, const char *source, const char *distribu
   json_builder_add_string_value (builder, distribution);
 }
 
+/* Whether @distribution is one of the instance's distribution strings (rollbacks included);
+ * answers 400 naming it if not. */
+static gboolean
+check_distribution (SoupServerMessage *msg, MbdInstance *instance, const char *distribution)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdRepository) repo
+             = mbd_instance_lookup_repository_for_distribution (instance, distribution, &error);
+  if (repo != NULL)
+    {
+      g_auto (GStrv) known = mbd_repository_list_distribution_strings (repo, TRUE);
+      if (g_strv_contains ((const char *const *) known, distribution))
+        return TRUE;
+    }
+  g_autofree char *what = g_strdup_printf (
+      "names no distribution of this instance: '%s'%s%s (see sources_list)", distribution,
+      error != NULL ? ": " : "", error != NULL ? error->message : "");
+  mbd_server_api_bad_arg (msg, "subscribe", "distribution", what);
+  return FALSE;
+}
+
+/* mini-buildd's subscribe: an empty source or distribution means any; a given one must be a
+ * valid source package name, an existing distribution (400 naming it otherwise). */
 void
 mbd_server_api_subscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
@@ -90,6 +113,13 @@ mbd_server_api_subscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTa
   const char *distribution = arg (query, "distribution");
   gboolean created = FALSE;
 
+  if (*source != '\0' && !mbd_source_name_is_valid (source, &error))
+    {
+      mbd_server_api_bad_arg (msg, "subscribe", "source", error->message);
+      return;
+    }
+  if (*distribution != '\0' && !check_distribution (msg, instance, distribution))
+    return;
   if (!mbd_users_subscribe (mbd_server_get_users (), mbd_user_get_name (mbd_server_get_user (msg)),
                             source, distribution, &created, &error))
     {

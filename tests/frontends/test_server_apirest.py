@@ -16,6 +16,7 @@ import time
 import unittest
 import urllib.parse
 
+import pkgfixtures
 import test_server_tls
 import test_server_upload
 from mbdtestlib import HomeTestCase, Server, run_mbd
@@ -134,6 +135,42 @@ class OutputConfirmTest(ServerCase):
         self.assertEqual(status, 200, body)
         status, _, body = self.call("unsubscribe", source="nothing")
         self.assertEqual(status, 200, body)
+
+
+class SubscribeTest(ServerCase):
+    def test_checks(self):
+        """subscribe takes an existing distribution (rollbacks included) and a valid source
+        name, or empty ones (any); otherwise 400 naming the argument and the value, and
+        nothing is stored."""
+        codename = pkgfixtures.host_codename()
+        for source, distribution in (("hello", f"{codename}-test-unstable"),
+                                     ("x+y.z-1", f"{codename}-test-stable-rollback0"),
+                                     ("", f"{codename}-test-testing"), ("hello", "")):
+            with self.subTest(source=source, distribution=distribution):
+                status, _, body = self.call("subscribe", source=source,
+                                            distribution=distribution)
+                self.assertEqual(status, 200, body)
+                self.assertEqual(json.loads(body), {"created": True, "source": source,
+                                                    "distribution": distribution})
+        for distribution in (f"{codename}-nope-unstable", f"{codename}-test-nosuite",
+                             f"nocodename-test-unstable", f"{codename}-test-unstable-rollback99",
+                             "unstable", "../etc"):
+            with self.subTest(distribution=distribution):
+                body = self.problem("subscribe", 400, source="hello", distribution=distribution)
+                self.assertTrue(body["detail"].startswith(
+                    "API call 'subscribe': argument 'distribution' names no distribution of "
+                    f"this instance: '{distribution}'"), body["detail"])
+        for source in ("Hello", "a", "hello_1", "-x", "../x", "h\u00e9llo"):
+            with self.subTest(source=source):
+                body = self.problem("subscribe", 400, source=source,
+                                    distribution=f"{codename}-test-unstable")
+                self.assertTrue(body["detail"].startswith(
+                    "API call 'subscribe': argument 'source' "), body["detail"])
+                self.assertIn("is not a valid source package name", body["detail"])
+        # none of the refused ones was stored
+        status, _, body = self.call("unsubscribe", source="hello",
+                                    distribution=f"{codename}-nope-unstable")
+        self.assertEqual((status, json.loads(body)), (200, []))
 
 
 class StoppedIncomingTest(test_server_upload.UploadTest):
@@ -339,6 +376,7 @@ def load_tests(loader, tests, pattern):
     """This module's tests, without those StoppedIncomingTest inherits from UploadTest."""
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(OutputConfirmTest))
+    suite.addTests(loader.loadTestsFromTestCase(SubscribeTest))
     suite.addTest(StoppedIncomingTest("test_uploads_kept_while_stopped"))
     suite.addTests(loader.loadTestsFromTestCase(TlsHandshakeTest))
     suite.addTests(loader.loadTestsFromTestCase(LoginLimitTest))
