@@ -120,6 +120,29 @@ mbd_server_api_check (SoupServerMessage *msg,
   return TRUE;
 }
 
+gboolean
+mbd_server_api_check_distribution (SoupServerMessage *msg,
+                                   MbdInstance *instance,
+                                   const char *call,
+                                   const char *name,
+                                   const char *distribution)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdRepository) repo
+             = mbd_instance_lookup_repository_for_distribution (instance, distribution, &error);
+  if (repo != NULL)
+    {
+      g_auto (GStrv) known = mbd_repository_list_distribution_strings (repo, TRUE);
+      if (g_strv_contains ((const char *const *) known, distribution))
+        return TRUE;
+    }
+  g_autofree char *what = g_strdup_printf (
+      "names no distribution of this instance: '%s'%s%s (see sources_list)", distribution,
+      error != NULL ? ": " : "", error != NULL ? error->message : "");
+  mbd_server_api_bad_arg (msg, call, name, what);
+  return FALSE;
+}
+
 void
 mbd_server_api_fail (SoupServerMessage *msg, const char *call, const GError *error)
 {

@@ -71,6 +71,13 @@ gboolean mbd_server_api_arg_int (SoupServerMessage *msg,
                                  const char *name,
                                  int fallback,
                                  int *out_value);
+/* Whether @distribution (the value of argument @name) is one of the instance's distributions,
+ * rollbacks included; answers 400 naming it and returns FALSE if not. */
+gboolean mbd_server_api_check_distribution (SoupServerMessage *msg,
+                                            MbdInstance *instance,
+                                            const char *call,
+                                            const char *name,
+                                            const char *distribution);
 /* Answers 400 "API call '<call>': argument '<name>' <what>". */
 void mbd_server_api_bad_arg (SoupServerMessage *msg,
                              const char *call,

@@ -82,27 +82,6 @@ add_subscription (JsonBuilder *builder, const char *source, const char *distribu
   json_builder_add_string_value (builder, distribution);
 }
 
-/* Whether @distribution is one of the instance's distribution strings (rollbacks included);
- * answers 400 naming it if not. */
-static gboolean
-check_distribution (SoupServerMessage *msg, MbdInstance *instance, const char *distribution)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbdRepository) repo
-             = mbd_instance_lookup_repository_for_distribution (instance, distribution, &error);
-  if (repo != NULL)
-    {
-      g_auto (GStrv) known = mbd_repository_list_distribution_strings (repo, TRUE);
-      if (g_strv_contains ((const char *const *) known, distribution))
-        return TRUE;
-    }
-  g_autofree char *what = g_strdup_printf (
-      "names no distribution of this instance: '%s'%s%s (see sources_list)", distribution,
-      error != NULL ? ": " : "", error != NULL ? error->message : "");
-  mbd_server_api_bad_arg (msg, "subscribe", "distribution", what);
-  return FALSE;
-}
-
 /* mini-buildd's subscribe: an empty source or distribution means any; a given one must be a
  * valid source package name, an existing distribution (400 naming it otherwise). */
 void
@@ -118,7 +97,9 @@ mbd_server_api_subscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTa
       mbd_server_api_bad_arg (msg, "subscribe", "source", error->message);
       return;
     }
-  if (*distribution != '\0' && !check_distribution (msg, instance, distribution))
+  if (*distribution != '\0'
+      && !mbd_server_api_check_distribution (msg, instance, "subscribe", "distribution",
+                                             distribution))
     return;
   if (!mbd_users_subscribe (mbd_server_get_users (), mbd_user_get_name (mbd_server_get_user (msg)),
                             source, distribution, &created, &error))

@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
+import stat
 import subprocess
 import time
 import unittest
@@ -38,13 +40,18 @@ class ServerCase(unittest.TestCase):
     server_args = ()
 
     @classmethod
+    def prepare(cls):
+        """Called before the server starts; returns its environment (None: this one)."""
+        return None
+
+    @classmethod
     def setUpClass(cls):
         cls.tmp_home = HomeTestCase()
         cls.tmp_home.setUp()
         cls.tmp = cls.tmp_home.tmp
         cls.home = cls.tmp_home.home
         run_mbd("init", "--identity", "apirest", "--key-type", "ed25519", home=cls.home)
-        cls.server = Server(cls.home, extra_args=cls.server_args)
+        cls.server = Server(cls.home, extra_args=cls.server_args, env=cls.prepare())
         jar = cls.server.login()
         cls.auth = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in jar)}
 
@@ -171,6 +178,132 @@ class SubscribeTest(ServerCase):
         status, _, body = self.call("unsubscribe", source="hello",
                                     distribution=f"{codename}-nope-unstable")
         self.assertEqual((status, json.loads(body)), (200, []))
+
+
+# sbuild for the tests of test_packages: builds on the host with dpkg-buildpackage (the test
+# packages need only debhelper and g++), reports like sbuild; FAKE_SBUILD_MODE's file saying
+# "fail" makes every build fail.
+FAKE_SBUILD = """#!/bin/sh
+for a; do
+  case "$a" in --build-dir=*) dir=${a#--build-dir=};; --no-arch-all) binary=-B;; esac
+  dsc=$a
+done
+echo "fake sbuild: dpkg-buildpackage on the host for $dsc"
+cd "$dir" || exit 3
+status=attempted
+if [ "$(cat "$FAKE_SBUILD_MODE" 2>/dev/null)" != fail ] && dpkg-source -x "$dsc" src \\
+   && (cd src && dpkg-buildpackage -us -uc ${binary:--b}); then
+  status=successful
+fi
+rm -rf src
+printf '+------+\\n| Summary |\\n+------+\\n\\nStatus: %s\\n' "$status"
+[ $status = successful ] && { echo 'Build-Time: 1'; exit 0; }
+echo 'Fail-Stage: build'
+exit 1
+"""
+
+
+class TestPackagesTest(ServerCase):
+    """test_packages with a fake sbuild in PATH that really builds on the host, and an active
+    (fake) chroot of the host's codename in the database, so that the packager builds and
+    installs as with real chroots."""
+
+    server_args = ("--no-host-lintian",)
+
+    @classmethod
+    def prepare(cls):
+        os.chmod(cls.tmp, 0o755)  # the build user (nobody, as root) runs the fake sbuild
+        bindir = os.path.join(cls.tmp, "bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "sbuild"), "w") as f:
+            f.write(FAKE_SBUILD)
+        os.chmod(os.path.join(bindir, "sbuild"), 0o755)
+        cls.mode = os.path.join(cls.tmp, "sbuild-mode")
+        cls.codename = pkgfixtures.host_codename()
+        cls.arch = pkgfixtures.native_arch()
+        chroot_dir = os.path.join(cls.home, "chroots", cls.codename, cls.arch)
+        os.makedirs(chroot_dir)
+        with open(os.path.join(chroot_dir, "chroot.tar.zst"), "w") as f:
+            f.write("not really a tarball: the fake sbuild builds on the host")
+        db = sqlite3.connect(os.path.join(cls.home, "mbd.sqlite"))
+        with db:
+            db.execute("INSERT INTO chroots (codename, architecture, status, backend) "
+                       "VALUES (?, ?, 2, 'unshare')", (cls.codename, cls.arch))
+        db.close()
+        env = dict(os.environ)
+        env["PATH"] = bindir + ":" + env["PATH"]
+        env["FAKE_SBUILD_MODE"] = cls.mode
+        env["MBD_BUILD_USER"] = "nobody"
+        return env
+
+    def events(self, source):
+        found = []
+        for path in glob.glob(os.path.join(self.home, "events", "**", "*.json"),
+                              recursive=True):
+            with open(path) as f:
+                event = json.load(f)
+            if event["source"] == source:
+                found.append(event)
+        return found
+
+    def test_arguments(self):
+        """Refused before anything is uploaded: an auto_ports distribution the instance does
+        not have, a with_check that is no boolean, an unknown test package."""
+        dist = f"{self.codename}-test-nope"
+        body = self.problem("test_packages", 400, confirm="test_packages", auto_ports=dist)
+        self.assertTrue(body["detail"].startswith(
+            "API call 'test_packages': argument 'auto_ports' names no distribution of this "
+            f"instance: '{dist}'"), body["detail"])
+        body = self.problem("test_packages", 400, confirm="test_packages", with_check="maybe")
+        self.assertEqual(body["detail"], "API call 'test_packages': argument 'with_check' is "
+                         "not a boolean: 'maybe' (use True or False)")
+        body = self.problem("test_packages", 400, confirm="test_packages", sources="hello")
+        self.assertIn("unknown test package 'hello'", body["detail"])
+        packages = os.path.join(self.home, "packages")
+        self.assertEqual(os.listdir(packages) if os.path.isdir(packages) else [], [])
+
+    def test_check_fails(self):
+        """with_check fails (500, naming each package, its state and what was expected) when
+        mbd-test-archall does not end INSTALLED: here every build fails."""
+        with open(self.mode, "w") as f:
+            f.write("fail")
+        try:
+            body = self.problem("test_packages", 500, confirm="test_packages",
+                                sources="mbd-test-archall", with_check="True")
+        finally:
+            os.remove(self.mode)
+        self.assertRegex(body["detail"], r"^API call 'test_packages': the check failed: "
+                         r"mbd-test-archall \S+ in " + self.codename +
+                         r"-test-experimental ended FAILED, not INSTALLED \(key \S+\)$")
+
+    def test_with_check_and_auto_ports(self):
+        """The three test packages to the experimental distribution with auto_ports to
+        unstable: with_check answers once all have ended, archall and cpp INSTALLED, ftbfs
+        FAILED; the installed ones were ported to unstable (their upload option)."""
+        unstable = f"{self.codename}-test-unstable"
+        status, _, body = self.call("test_packages", confirm="test_packages", with_check="True",
+                                    auto_ports=unstable)
+        self.assertEqual(status, 200, body)
+        answer = json.loads(body)
+        self.assertEqual([(u["source"], u["distribution"], u["state"]) for u in answer], [
+            ("mbd-test-archall", f"{self.codename}-test-experimental", "INSTALLED"),
+            ("mbd-test-cpp", f"{self.codename}-test-experimental", "INSTALLED"),
+            ("mbd-test-ftbfs", f"{self.codename}-test-experimental", "FAILED")])
+        # the packager ported each installed one as the uploads' auto-ports option asked
+        # (whether the port passes unstable's version rule is the port's business: an
+        # experimental version's +0 does not)
+        for source in ("mbd-test-archall", "mbd-test-cpp"):
+            installed = [e for e in self.events(source) if e["type"] == "INSTALLED"]
+            self.assertEqual(len(installed), 1, self.events(source))
+            ported, key = installed[0]["extra"]["auto_ports"][unstable]
+            self.assertTrue(ported, key)
+            deadline = time.monotonic() + 60
+            while not [e for e in self.events(source) if e["extra"].get("timecode") == key
+                       and e["distribution"] == unstable]:
+                self.assertLess(time.monotonic(), deadline, self.events(source))
+                time.sleep(0.5)
+        status, _, body = self.call("ls", source="mbd-test-ftbfs", output="json")
+        self.assertEqual(json.loads(body), {})
 
 
 class StoppedIncomingTest(test_server_upload.UploadTest):
@@ -377,6 +510,7 @@ def load_tests(loader, tests, pattern):
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(OutputConfirmTest))
     suite.addTests(loader.loadTestsFromTestCase(SubscribeTest))
+    suite.addTests(loader.loadTestsFromTestCase(TestPackagesTest))
     suite.addTest(StoppedIncomingTest("test_uploads_kept_while_stopped"))
     suite.addTests(loader.loadTestsFromTestCase(TlsHandshakeTest))
     suite.addTests(loader.loadTestsFromTestCase(LoginLimitTest))
