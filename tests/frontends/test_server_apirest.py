@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import sqlite3
-import stat
 import subprocess
 import time
 import unittest
@@ -38,6 +37,7 @@ class ServerCase(unittest.TestCase):
     """One initialized instance served by mbd-server for the class; calls as its admin."""
 
     server_args = ()
+    ca_file = None  # set: the server speaks TLS, with a certificate this CA signed
 
     @classmethod
     def prepare(cls):
@@ -51,7 +51,8 @@ class ServerCase(unittest.TestCase):
         cls.tmp = cls.tmp_home.tmp
         cls.home = cls.tmp_home.home
         run_mbd("init", "--identity", "apirest", "--key-type", "ed25519", home=cls.home)
-        cls.server = Server(cls.home, extra_args=cls.server_args, env=cls.prepare())
+        env = cls.prepare()
+        cls.server = Server(cls.home, extra_args=cls.server_args, env=env, ca_file=cls.ca_file)
         jar = cls.server.login()
         cls.auth = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in jar)}
 
@@ -348,17 +349,13 @@ class TlsHandshakeTest(ServerCase):
     IDLE = 2
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp_home = HomeTestCase()
-        cls.tmp_home.setUp()
-        cls.tmp = cls.tmp_home.tmp
-        cls.home = cls.tmp_home.home
+    def prepare(cls):
         certs = test_server_tls.make_certificates(os.path.join(cls.tmp, "certs"))
-        run_mbd("init", "--identity", "apirest", "--key-type", "ed25519", home=cls.home)
-        cls.server = Server(cls.home, ca_file=os.path.join(certs, "ca.pem"),
-                            extra_args=["--tls-cert", os.path.join(certs, "server.pem"),
-                                        "--tls-key", os.path.join(certs, "server.key"),
-                                        "--idle-timeout", str(cls.IDLE)])
+        cls.ca_file = os.path.join(certs, "ca.pem")
+        cls.server_args = ("--tls-cert", os.path.join(certs, "server.pem"),
+                           "--tls-key", os.path.join(certs, "server.key"),
+                           "--idle-timeout", str(cls.IDLE))
+        return None
 
     def fds(self):
         return len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
