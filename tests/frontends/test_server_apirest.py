@@ -161,7 +161,7 @@ class SubscribeTest(ServerCase):
                 self.assertEqual(json.loads(body), {"created": True, "source": source,
                                                     "distribution": distribution})
         for distribution in (f"{codename}-nope-unstable", f"{codename}-test-nosuite",
-                             f"nocodename-test-unstable", f"{codename}-test-unstable-rollback99",
+                             "nocodename-test-unstable", f"{codename}-test-unstable-rollback99",
                              "unstable", "../etc"):
             with self.subTest(distribution=distribution):
                 body = self.problem("subscribe", 400, source="hello", distribution=distribution)
