@@ -32,6 +32,31 @@ struct _MbdDsc
 
 G_DEFINE_FINAL_TYPE (MbdDsc, mbd_dsc, G_TYPE_OBJECT)
 
+/**
+ * mbd_source_name_is_valid:
+ * @name: a source package name
+ * @error: return location for a #GError
+ *
+ * Checks a source package name against Debian policy (5.6.1): at least two characters, lower
+ * case letters, digits, `+`, `-` and `.`, starting with a letter or digit.
+ *
+ * Returns: %TRUE if @name is valid; %FALSE with %MBD_ERROR_INVALID_ARGUMENT naming it
+ *   otherwise
+ */
+gboolean
+mbd_source_name_is_valid (const char *name, GError **error)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (mbd_pkgfile_package_name_is_valid (name))
+    return TRUE;
+  g_autofree char *quoted = mbd_pkgfile_quote_for_message (name);
+  return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT,
+                    "'%s' is not a valid source package name (at least two characters: lower case "
+                    "letters, digits, '+', '-' and '.', starting with a letter or digit)",
+                    quoted);
+}
+
 static void
 mbd_dsc_finalize (GObject *object)
 {

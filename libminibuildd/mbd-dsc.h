@@ -17,6 +17,9 @@ MBD_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (MbdDsc, mbd_dsc, MBD, DSC, GObject)
 
 MBD_AVAILABLE_IN_ALL
+gboolean mbd_source_name_is_valid (const char *name, GError **error);
+
+MBD_AVAILABLE_IN_ALL
 MbdDsc *mbd_dsc_new_from_file (const char *path, GError **error);
 MBD_AVAILABLE_IN_ALL
 MbdDsc *mbd_dsc_new_from_bytes (GBytes *data, const char *name, GError **error);

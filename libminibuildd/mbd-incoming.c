@@ -88,6 +88,7 @@ struct _MbdIncoming
   guint timeout;
 
   gboolean started;
+  gboolean held; /* files are stored, nothing is processed */
   GFileMonitor *monitor;
   guint tick_id;
   guint scan_id;
@@ -125,6 +126,7 @@ enum
   PROP_MAX_FILE_SIZE,
   PROP_MAX_UPLOAD_SIZE,
   PROP_TIMEOUT,
+  PROP_HELD,
   N_PROPS
 };
 
@@ -204,6 +206,9 @@ mbd_incoming_get_property (GObject *object, guint prop_id, GValue *value, GParam
     case PROP_TIMEOUT:
       g_value_set_uint (value, self->timeout);
       break;
+    case PROP_HELD:
+      g_value_set_boolean (value, self->held);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -229,6 +234,9 @@ mbd_incoming_set_property (GObject *object, guint prop_id, const GValue *value, 
       break;
     case PROP_TIMEOUT:
       mbd_incoming_set_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_HELD:
+      mbd_incoming_set_held (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -282,6 +290,19 @@ mbd_incoming_class_init (MbdIncomingClass *klass)
   properties[PROP_TIMEOUT]
       = g_param_spec_uint ("timeout", NULL, NULL, 1, G_MAXUINT, MBD_INCOMING_DEFAULT_TIMEOUT,
                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * MbdIncoming:held:
+   *
+   * Whether uploads are held: files still arrive (streamed with
+   * [method@Mbd.Incoming.begin_file] or dropped into the directory) and are kept there, but
+   * nothing is looked at, handed on, refused or expired until the hold ends; then everything
+   * is processed, and the time spent held does not count towards
+   * [property@Mbd.Incoming:timeout]. mbd-server holds the uploads while its engine is stopped,
+   * as mini-buildd keeps its incoming while stopped.
+   */
+  properties[PROP_HELD]
+      = g_param_spec_boolean ("held", NULL, NULL, FALSE,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -488,6 +509,57 @@ mbd_incoming_set_timeout (MbdIncoming *self, guint timeout)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
 }
 
+static void schedule_scan (MbdIncoming *self, guint delay_msec);
+
+/**
+ * mbd_incoming_get_held:
+ * @self: a #MbdIncoming
+ *
+ * Gets [property@Mbd.Incoming:held].
+ *
+ * Returns: %TRUE if uploads are held
+ */
+gboolean
+mbd_incoming_get_held (MbdIncoming *self)
+{
+  g_return_val_if_fail (MBD_IS_INCOMING (self), FALSE);
+
+  return self->held;
+}
+
+/**
+ * mbd_incoming_set_held:
+ * @self: a #MbdIncoming
+ * @held: whether to keep the arriving files without processing them
+ *
+ * Sets [property@Mbd.Incoming:held]. Ending the hold of a started object processes what
+ * arrived meanwhile from the main context, right after this returns.
+ */
+void
+mbd_incoming_set_held (MbdIncoming *self, gboolean held)
+{
+  g_return_if_fail (MBD_IS_INCOMING (self));
+
+  held = !!held;
+  if (self->held == held)
+    return;
+  self->held = held;
+  if (!held)
+    {
+      /* the time held is no time without progress */
+      gint64 now = g_get_monotonic_time ();
+      for (guint i = 0; i < self->uploads->len; i++)
+        ((Upload *) g_ptr_array_index (self->uploads, i))->last_activity = now;
+      GHashTableIter iter;
+      gpointer seen;
+      g_hash_table_iter_init (&iter, self->loose_seen);
+      while (g_hash_table_iter_next (&iter, NULL, &seen))
+        *(gint64 *) seen = now;
+      schedule_scan (self, 0);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HELD]);
+}
+
 /* Records a refused .changes @name (parsed as @changes, if it could be) as a REJECTED event. */
 static void
 add_rejected_event (MbdIncoming *self, const char *name, MbdChanges *changes, const GError *error)
@@ -579,8 +651,6 @@ regular_file_size (const char *path)
     return -1;
   return st.st_size;
 }
-
-static void schedule_scan (MbdIncoming *self, guint delay_msec);
 
 /* Whether the loose file @name (with @st) is finished by its writer; if not, a scan is
  * scheduled for when it may be. */
@@ -993,12 +1063,16 @@ expire (MbdIncoming *self)
  * @self: a #MbdIncoming
  *
  * Looks at every file in the incoming directory now, then removes what timed out. This also
- * runs periodically and whenever the directory changes while the object is started.
+ * runs periodically and whenever the directory changes while the object is started. Does
+ * nothing while uploads are [property@Mbd.Incoming:held].
  */
 void
 mbd_incoming_scan (MbdIncoming *self)
 {
   g_return_if_fail (MBD_IS_INCOMING (self));
+
+  if (self->held)
+    return;
 
   g_autoptr (GDir) dir = g_dir_open (self->directory, 0, NULL);
   if (dir != NULL)
@@ -1038,7 +1112,7 @@ tick (gpointer user_data)
 static void
 schedule_scan (MbdIncoming *self, guint delay_msec)
 {
-  if (self->started && self->scan_id == 0)
+  if (self->started && !self->held && self->scan_id == 0)
     self->scan_id = g_timeout_add (delay_msec, scan_idle, self);
 }
 
@@ -1459,7 +1533,8 @@ mbd_incoming_file_write (MbdIncomingFile *self, GBytes *data, GError **error)
  *
  * Ends the file: it is synced to disk and renamed to its name in the incoming directory
  * (replacing a file of the same name), then processed at once. If it is a `.changes`, the
- * upload is created, collects its files and is handed on when complete.
+ * upload is created, collects its files and is handed on when complete. While uploads are
+ * [property@Mbd.Incoming:held], the file is only stored.
  *
  * Returns: %TRUE on success; %FALSE with @error set and the file removed: a %G_IO_ERROR,
  *   %MBD_ERROR_INVALID_ARGUMENT if fewer bytes arrived than announced, or for a `.changes`
@@ -1504,6 +1579,8 @@ mbd_incoming_file_finish (MbdIncomingFile *self, GError **error)
   if (lstat (path, &st) == 0)
     g_hash_table_insert (incoming->own, g_strdup (self->name), known_new (st.st_ino));
 
+  if (incoming->held)
+    return TRUE;
   g_autoptr (GError) local_error = NULL;
   if (!process_entry (incoming, self->name, &local_error))
     {

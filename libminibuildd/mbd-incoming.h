@@ -59,6 +59,10 @@ MBD_AVAILABLE_IN_ALL
 guint mbd_incoming_get_timeout (MbdIncoming *self);
 MBD_AVAILABLE_IN_ALL
 void mbd_incoming_set_timeout (MbdIncoming *self, guint timeout);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_incoming_get_held (MbdIncoming *self);
+MBD_AVAILABLE_IN_ALL
+void mbd_incoming_set_held (MbdIncoming *self, gboolean held);
 
 MBD_AVAILABLE_IN_ALL
 gboolean mbd_incoming_start (MbdIncoming *self, GError **error);

@@ -613,6 +613,55 @@ test_instance (Fixture *fixture, gconstpointer user_data)
   mbd_test_kill_agent (gnupg);
 }
 
+static void
+test_held (Fixture *fixture, gconstpointer user_data)
+{
+  g_test_summary ("While uploads are held (mbd-server's stopped engine), streamed and dropped "
+                  "files are kept in the directory, nothing is handed on, refused or expired "
+                  "(not even past the timeout); ending the hold processes all of it");
+  g_autofree char *changes = default_changes ();
+  g_autoptr (GError) error = NULL;
+
+  mbd_incoming_set_timeout (fixture->incoming, 1);
+  g_assert_true (mbd_incoming_start (fixture->incoming, &error));
+  g_assert_no_error (error);
+  put_ok (fixture, CHANGES_NAME, changes);
+  put_ok (fixture, DSC_NAME, DSC_CONTENT);
+
+  g_assert_false (mbd_incoming_get_held (fixture->incoming));
+  mbd_incoming_set_held (fixture->incoming, TRUE);
+  gboolean held = FALSE;
+  g_object_get (fixture->incoming, "held", &held, NULL);
+  g_assert_true (held);
+  put_ok (fixture, TAR_NAME, TAR_CONTENT);
+  g_autofree char *junk = g_build_filename (fixture->dir, "junk_1.0_source.changes", NULL);
+  g_assert_true (g_file_set_contents (junk, "no changes\n", -1, &error));
+  g_assert_no_error (error);
+  /* past the timeout, with the periodic check and an explicit scan */
+  gint64 until = g_get_monotonic_time () + 1500 * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10000), TRUE);
+  mbd_incoming_scan (fixture->incoming);
+  g_assert_cmpuint (fixture->completed->len, ==, 0);
+  g_assert_cmpuint (fixture->failed_names->len, ==, 0);
+  g_autofree char *kept = list_dir (fixture->dir);
+  g_assert_nonnull (strstr (kept, TAR_NAME));
+  g_assert_nonnull (strstr (kept, "junk_1.0_source.changes"));
+  g_auto (GStrv) pending = mbd_incoming_dup_pending (fixture->incoming);
+  g_assert_cmpuint (g_strv_length (pending), ==, 1);
+
+  mbd_incoming_set_held (fixture->incoming, FALSE);
+  wait_for (fixture->completed, 1, 10);
+  wait_for (fixture->failed_names, 1, 10);
+  g_assert_cmpuint (fixture->completed->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->completed_files, 0), ==,
+                   DSC_NAME " " TAR_NAME " " CHANGES_NAME);
+  g_assert_cmpuint (fixture->failed_names->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->failed_names, 0), ==, "junk_1.0_source.changes");
+  g_assert_error ((const GError *) g_ptr_array_index (fixture->failed_errors, 0), MBD_ERROR,
+                  MBD_ERROR_PARSE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -633,6 +682,7 @@ main (int argc, char **argv)
   ADD ("/incoming/shared-file", test_shared_file);
   ADD ("/incoming/restart-adopts", test_restart_adopts);
   ADD ("/incoming/instance", test_instance);
+  ADD ("/incoming/held", test_held);
 #undef ADD
 
   return g_test_run ();

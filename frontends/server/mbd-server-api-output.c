@@ -120,6 +120,29 @@ mbd_server_api_check (SoupServerMessage *msg,
   return TRUE;
 }
 
+gboolean
+mbd_server_api_check_distribution (SoupServerMessage *msg,
+                                   MbdInstance *instance,
+                                   const char *call,
+                                   const char *name,
+                                   const char *distribution)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdRepository) repo
+             = mbd_instance_lookup_repository_for_distribution (instance, distribution, &error);
+  if (repo != NULL)
+    {
+      g_auto (GStrv) known = mbd_repository_list_distribution_strings (repo, TRUE);
+      if (g_strv_contains ((const char *const *) known, distribution))
+        return TRUE;
+    }
+  g_autofree char *what = g_strdup_printf (
+      "names no distribution of this instance: '%s'%s%s (see sources_list)", distribution,
+      error != NULL ? ": " : "", error != NULL ? error->message : "");
+  mbd_server_api_bad_arg (msg, call, name, what);
+  return FALSE;
+}
+
 void
 mbd_server_api_fail (SoupServerMessage *msg, const char *call, const GError *error)
 {
@@ -134,18 +157,35 @@ respond (SoupServerMessage *msg, const char *content_type, char *body)
   soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, strlen (body));
 }
 
+gboolean
+mbd_server_api_output_is_text (const char *output)
+{
+  return g_strcmp0 (output, "plain") == 0 || g_strcmp0 (output, "html") == 0
+         || g_strcmp0 (output, "html-snippet") == 0;
+}
+
+/* The body of the page showing @text (escaped): a heading with the request path and the text. */
+static char *
+html_snippet (SoupServerMessage *msg, const char *text)
+{
+  g_autofree char *path
+      = g_markup_escape_text (g_uri_get_path (soup_server_message_get_uri (msg)), -1);
+  g_autofree char *escaped = g_markup_escape_text (text, -1);
+
+  return g_strdup_printf ("<h1>%s</h1>\n<pre>%s</pre>\n", path, escaped);
+}
+
 /* A minimal valid HTML5 page showing @text, escaped. */
 static char *
 html_page (SoupServerMessage *msg, const char *text)
 {
   g_autofree char *path
       = g_markup_escape_text (g_uri_get_path (soup_server_message_get_uri (msg)), -1);
-  g_autofree char *escaped = g_markup_escape_text (text, -1);
+  g_autofree char *body = html_snippet (msg, text);
 
   return g_strdup_printf ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                          "<title>mbd: %s</title>\n</head>\n<body>\n<h1>%s</h1>\n<pre>%s</pre>\n"
-                          "</body>\n</html>\n",
-                          path, path, escaped);
+                          "<title>mbd: %s</title>\n</head>\n<body>\n%s</body>\n</html>\n",
+                          path, body);
 }
 
 void
@@ -165,6 +205,8 @@ mbd_server_api_answer (SoupServerMessage *msg, GHashTable *query, JsonNode *resu
       = text ? g_strdup (json_node_get_string (result)) : g_strconcat (pretty, "\n", NULL);
   if (strcmp (output, "plain") == 0)
     respond (msg, "text/plain", g_steal_pointer (&shown));
+  else if (strcmp (output, "html-snippet") == 0)
+    respond (msg, "text/html; charset=utf-8", html_snippet (msg, shown));
   else
     respond (msg, "text/html; charset=utf-8", html_page (msg, shown));
 }

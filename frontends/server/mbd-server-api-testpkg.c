@@ -9,8 +9,11 @@
  * mbd-test-archall (Architecture: all), mbd-test-cpp (a C++ program, Architecture: any) and
  * mbd-test-ftbfs (fails to build) — to each of distributions (default: every *-experimental
  * distribution), signed by the instance key, into the packager. The answer lists the uploads
- * ({source, distribution, version, key}); the builds follow as events. auto_ports and
- * with_check are not implemented (501).
+ * ({source, distribution, version, key}); the builds follow as events. auto_ports (existing
+ * distributions) becomes the uploads' option auto-ports (MINI_BUILDD_OPTION in the changelog),
+ * so the packager ports each installed upload there. with_check waits (the message paused) for
+ * every upload to end and fails unless mbd-test-archall and mbd-test-cpp are INSTALLED and
+ * mbd-test-ftbfs FAILED, as mini-buildd; its answer adds each upload's final state.
  *
  * The sources are written and dpkg-source/dpkg-genchanges run in a worker thread; signing and
  * the hand-over to the packager follow on the main thread. */
@@ -23,8 +26,10 @@ typedef struct
   char *source;
   char *distribution;
   char *version;
-  char *dir;     /* the upload's own directory under <home>/incoming */
-  char *changes; /* set by the thread */
+  char *auto_ports; /* (nullable) comma-separated distributions */
+  char *dir;        /* the upload's own directory under <home>/incoming */
+  char *changes;    /* set by the thread */
+  char *key;        /* the packager's, once submitted */
 } Upload;
 
 static void
@@ -33,8 +38,10 @@ upload_free (Upload *upload)
   g_free (upload->source);
   g_free (upload->distribution);
   g_free (upload->version);
+  g_free (upload->auto_ports);
   g_free (upload->dir);
   g_free (upload->changes);
+  g_free (upload->key);
   g_free (upload);
 }
 
@@ -44,11 +51,20 @@ typedef struct
   MbdInstance *instance; /* (owned) */
   GPtrArray *uploads;    /* (owned) (element-type Upload) */
   char *work;            /* the thread's scratch directory */
+  gboolean with_check;
+  guint poll_id;      /* with_check: the timer looking at the uploads' states */
+  gulong finished_id; /* with_check: the client went away */
 } TestCall;
 
 static void
 test_call_free (TestCall *call)
 {
+  g_clear_handle_id (&call->poll_id, g_source_remove);
+  if (call->pending != NULL)
+    {
+      g_clear_signal_handler (&call->finished_id, call->pending->msg);
+      g_clear_pointer (&call->pending, mbd_server_api_resume);
+    }
   g_object_unref (call->instance);
   g_ptr_array_unref (call->uploads);
   g_free (call->work);
@@ -104,10 +120,14 @@ make_upload (Upload *upload, const char *work, GError **error)
   g_autofree char *dir = g_build_filename (tree, "debian", NULL);
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format (now, "%a, %d %b %Y %T +0000");
+  g_autofree char *option
+      = upload->auto_ports != NULL
+            ? g_strdup_printf ("  * MINI_BUILDD_OPTION: auto-ports=%s\n", upload->auto_ports)
+            : g_strdup ("");
   g_autofree char *changelog = g_strdup_printf (
       "%s (%s) %s; urgency=medium\n\n  * mini-buildd's test package, uploaded by mbd-server's "
-      "test_packages.\n\n -- mbd test_packages <mbd@localhost>  %s\n",
-      upload->source, upload->version, upload->distribution, date);
+      "test_packages.\n%s\n -- mbd test_packages <mbd@localhost>  %s\n",
+      upload->source, upload->version, upload->distribution, option, date);
   g_autofree char *control = g_strdup_printf (
       "Source: %s\nSection: misc\nPriority: optional\nMaintainer: mbd test_packages "
       "<mbd@localhost>\nBuild-Depends: debhelper-compat (= 13)%s\nStandards-Version: 4.6.2\n"
@@ -223,24 +243,23 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
-static void
-made (GObject *object, GAsyncResult *result, gpointer user_data)
+/* A package state as mini-buildd names it: INSTALLED, FAILED, ... */
+static char *
+state_name (MbdPackageState state)
 {
-  TestCall *call = g_task_get_task_data (G_TASK (result));
-  g_autoptr (GError) error = NULL;
+  return g_ascii_strup (mbd_package_state_to_string (state), -1);
+}
+
+/* The answer: {source, distribution, version, key[, state]} per upload. */
+static JsonNode *
+uploads_json (TestCall *call, gboolean with_state)
+{
   g_autoptr (JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_array (builder);
-  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
-  for (guint i = 0; ok && i < call->uploads->len; i++)
+  for (guint i = 0; i < call->uploads->len; i++)
     {
       Upload *upload = g_ptr_array_index (call->uploads, i);
-      g_autofree char *key = NULL;
-      ok = sign_in_place (call->instance, upload->changes, &error)
-           && mbd_packager_submit_full (mbd_instance_get_packager (call->instance), upload->changes,
-                                        &key, &error);
-      if (!ok)
-        break;
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "source");
       json_builder_add_string_value (builder, upload->source);
@@ -249,22 +268,123 @@ made (GObject *object, GAsyncResult *result, gpointer user_data)
       json_builder_set_member_name (builder, "version");
       json_builder_add_string_value (builder, upload->version);
       json_builder_set_member_name (builder, "key");
-      json_builder_add_string_value (builder, key);
+      json_builder_add_string_value (builder, upload->key);
+      if (with_state)
+        {
+          MbdPackageState state = MBD_PACKAGE_STATE_CHECKING;
+          mbd_packager_lookup_state (mbd_instance_get_packager (call->instance), upload->key,
+                                     &state, NULL);
+          g_autofree char *name = state_name (state);
+          json_builder_set_member_name (builder, "state");
+          json_builder_add_string_value (builder, name);
+        }
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  if (!ok)
-    mbd_server_api_fail (call->pending->msg, "test_packages", error);
+  return json_builder_get_root (builder);
+}
+
+/* The state mini-buildd's check expects of test package @source. */
+static MbdPackageState
+expected_state (const char *source)
+{
+  return strcmp (source, "mbd-test-ftbfs") == 0 ? MBD_PACKAGE_STATE_FAILED
+                                                : MBD_PACKAGE_STATE_INSTALLED;
+}
+
+/* with_check, once a second: answers when every upload has ended (a state lookup that fails
+ * counts as an end, and fails the check). */
+static gboolean
+poll_states (gpointer user_data)
+{
+  TestCall *call = user_data;
+  MbdPackager *packager = mbd_instance_get_packager (call->instance);
+  g_autoptr (GString) wrong = g_string_new (NULL);
+
+  for (guint i = 0; i < call->uploads->len; i++)
+    {
+      Upload *upload = g_ptr_array_index (call->uploads, i);
+      MbdPackageState state;
+      g_autoptr (GError) error = NULL;
+      if (!mbd_packager_lookup_state (packager, upload->key, &state, &error))
+        {
+          g_string_append_printf (wrong, "%s%s in %s: %s", wrong->len > 0 ? "; " : "",
+                                  upload->source, upload->distribution, error->message);
+          continue;
+        }
+      if (!mbd_package_state_is_final (state))
+        return G_SOURCE_CONTINUE;
+      if (state != expected_state (upload->source))
+        {
+          g_autofree char *ended = state_name (state);
+          g_autofree char *expected = state_name (expected_state (upload->source));
+          g_string_append_printf (wrong, "%s%s %s in %s ended %s, not %s (key %s)",
+                                  wrong->len > 0 ? "; " : "", upload->source, upload->version,
+                                  upload->distribution, ended, expected, upload->key);
+        }
+    }
+  call->poll_id = 0;
+  if (wrong->len > 0)
+    {
+      g_autoptr (GError) error = NULL;
+      g_set_error (&error, MBD_ERROR, MBD_ERROR_FAILED, "the check failed: %s", wrong->str);
+      mbd_server_api_fail (call->pending->msg, "test_packages", error);
+    }
   else
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (builder);
+      g_autoptr (JsonNode) root = uploads_json (call, TRUE);
       mbd_server_api_answer (call->pending->msg, call->pending->query, root);
+    }
+  test_call_free (call);
+  return G_SOURCE_REMOVE;
+}
+
+/* with_check: the client went away while the builds ran; the message must not be touched. */
+static void
+on_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  TestCall *call = user_data;
+
+  g_clear_signal_handler (&call->finished_id, msg);
+  g_object_unref (call->pending->msg);
+  g_clear_pointer (&call->pending->query, g_hash_table_unref);
+  g_clear_pointer (&call->pending, g_free);
+  test_call_free (call);
+}
+
+static void
+made (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  TestCall *call = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  for (guint i = 0; ok && i < call->uploads->len; i++)
+    {
+      Upload *upload = g_ptr_array_index (call->uploads, i);
+      ok = sign_in_place (call->instance, upload->changes, &error)
+           && mbd_packager_submit_full (mbd_instance_get_packager (call->instance), upload->changes,
+                                        &upload->key, &error);
     }
   /* what the packager took was moved away; the rest goes */
   remove_tree (call->work);
   for (guint i = 0; i < call->uploads->len; i++)
     remove_tree (((Upload *) g_ptr_array_index (call->uploads, i))->dir);
-  g_clear_pointer (&call->pending, mbd_server_api_resume);
+  if (!ok)
+    mbd_server_api_fail (call->pending->msg, "test_packages", error);
+  else if (call->with_check)
+    {
+      call->finished_id
+          = g_signal_connect (call->pending->msg, "finished", G_CALLBACK (on_finished), call);
+      call->poll_id = g_timeout_add_seconds (1, poll_states, call);
+      return;
+    }
+  else
+    {
+      g_autoptr (JsonNode) root = uploads_json (call, FALSE);
+      mbd_server_api_answer (call->pending->msg, call->pending->query, root);
+    }
+  test_call_free (call);
 }
 
 /* The experimental distributions of every repository (mini-buildd's default). */
@@ -331,13 +451,11 @@ mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHa
   gboolean with_check;
   if (!mbd_server_api_arg_bool (msg, query, call_name, "with_check", &with_check))
     return;
-  if (with_check || mbd_server_api_arg (query, "auto_ports") != NULL)
-    {
-      mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                          "API call 'test_packages': auto_ports and with_check are not "
-                          "implemented yet; follow the uploads' events instead");
+  g_auto (GStrv) auto_ports = mbd_server_api_arg_list (query, "auto_ports");
+  for (guint i = 0; auto_ports != NULL && auto_ports[i] != NULL; i++)
+    if (!mbd_server_api_check_distribution (msg, instance, call_name, "auto_ports", auto_ports[i]))
       return;
-    }
+  g_autofree char *auto_ports_option = auto_ports != NULL ? g_strjoinv (",", auto_ports) : NULL;
   g_auto (GStrv) sources = mbd_server_api_arg_list (query, "sources");
   for (guint i = 0; sources != NULL && sources[i] != NULL; i++)
     if (!g_strv_contains (templates, sources[i]))
@@ -376,6 +494,7 @@ mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHa
           upload->source = g_strdup (names[s]);
           upload->distribution = g_strdup (dists[d]);
           upload->version = g_strdup (version);
+          upload->auto_ports = g_strdup (auto_ports_option);
           g_autofree char *template = g_build_filename (incoming, "test-packages-XXXXXX", NULL);
           upload->dir = g_mkdtemp (g_steal_pointer (&template));
           g_ptr_array_add (uploads, upload);
@@ -393,6 +512,7 @@ mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHa
     }
   TestCall *call = g_new0 (TestCall, 1);
   call->instance = g_object_ref (instance);
+  call->with_check = with_check;
   call->uploads = g_steal_pointer (&uploads);
   g_autofree char *work_template
       = g_build_filename (g_get_tmp_dir (), "mbd-test-packages-XXXXXX", NULL);
@@ -409,6 +529,7 @@ mbd_server_api_test_packages (SoupServerMessage *msg, MbdInstance *instance, GHa
     }
   call->pending = mbd_server_api_pause (msg, query);
   g_autoptr (GTask) task = g_task_new (NULL, NULL, made, NULL);
-  g_task_set_task_data (task, call, (GDestroyNotify) test_call_free);
+  /* made() frees the call, or with_check hands it on to the state polls */
+  g_task_set_task_data (task, call, NULL);
   g_task_run_in_thread (task, make_thread);
 }

@@ -9,7 +9,8 @@ G_BEGIN_DECLS
 
 /* The API calls of mbd-server-api-*.c: mini-buildd's argument names (GET encoding: lists
  * comma-separated, booleans "True"/"False", ints decimal), its result shapes, and the outputs
- * json (the default for API clients), plain (text, or pretty JSON) and html (a minimal page). */
+ * json (the default for API clients), plain (text, or pretty JSON), html (a minimal page) and
+ * html-snippet (that page's body only, for mini-buildd's JS popup). */
 
 /* What a call needs before it runs (mini-buildd's flags). */
 typedef enum
@@ -27,6 +28,9 @@ gboolean mbd_server_api_check (SoupServerMessage *msg,
                                const char *call,
                                MbdServerApiFlags flags,
                                const char *const *mandatory);
+
+/* Whether @output is one of the text outputs: plain, html or html-snippet. */
+gboolean mbd_server_api_output_is_text (const char *output);
 
 /* Answers 200 with @result in the output the query asks for (see above). */
 void mbd_server_api_answer (SoupServerMessage *msg, GHashTable *query, JsonNode *result);
@@ -67,6 +71,13 @@ gboolean mbd_server_api_arg_int (SoupServerMessage *msg,
                                  const char *name,
                                  int fallback,
                                  int *out_value);
+/* Whether @distribution (the value of argument @name) is one of the instance's distributions,
+ * rollbacks included; answers 400 naming it and returns FALSE if not. */
+gboolean mbd_server_api_check_distribution (SoupServerMessage *msg,
+                                            MbdInstance *instance,
+                                            const char *call,
+                                            const char *name,
+                                            const char *distribution);
 /* Answers 400 "API call '<call>': argument '<name>' <what>". */
 void mbd_server_api_bad_arg (SoupServerMessage *msg,
                              const char *call,

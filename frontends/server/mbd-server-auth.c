@@ -10,8 +10,105 @@
 
 #define SESSION_COOKIE "sessionid"
 #define CSRF_COOKIE "csrftoken"
+#define STATUS_TOO_MANY_REQUESTS 429 /* not in libsoup 3.2's SoupStatus */
 
 static MbdUsers *server_users;
+
+/* -- login rate limit ---------------------------------------------------------------------- */
+
+/* Password guessing is throttled: every login attempt counts as a failure (from its start, so
+ * that parallel attempts count too) until it succeeds; once a user name has max_failures of
+ * them within the last window seconds, or a client address 4 times as many, further attempts
+ * for that name (from that address) get 429 with Retry-After until the oldest leaves the
+ * window, the right password included. A successful login forgets its name's failures. The
+ * tables are pruned as they grow and bounded: past MAX_KEYS names (addresses) with recent
+ * failures, new ones are not tracked (the other table still is). */
+#define ADDRESS_FACTOR 4
+#define MAX_KEYS 8192
+
+static guint max_failures = MBD_SERVER_DEFAULT_LOGIN_FAILURES;
+static guint failure_window = MBD_SERVER_DEFAULT_LOGIN_WINDOW;
+static GHashTable *failures_by_name;    /* name -> GArray of gint64 monotonic µs */
+static GHashTable *failures_by_address; /* address -> the same */
+
+void
+mbd_server_auth_set_login_limit (guint failures, guint window)
+{
+  max_failures = failures;
+  failure_window = window;
+}
+
+/* Drops the failures of @times older than the window; returns how many are left. */
+static guint
+prune_times (GArray *times, gint64 now)
+{
+  gint64 horizon = now - (gint64) failure_window * G_USEC_PER_SEC;
+  guint old = 0;
+
+  while (old < times->len && g_array_index (times, gint64, old) <= horizon)
+    old++;
+  g_array_remove_range (times, 0, old);
+  return times->len;
+}
+
+/* Seconds until @key may try again in @table (at most @limit failures), or 0. */
+static gint64
+throttled_for (GHashTable *table, const char *key, guint limit)
+{
+  GArray *times = g_hash_table_lookup (table, key);
+  gint64 now = g_get_monotonic_time ();
+
+  if (times == NULL || prune_times (times, now) < limit)
+    return 0;
+  gint64 free_at = g_array_index (times, gint64, times->len - limit)
+                   + (gint64) failure_window * G_USEC_PER_SEC;
+  return MAX ((free_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, 1);
+}
+
+static void
+record_failure (GHashTable *table, const char *key)
+{
+  gint64 now = g_get_monotonic_time ();
+  GArray *times = g_hash_table_lookup (table, key);
+
+  if (times == NULL)
+    {
+      if (g_hash_table_size (table) >= MAX_KEYS / 2)
+        {
+          GHashTableIter iter;
+          gpointer value;
+          g_hash_table_iter_init (&iter, table);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            if (prune_times (value, now) == 0)
+              g_hash_table_iter_remove (&iter);
+        }
+      if (g_hash_table_size (table) >= MAX_KEYS)
+        return;
+      times = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_hash_table_insert (table, g_strdup (key), times);
+    }
+  g_array_append_val (times, now);
+}
+
+/* Takes back the failure counted for an attempt of @key that succeeded. */
+static void
+forget_failure (GHashTable *table, const char *key, gboolean all)
+{
+  GArray *times = g_hash_table_lookup (table, key);
+
+  if (times == NULL)
+    return;
+  if (all || times->len <= 1)
+    g_hash_table_remove (table, key);
+  else
+    g_array_remove_index (times, times->len - 1);
+}
+
+static void
+free_times (gpointer times)
+{
+  g_array_unref (times);
+}
 
 MbdUsers *
 mbd_server_get_users (void)
@@ -221,6 +318,7 @@ typedef struct
   SoupServerMessage *msg; /* (owned) */
   char *next;             /* (owned) */
   char *name;             /* (owned) */
+  char *address;          /* (owned) */
 } Login;
 
 static void
@@ -229,6 +327,7 @@ login_free (Login *login)
   g_object_unref (login->msg);
   g_free (login->next);
   g_free (login->name);
+  g_free (login->address);
   g_free (login);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Login, login_free)
@@ -244,9 +343,15 @@ login_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   if (user != NULL)
     session = mbd_users_create_session (server_users, mbd_user_get_name (user),
                                         MBD_USERS_SESSION_LIFETIME, &error);
+  if (session != NULL)
+    {
+      forget_failure (failures_by_name, login->name, TRUE);
+      forget_failure (failures_by_address, login->address, FALSE);
+    }
   if (session == NULL)
     {
-      g_message ("login of user '%s' failed: %s", login->name, error->message);
+      g_message ("login of user '%s' from %s failed: %s", login->name, login->address,
+                 error->message);
       const char *problem = error->domain == MBD_ERROR && error->code == MBD_ERROR_PERMISSION_DENIED
                                 ? "Please enter a correct username and password. Note that both "
                                   "fields may be case-sensitive."
@@ -262,6 +367,38 @@ login_ready (GObject *source, GAsyncResult *result, gpointer user_data)
       redirect (login->msg, login->next);
     }
   soup_server_message_unpause (login->msg);
+}
+
+/* Answers 429 (the login form saying why, Retry-After) and returns TRUE if logins for @name
+ * from @address are throttled now. */
+static gboolean
+login_throttled (SoupServerMessage *msg, const char *next, const char *name, const char *address)
+{
+  if (max_failures == 0)
+    return FALSE;
+  guint limit = max_failures;
+  gint64 wait = throttled_for (failures_by_name, name, limit);
+  g_autofree char *why = g_strdup_printf ("for user '%s'", name);
+  if (wait == 0)
+    {
+      limit = ADDRESS_FACTOR * max_failures;
+      wait = throttled_for (failures_by_address, address, limit);
+      g_free (why);
+      why = g_strdup_printf ("from %s", address);
+    }
+  if (wait == 0)
+    return FALSE;
+
+  g_autofree char *problem = g_strdup_printf (
+      "Too many failed logins %s (%u within %u s); try again in %" G_GINT64_FORMAT " s.", why,
+      limit, failure_window, wait);
+  g_autofree char *retry = g_strdup_printf ("%" G_GINT64_FORMAT, wait);
+  g_message ("login of user '%s' from %s refused: %s", name, address, problem);
+  answer_login_form (msg, next, problem);
+  soup_server_message_set_status (msg, STATUS_TOO_MANY_REQUESTS, "Too Many Requests");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                retry);
+  return TRUE;
 }
 
 static void
@@ -292,10 +429,22 @@ login_post (SoupServerMessage *msg)
       answer_login_form (msg, next, "Please enter your username and password.");
       return;
     }
+  const char *address = soup_server_message_get_remote_host (msg);
+  if (address == NULL)
+    address = "";
+  if (login_throttled (msg, next, name, address))
+    return;
+  if (max_failures > 0)
+    {
+      record_failure (failures_by_name, name);
+      record_failure (failures_by_address, address);
+    }
+
   Login *login = g_new0 (Login, 1);
   login->msg = g_object_ref (msg);
   login->next = g_steal_pointer (&next);
   login->name = g_strdup (name);
+  login->address = g_strdup (address);
   soup_server_message_pause (msg);
   mbd_users_authenticate_async (server_users, name, password, NULL, login_ready, login);
 }
@@ -379,5 +528,9 @@ mbd_server_auth_add (SoupServer *server, MbdInstance *instance)
 {
   g_clear_object (&server_users);
   server_users = mbd_users_new (instance);
+  g_clear_pointer (&failures_by_name, g_hash_table_unref);
+  g_clear_pointer (&failures_by_address, g_hash_table_unref);
+  failures_by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_times);
+  failures_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_times);
   soup_server_add_handler (server, "/accounts/", accounts_handler, NULL, NULL);
 }

@@ -162,7 +162,10 @@ track_socket (SoupServerMessage *msg)
 
 /* Every request must arrive (headers, and the body outside uploads) within the idle timeout
  * from the moment libsoup starts waiting for it: clients that connect and send nothing, or
- * drip their headers (slowloris), lose their connection instead of holding it for ever. */
+ * drip their headers (slowloris), lose their connection instead of holding it for ever. Over
+ * TLS, libsoup 3.2 starts the first request of a connection when it accepts it, before the
+ * handshake (which the first read drives), so the deadline covers an unfinished handshake
+ * too (test_server_apirest's TlsHandshakeTest). */
 static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {

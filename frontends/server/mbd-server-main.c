@@ -23,6 +23,8 @@ static int opt_events_keepalive = MBD_SERVER_EVENTS_DEFAULT_KEEPALIVE;
 static gboolean opt_no_host_lintian;
 static int opt_idle_timeout = MBD_SERVER_DEFAULT_IDLE_TIMEOUT;
 static gint64 opt_max_request_body = MBD_SERVER_DEFAULT_MAX_BODY;
+static int opt_login_failures = MBD_SERVER_DEFAULT_LOGIN_FAILURES;
+static int opt_login_window = MBD_SERVER_DEFAULT_LOGIN_WINDOW;
 static char *opt_tls_cert;
 static char *opt_tls_key;
 
@@ -57,6 +59,12 @@ static const GOptionEntry entries[]
         { "max-request-body", 0, 0, G_OPTION_ARG_INT64, &opt_max_request_body,
           "Answer 413 to request bodies larger than BYTES, uploads excepted (default: 1 MiB)",
           "BYTES" },
+        { "login-failures", 0, 0, G_OPTION_ARG_INT, &opt_login_failures,
+          "Refuse logins (429) for a user name with N failed logins within --login-window, or "
+          "from an address with 4 times as many; 0: no limit (default: 5)",
+          "N" },
+        { "login-window", 0, 0, G_OPTION_ARG_INT, &opt_login_window,
+          "The time over which --login-failures counts (default: 60)", "SECONDS" },
         { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_cert,
           "Serve HTTPS with the PEM certificate (chain) in FILE; needs --tls-key", "FILE" },
         { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key, "The PEM private key of --tls-cert",
@@ -99,6 +107,14 @@ static void
 on_upload_failed (MbdIncoming *incoming, const char *name, GError *error, gpointer user_data)
 {
   fprintf (stderr, "mbd-server: upload refused: %s\n", error->message);
+}
+
+/* As mini-buildd's, the incoming keeps what arrives while the engine is stopped (the stop
+ * call) and processes it when the engine starts again. */
+static void
+on_engine_started (MbdInstance *instance, GParamSpec *pspec, MbdIncoming *incoming)
+{
+  mbd_incoming_set_held (incoming, !mbd_instance_is_started (instance));
 }
 
 /* mini-buildd has its superuser `admin` from the start: without an administrator, make one
@@ -252,6 +268,13 @@ run (int argc, char **argv, GError **error)
       return FALSE;
     }
   mbd_server_limits_set (opt_idle_timeout, opt_max_request_body);
+  if (opt_login_failures < 0 || opt_login_window < 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--login-failures must be 0 or more, --login-window positive");
+      return FALSE;
+    }
+  mbd_server_auth_set_login_limit (opt_login_failures, opt_login_window);
   mbd_server_events_set_limits (opt_events_max_clients, opt_events_timeout, opt_events_keepalive);
 
   if ((opt_tls_cert == NULL) != (opt_tls_key == NULL))
@@ -287,6 +310,8 @@ run (int argc, char **argv, GError **error)
   mbd_incoming_set_max_upload_size (incoming, opt_max_upload_size);
   g_signal_connect (incoming, "upload-complete", G_CALLBACK (on_upload_complete), instance);
   g_signal_connect (incoming, "upload-failed", G_CALLBACK (on_upload_failed), instance);
+  g_signal_connect_object (instance, "notify::started", G_CALLBACK (on_engine_started), incoming,
+                           0);
   mbd_server_limits_add (server);
   mbd_server_upload_add (server, incoming);
   mbd_server_routes_add (server, instance);

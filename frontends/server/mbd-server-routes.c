@@ -91,49 +91,61 @@ mbd_server_status_for_error (const GError *error)
 
 typedef void (*ApiHandler) (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
-/* All 30 calls of mini-buildd 2.2.8 with the level each needs (its reference, section 3.2),
- * checked before the handler runs; a call without a handler yet answers 501 once the caller
- * passed the check. */
+/* All 30 calls of mini-buildd 2.2.8 with the level each needs and its flags C (confirm=<call>)
+ * and R (the running engine) from its reference, section 3.2, checked before the handler runs
+ * (level, then output, then C, then R); a call without a handler yet answers 501 once the
+ * caller passed the checks. */
 static const struct
 {
   const char *name;
   MbdUserLevel level;
-  ApiHandler handler; /* NULL: not implemented yet */
-  gboolean plain;     /* answers output=plain and output=html too */
+  MbdServerApiFlags flags; /* MBD_SERVER_API_CONFIRM, MBD_SERVER_API_RUNNING */
+  ApiHandler handler;      /* NULL: not implemented yet */
+  gboolean plain;          /* answers output=plain, html and html-snippet too */
 } api_calls[] = {
   /* consumer */
-  { "status", MBD_USER_LEVEL_NONE, mbd_server_api_status, TRUE },
-  { "pub_key", MBD_USER_LEVEL_NONE, mbd_server_api_pub_key, TRUE },
-  { "dput_conf", MBD_USER_LEVEL_NONE, mbd_server_api_dput_conf, TRUE },
-  { "sources_list", MBD_USER_LEVEL_NONE, mbd_server_api_sources_list, TRUE },
-  { "ls", MBD_USER_LEVEL_NONE, mbd_server_api_ls, TRUE },
-  { "show", MBD_USER_LEVEL_NONE, mbd_server_api_show, TRUE },
-  { "debdiff", MBD_USER_LEVEL_NONE, mbd_server_api_debdiff, TRUE },
-  { "snapshot_ls", MBD_USER_LEVEL_NONE, mbd_server_api_snapshot_ls, TRUE },
-  { "handshake", MBD_USER_LEVEL_NONE, mbd_server_api_handshake, TRUE },
+  { "status", MBD_USER_LEVEL_NONE, 0, mbd_server_api_status, TRUE },
+  { "pub_key", MBD_USER_LEVEL_NONE, 0, mbd_server_api_pub_key, TRUE },
+  { "dput_conf", MBD_USER_LEVEL_NONE, 0, mbd_server_api_dput_conf, TRUE },
+  { "sources_list", MBD_USER_LEVEL_NONE, 0, mbd_server_api_sources_list, TRUE },
+  { "ls", MBD_USER_LEVEL_NONE, 0, mbd_server_api_ls, TRUE },
+  { "show", MBD_USER_LEVEL_NONE, 0, mbd_server_api_show, TRUE },
+  { "debdiff", MBD_USER_LEVEL_NONE, 0, mbd_server_api_debdiff, TRUE },
+  { "snapshot_ls", MBD_USER_LEVEL_NONE, MBD_SERVER_API_RUNNING, mbd_server_api_snapshot_ls, TRUE },
+  { "handshake", MBD_USER_LEVEL_NONE, 0, mbd_server_api_handshake, TRUE },
   /* developer */
-  { "migrate", MBD_USER_LEVEL_STAFF, mbd_server_api_migrate, TRUE },
-  { "port", MBD_USER_LEVEL_STAFF, mbd_server_api_port, FALSE },
-  { "port_ext", MBD_USER_LEVEL_STAFF, mbd_server_api_port_ext, FALSE },
-  { "retry", MBD_USER_LEVEL_STAFF, mbd_server_api_retry, FALSE },
-  { "cancel", MBD_USER_LEVEL_STAFF, mbd_server_api_cancel, FALSE },
-  { "wake", MBD_USER_LEVEL_STAFF, mbd_server_api_wake, TRUE },
-  { "set_user_key", MBD_USER_LEVEL_LOGIN, mbd_server_api_set_user_key, FALSE },
-  { "subscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_subscribe, FALSE },
-  { "unsubscribe", MBD_USER_LEVEL_LOGIN, mbd_server_api_unsubscribe, FALSE },
+  { "migrate", MBD_USER_LEVEL_STAFF, MBD_SERVER_API_CONFIRM, mbd_server_api_migrate, TRUE },
+  { "port", MBD_USER_LEVEL_STAFF, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_port, FALSE },
+  { "port_ext", MBD_USER_LEVEL_STAFF, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_port_ext, FALSE },
+  { "retry", MBD_USER_LEVEL_STAFF, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_retry, FALSE },
+  { "cancel", MBD_USER_LEVEL_STAFF, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_cancel, FALSE },
+  { "wake", MBD_USER_LEVEL_STAFF, MBD_SERVER_API_CONFIRM, mbd_server_api_wake, TRUE },
+  { "set_user_key", MBD_USER_LEVEL_LOGIN, MBD_SERVER_API_CONFIRM, mbd_server_api_set_user_key,
+    FALSE },
+  { "subscribe", MBD_USER_LEVEL_LOGIN, 0, mbd_server_api_subscribe, FALSE },
+  { "unsubscribe", MBD_USER_LEVEL_LOGIN, 0, mbd_server_api_unsubscribe, FALSE },
   /* administrator */
-  { "remove", MBD_USER_LEVEL_ADMIN, mbd_server_api_remove, TRUE },
-  { "remake_chroots", MBD_USER_LEVEL_ADMIN, mbd_server_api_remake_chroots, TRUE },
-  { "start", MBD_USER_LEVEL_ADMIN, mbd_server_api_start, TRUE },
-  { "stop", MBD_USER_LEVEL_ADMIN, mbd_server_api_stop, TRUE },
-  { "cronjob", MBD_USER_LEVEL_ADMIN, mbd_server_api_cronjob, FALSE },
-  { "uploaders", MBD_USER_LEVEL_ADMIN, mbd_server_api_uploaders, TRUE },
-  { "snapshot_create", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_create, TRUE },
-  { "snapshot_delete", MBD_USER_LEVEL_ADMIN, mbd_server_api_snapshot_delete, TRUE },
-  { "debmirror", MBD_USER_LEVEL_ADMIN, mbd_server_api_debmirror, TRUE },
-  { "keyring_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_keyring_packages, FALSE },
-  { "test_packages", MBD_USER_LEVEL_ADMIN, mbd_server_api_test_packages, TRUE },
-  { "setup", MBD_USER_LEVEL_ADMIN, mbd_server_api_setup, TRUE },
+  { "remove", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_remove, TRUE },
+  { "remake_chroots", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_remake_chroots,
+    TRUE },
+  { "start", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_start, TRUE },
+  { "stop", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_stop, TRUE },
+  { "cronjob", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_cronjob, FALSE },
+  { "uploaders", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_RUNNING, mbd_server_api_uploaders, TRUE },
+  { "snapshot_create", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_snapshot_create, TRUE },
+  { "snapshot_delete", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_snapshot_delete, TRUE },
+  { "debmirror", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_debmirror, TRUE },
+  { "keyring_packages", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_keyring_packages, FALSE },
+  { "test_packages", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM,
+    mbd_server_api_test_packages, TRUE },
+  { "setup", MBD_USER_LEVEL_ADMIN, MBD_SERVER_API_CONFIRM, mbd_server_api_setup, TRUE },
 };
 
 static void
@@ -170,15 +182,16 @@ api_handler (SoupServer *server,
       if (!mbd_server_authorize (msg, call, api_calls[i].level))
         return;
       if (output != NULL && strcmp (output, "json") != 0
-          && !(api_calls[i].plain
-               && (strcmp (output, "plain") == 0 || strcmp (output, "html") == 0)))
+          && !(api_calls[i].plain && mbd_server_api_output_is_text (output)))
         {
           g_autofree char *detail = g_strdup_printf (
               "API call '%s': argument 'output' has an unsupported value '%s'; use json%s", call,
-              output, api_calls[i].plain ? ", plain or html" : "");
+              output, api_calls[i].plain ? ", plain, html or html-snippet" : "");
           mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
           return;
         }
+      if (!mbd_server_api_check (msg, instance, query, call, api_calls[i].flags, NULL))
+        return;
       if (api_calls[i].handler == NULL)
         {
           g_autofree char *detail

@@ -2,7 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mbd-server.h"
+#include "mbd-server-api.h"
 
 /* The API calls of a logged-in user's profile: set_user_key, subscribe and unsubscribe. The
  * dispatch has checked the level (LOGIN), so the request has a user. */
@@ -82,6 +82,8 @@ add_subscription (JsonBuilder *builder, const char *source, const char *distribu
   json_builder_add_string_value (builder, distribution);
 }
 
+/* mini-buildd's subscribe: an empty source or distribution means any; a given one must be a
+ * valid source package name, an existing distribution (400 naming it otherwise). */
 void
 mbd_server_api_subscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
@@ -90,6 +92,15 @@ mbd_server_api_subscribe (SoupServerMessage *msg, MbdInstance *instance, GHashTa
   const char *distribution = arg (query, "distribution");
   gboolean created = FALSE;
 
+  if (*source != '\0' && !mbd_source_name_is_valid (source, &error))
+    {
+      mbd_server_api_bad_arg (msg, "subscribe", "source", error->message);
+      return;
+    }
+  if (*distribution != '\0'
+      && !mbd_server_api_check_distribution (msg, instance, "subscribe", "distribution",
+                                             distribution))
+    return;
   if (!mbd_users_subscribe (mbd_server_get_users (), mbd_user_get_name (mbd_server_get_user (msg)),
                             source, distribution, &created, &error))
     {

@@ -24,6 +24,13 @@ void mbd_server_api_dput_conf (SoupServerMessage *msg, MbdInstance *instance, GH
 /* Users and roles (mbd-server-auth.c): serves /accounts/login/, /accounts/logout/ and
  * /accounts/null/ (mini-buildd's client's login target). */
 void mbd_server_auth_add (SoupServer *server, MbdInstance *instance);
+#define MBD_SERVER_DEFAULT_LOGIN_FAILURES 5
+#define MBD_SERVER_DEFAULT_LOGIN_WINDOW 60
+
+/* The login rate limit: after @failures failed (or unfinished) logins for one user name within
+ * @window seconds, or 4 times as many from one client address, further logins for it get 429
+ * until the oldest failure is @window seconds old; 0 failures: no limit. */
+void mbd_server_auth_set_login_limit (guint failures, guint window);
 /* The users of the served instance. */
 MbdUsers *mbd_server_get_users (void);
 /* Authenticates the request (an `Authorization: Bearer` token or the sessionid cookie) and checks

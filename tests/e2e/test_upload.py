@@ -108,7 +108,9 @@ class UploadTestCase(BuildTestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
     def api(self, server, call, **args):
-        """(HTTP status, decoded JSON answer) of a mini-buildd API call."""
+        """(HTTP status, decoded JSON answer) of a mini-buildd API call (confirmed: the
+        confirmable calls need confirm=<call>, the others ignore it)."""
+        args.setdefault("confirm", call)
         query = urllib.parse.urlencode(args)
         status, _, body = server.get(f"/mini_buildd/api/{call}/?{query}")
         return status, json.loads(body)

@@ -21,6 +21,7 @@ class PackagesApiTest(test_server_upload.UploadTest):
         if not getattr(self, "logged_in", False):
             self.server.login()  # retry and cancel are staff calls
             self.logged_in = True
+        args.setdefault("confirm", call)  # both are confirmable (C), as in mini-buildd
         query = "&".join(f"{k}={v}" for k, v in args.items())
         status, ctype, body = self.server.get(f"/mini_buildd/api/{call}/?{query}")
         return status, json.loads(body)
