@@ -665,8 +665,9 @@ mbd_setup_set_option (MbdSetup *self, const char *name, const char *value, GErro
                               "setup option '%s': origin '%s' is not one mbd knows (Debian, "
                               "Ubuntu)",
                               key, items[i]);
+          gboolean debian = g_ascii_tolower (items[i][0]) == 'd';
           g_free (items[i]);
-          items[i] = g_strdup (g_ascii_tolower (items[i][0]) == 'd' ? "Debian" : "Ubuntu");
+          items[i] = g_strdup (debian ? "Debian" : "Ubuntu");
         }
       g_strfreev (self->origins);
       self->origins = g_steal_pointer (&items);
@@ -1072,10 +1073,13 @@ inspect (MbdSetup *self, Wanted *wanted, GError **error)
       add (out, KIND_DAEMON, have, MBD_SETUP_STATUS_CHANGED, detail);
     }
   else
-    add (out, KIND_DAEMON, have,
-         mbd_instance_is_started (self->instance) ? MBD_SETUP_STATUS_ACTIVE
-                                                  : MBD_SETUP_STATUS_EXISTS,
-         mbd_instance_is_started (self->instance) ? NULL : "the engine is stopped");
+    {
+      /* the engine runs here, or in an mbd-server of the same home */
+      gboolean running = mbd_instance_is_started (self->instance)
+                         || mbd_instance_get_engine_pid (self->instance) != 0;
+      add (out, KIND_DAEMON, have, running ? MBD_SETUP_STATUS_ACTIVE : MBD_SETUP_STATUS_EXISTS,
+           running ? NULL : "the engine is stopped");
+    }
 
   /* archives: used when some source has them as its mirror */
   for (guint a = 0; wanted->archives[a] != NULL; a++)
