@@ -122,5 +122,28 @@ class SetupTest(HomeTestCase):
         self.assertEqual(body["report"]["severity"], 0)
 
 
+class CliSetupTest(HomeTestCase):
+    """mbd setup: the same library call without a server."""
+
+    def test_inspect_and_update(self):
+        run_mbd("init", "--identity", "cli", "--key-type", "ed25519", home=self.home)
+        args = ["setup", "--sources", "trixie", "--distributions", "trixie:native",
+                "--repositories-from-distributions", "ours:Debian Developer",
+                "--chroots-from-sources"]
+        before = run_mbd(*args, home=self.home).stdout
+        self.assertIn("MISSING  Repository   ours", before)
+        self.assertIn(instance_id("Repository", "ours"), before)
+        self.assertTrue(before.endswith("Severity: 2\n"), before)
+        proc = run_mbd(*args, "--update", instance_id("Repository", "ours"), home=self.home)
+        self.assertIn("update Repository ours", proc.stderr)
+        self.assertIn("ACTIVE   Repository   ours", proc.stdout)
+        self.assertIn("ACTIVE   Distribution trixie", proc.stdout)
+        self.assertIn("MISSING  Source       trixie", proc.stdout)
+        self.assertIn("debian-developer", run_mbd("repo", "ls", home=self.home).stdout)
+        bad = run_mbd("setup", "--chroots", "trixie", home=self.home, check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("setup option 'chroots'", bad.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
