@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import json
 import socket
+import threading
 import unittest
 import urllib.parse
 
@@ -92,6 +93,38 @@ class SetupTest(HomeTestCase):
         sources = json.loads(run_mbd("source", "ls", "--json", home=self.home).stdout)
         self.assertIn("trixie-security", json.dumps(sources))
         self.assertIn(f"{self.archive}-security", json.dumps(sources))
+
+    def test_run_does_not_block(self):
+        """While a run waits for a mirror, other calls are served and a second setup gets
+        503; the run ends when the mirror goes away."""
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(60)
+        archive = f"http://127.0.0.1:{listener.getsockname()[1]}/debian"
+        result = {}
+        worker = threading.Thread(target=lambda: result.update(
+            answer=self.call("setup", confirm="setup", archives=archive, sources="sid",
+                             update="all", pca="all")))
+        worker.start()
+        try:
+            conn, _ = listener.accept()  # the source check of sid is under way
+            try:
+                status, body = self.call("status")
+                self.assertEqual(status, 200, body)
+                status, body = self.call("setup", confirm="setup")
+                self.assertEqual(status, 503, body)
+                self.assertIn("maintenance", body["detail"])
+            finally:
+                conn.close()
+        finally:
+            listener.close()
+            worker.join(120)
+        status, body = result["answer"]
+        self.assertEqual(status, 200, body)
+        by = {(i["class"], i["identity"]): i for i in body["instances"]}
+        self.assertEqual(by[("Source", "sid")]["status"], "FAILED")
+        self.assertEqual(by[("Daemon", "boot")]["status"], "ACTIVE")  # the engine runs again
 
     def test_chroot_update(self):
         chroot = "bookworm:amd64"
