@@ -254,8 +254,8 @@ mbd_setup_status_get_severity (MbdSetupStatus status)
  * with a status. [method@Mbd.Setup.run] (or its async variant) then creates or changes the
  * instances the `update` option selects (using the same library calls as `mbd source add`,
  * `mbd repo create` and `mbd chroot create`) and prepares, checks and activates those the `pca`
- * option selects: a source check, a repository consistency check, a chroot creation (or, for an
- * active chroot, its check).
+ * option selects: a source check, a repository's publication and consistency check, a chroot
+ * creation (or, for an active chroot, its check).
  *
  * Distributions belong to repositories in mbd: a Distribution instance only says with which
  * architectures the repositories should get that codename, and is ACTIVE once a repository
@@ -1370,7 +1370,10 @@ run_step (MbdSetup *self, Wanted *wanted, Step *step, GCancellable *cancellable,
           return update_repository (self, wanted, item->identity, cancellable, error);
         g_autoptr (MbdRepository) repo
                    = mbd_instance_lookup_repository (self->instance, item->identity, error);
-        return repo != NULL && mbd_repository_check (repo, NULL, cancellable, error);
+        /* prepare: publish every distribution (a new instance's default repository is not
+         * published yet), then check */
+        return repo != NULL && mbd_repository_publish (repo, TRUE, cancellable, error)
+               && mbd_repository_check (repo, NULL, cancellable, error);
       }
     case KIND_CHROOT:
       {

@@ -421,6 +421,8 @@ test_pca (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (status_of (instances, "Source", "bookworm"), ==, "FAILED");
   g_assert_nonnull (strstr (mbd_setup_instance_get_detail (source), "pca: "));
   g_assert_cmpstr (status_of (instances, "Repository", "ours"), ==, "ACTIVE");
+  /* the default repository, unpublished so far, is published by its pca */
+  g_assert_cmpstr (status_of (instances, "Repository", "test"), ==, "ACTIVE");
   g_assert_cmpstr (status_of (instances, "Chroot", "bookworm:amd64"), ==, "EXISTS");
 }
 

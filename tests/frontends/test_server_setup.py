@@ -74,6 +74,7 @@ class SetupTest(HomeTestCase):
         self.assertEqual(after["setup"]["update"], "all")
         by = {(i["class"], i["identity"]): i for i in after["instances"]}
         self.assertEqual(by[("Repository", "ours")]["status"], "ACTIVE", after)
+        self.assertEqual(by[("Repository", "test")]["status"], "ACTIVE", after)
         self.assertEqual(by[("Distribution", "trixie")]["status"], "ACTIVE")
         self.assertEqual(by[("Archive", self.archive)]["status"], "ACTIVE")
         self.assertEqual(by[("Daemon", "boot")]["status"], "ACTIVE")
