@@ -17,6 +17,7 @@
 #include <libminibuildd/mbd-status.h>
 #include <libminibuildd/mbd-instance.h>
 #include <libminibuildd/mbd-source.h>
+#include <libminibuildd/mbd-setup.h>
 #include <libminibuildd/mbd-layout.h>
 #include <libminibuildd/mbd-distribution.h>
 #include <libminibuildd/mbd-repository.h>

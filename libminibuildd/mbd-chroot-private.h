@@ -39,4 +39,8 @@ double mbd_chroot_progress_for_line (const char *line);
  * each time and adding up to @total. */
 int mbd_chroot_attempt_timeout (int total, int attempts, int attempt);
 
+/* Stores @chroot in the instance database in its current state (ABSENT for a new one, which
+ * mini-buildd calls a chroot that exists but is not prepared) unless a row exists already. */
+gboolean mbd_chroot_store (MbdChroot *chroot, GError **error);
+
 G_END_DECLS

@@ -802,6 +802,19 @@ save (MbdChroot *self, const char *mirror, GError **error)
   return mbd_db_step_done (db, stmt, error);
 }
 
+gboolean
+mbd_chroot_store (MbdChroot *chroot, GError **error)
+{
+  gboolean found = FALSE;
+
+  if (!load (chroot, &found, error))
+    return FALSE;
+  g_mutex_lock (&chroot->lock);
+  g_autofree char *mirror = g_strdup (chroot->mirror);
+  g_mutex_unlock (&chroot->lock);
+  return found || save (chroot, mirror, error);
+}
+
 /* Stores @state (and @message, for failures); a failure to store is only logged when the
  * operation already failed, so the original error is what the caller sees. */
 static gboolean

@@ -24,6 +24,7 @@ typedef struct
 
 BUILTINPROTO (init);
 BUILTINPROTO (status);
+BUILTINPROTO (setup);
 BUILTINPROTO (source);
 BUILTINPROTO (repo);
 BUILTINPROTO (include);

@@ -20,6 +20,8 @@ typedef struct
 static const MbdCommand commands[] = {
   { "init", mbd_builtin_init, "Create an instance (home, database, signing key)" },
   { "status", mbd_builtin_status, "Show the status of an instance" },
+  { "setup", mbd_builtin_setup,
+    "Inspect the instance; create and activate sources, repositories, chroots" },
   { "source", mbd_builtin_source, "Upstream archives: add, check, ls, rm" },
   { "repo", mbd_builtin_repo, "Create, list, publish and check repositories" },
   { "include", mbd_builtin_include, "Include .changes, .deb or .dsc files into a distribution" },

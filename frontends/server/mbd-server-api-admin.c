@@ -4,8 +4,8 @@
 #include "mbd-server-api.h"
 
 /* mini-buildd's administration calls: start, stop (ADMIN, C), remake_chroots (ADMIN, C, M),
- * setup (ADMIN, C, M; the inspect report only). debmirror is in mbd-server-api-debmirror.c, wake
- * and handshake in mbd-server-api-remotes.c. */
+ * setup (ADMIN, C, M). debmirror is in mbd-server-api-debmirror.c, wake and handshake in
+ * mbd-server-api-remotes.c. */
 
 /* -- start, stop -------------------------------------------------------------------------- */
 
@@ -213,191 +213,14 @@ mbd_server_api_remake_chroots (SoupServerMessage *msg, MbdInstance *instance, GH
   remake_step (call);
 }
 
-/* -- setup (inspect) ---------------------------------------------------------------------- */
+/* -- setup ------------------------------------------------------------------------------- */
 
-typedef struct
+/* {setup: {the arguments}, instances: [{id, class, identity, status, detail}], report:
+ * {severity 0-3, messages}} */
+static JsonNode *
+setup_result (GHashTable *query, GPtrArray *instances, int severity)
 {
-  JsonBuilder *builder;
-  int severity;
-  GPtrArray *messages;
-} Report;
-
-static void
-add_instance (Report *report,
-              const char *class_name,
-              const char *identity,
-              const char *status,
-              const char *detail)
-{
-  g_autofree char *both = g_strdup_printf ("%s\n%s", class_name, identity);
-  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, both, -1);
-  JsonBuilder *builder = report->builder;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, hash);
-  json_builder_set_member_name (builder, "class");
-  json_builder_add_string_value (builder, class_name);
-  json_builder_set_member_name (builder, "identity");
-  json_builder_add_string_value (builder, identity);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, status);
-  json_builder_set_member_name (builder, "detail");
-  json_builder_add_string_value (builder, detail != NULL ? detail : "");
-  json_builder_end_object (builder);
-  int severity = strcmp (status, "MISSING") == 0 || strcmp (status, "CHANGED") == 0 ? 2
-                 : strcmp (status, "FAILED") == 0                                   ? 3
-                 : strcmp (status, "EXISTS") == 0                                   ? 1
-                                                                                    : 0;
-  if (severity > 0)
-    g_ptr_array_add (report->messages,
-                     g_strdup_printf ("%s %s: %s%s%s", class_name, identity, status,
-                                      detail != NULL && detail[0] ? ": " : "",
-                                      detail != NULL ? detail : ""));
-  report->severity = MAX (report->severity, severity);
-}
-
-static const char *
-source_status (MbdSourceState state)
-{
-  return state == MBD_SOURCE_STATE_ACTIVE ? "ACTIVE" : "EXISTS";
-}
-
-static const char *
-chroot_status (MbdChroot *chroot)
-{
-  const char *state = mbd_chroot_state_to_string (mbd_chroot_get_state (chroot));
-  return g_ascii_strcasecmp (state, "active") == 0   ? "ACTIVE"
-         : g_ascii_strcasecmp (state, "failed") == 0 ? "FAILED"
-                                                     : "EXISTS";
-}
-
-static gboolean
-setup_inspect (MbdInstance *instance, GHashTable *query, Report *report, GError **error)
-{
-  g_autoptr (GPtrArray) sources = mbd_instance_list_sources (instance, error);
-  g_autoptr (GPtrArray) repos
-             = sources != NULL ? mbd_instance_list_repositories (instance, error) : NULL;
-  g_autoptr (GPtrArray) chroots
-             = repos != NULL ? mbd_instance_list_chroots (instance, error) : NULL;
-  if (chroots == NULL)
-    return FALSE;
-  const char *identity = mbd_server_api_arg (query, "identity");
-  gboolean same = identity == NULL || strcmp (identity, mbd_instance_get_identity (instance)) == 0;
-  g_autofree char *changed = same
-                                 ? NULL
-                                 : g_strdup_printf ("the identity is '%s', not '%s'",
-                                                    mbd_instance_get_identity (instance), identity);
-  add_instance (report, "Daemon", mbd_instance_get_identity (instance),
-                same ? (mbd_instance_is_started (instance) ? "ACTIVE" : "EXISTS") : "CHANGED",
-                changed);
-
-  /* sources: codename, ...; what exists and is not asked for is listed as it is */
-  g_auto (GStrv) want_sources = mbd_server_api_arg_list (query, "sources");
-  for (guint i = 0; i < sources->len; i++)
-    {
-      MbdSource *source = g_ptr_array_index (sources, i);
-      add_instance (report, "Source", mbd_source_get_codename (source),
-                    source_status (mbd_source_get_state (source)),
-                    mbd_source_get_check_message (source));
-    }
-  for (guint i = 0; want_sources != NULL && want_sources[i] != NULL; i++)
-    {
-      gboolean found = FALSE;
-      for (guint s = 0; s < sources->len && !found; s++)
-        found = strcmp (mbd_source_get_codename (g_ptr_array_index (sources, s)), want_sources[i])
-                == 0;
-      if (!found)
-        add_instance (report, "Source", want_sources[i], "MISSING", NULL);
-    }
-
-  /* repositories: id:layout:codename+codename */
-  g_auto (GStrv) want_repos = mbd_server_api_arg_list (query, "repositories");
-  for (guint i = 0; i < repos->len; i++)
-    {
-      MbdRepository *repo = g_ptr_array_index (repos, i);
-      const char *id = mbd_repository_get_identity (repo);
-      g_autoptr (GString) changes = g_string_new (NULL);
-      for (guint w = 0; want_repos != NULL && want_repos[w] != NULL; w++)
-        {
-          g_auto (GStrv) parts = g_strsplit (want_repos[w], ":", 3);
-          if (strcmp (parts[0], id) != 0)
-            continue;
-          const char *layout = mbd_layout_get_name (mbd_repository_get_layout (repo));
-          if (parts[1] != NULL && parts[1][0] != '\0' && g_ascii_strcasecmp (parts[1], layout) != 0)
-            g_string_append_printf (changes, "%slayout %s, not %s", changes->len ? "; " : "",
-                                    layout, parts[1]);
-          g_auto (GStrv) codenames = parts[1] != NULL && parts[2] != NULL
-                                         ? g_strsplit (parts[2], "+", -1)
-                                         : g_new0 (char *, 1);
-          for (guint c = 0; codenames[c] != NULL; c++)
-            if (mbd_repository_lookup_distribution (repo, codenames[c]) == NULL)
-              g_string_append_printf (changes, "%sno distribution %s", changes->len ? "; " : "",
-                                      codenames[c]);
-        }
-      add_instance (report, "Repository", id, changes->len ? "CHANGED" : "ACTIVE", changes->str);
-    }
-  for (guint w = 0; want_repos != NULL && want_repos[w] != NULL; w++)
-    {
-      g_auto (GStrv) parts = g_strsplit (want_repos[w], ":", 2);
-      gboolean found = FALSE;
-      for (guint r = 0; r < repos->len && !found; r++)
-        found = strcmp (mbd_repository_get_identity (g_ptr_array_index (repos, r)), parts[0]) == 0;
-      if (!found)
-        add_instance (report, "Repository", parts[0], "MISSING", want_repos[w]);
-    }
-
-  /* chroots: codename:arch+arch */
-  g_auto (GStrv) want_chroots = mbd_server_api_arg_list (query, "chroots");
-  for (guint i = 0; i < chroots->len; i++)
-    {
-      MbdChroot *chroot = g_ptr_array_index (chroots, i);
-      g_autofree char *key = chroot_key (chroot);
-      add_instance (report, "Chroot", key, chroot_status (chroot), mbd_chroot_get_message (chroot));
-    }
-  for (guint i = 0; want_chroots != NULL && want_chroots[i] != NULL; i++)
-    {
-      g_auto (GStrv) parts = g_strsplit (want_chroots[i], ":", 2);
-      g_auto (GStrv) arches
-              = parts[1] != NULL ? g_strsplit (parts[1], "+", -1) : g_new0 (char *, 1);
-      for (guint a = 0; arches[a] != NULL; a++)
-        {
-          g_autofree char *want = g_strdup_printf ("%s:%s", parts[0], arches[a]);
-          gboolean found = FALSE;
-          for (guint c = 0; c < chroots->len && !found; c++)
-            {
-              g_autofree char *key = chroot_key (g_ptr_array_index (chroots, c));
-              found = strcmp (key, want) == 0;
-            }
-          if (!found)
-            add_instance (report, "Chroot", want, "MISSING", NULL);
-        }
-    }
-  return TRUE;
-}
-
-/* The inspect part of mini-buildd's setup: {setup: {the arguments}, instances: [{id, class,
- * identity, status, detail}], report: {severity 0-3, messages}}. update and pca (making the
- * instance match) are not implemented: 501; the mbd CLI does it. */
-void
-mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
-{
-  if (!mbd_server_api_check (msg, instance, query, "setup",
-                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, NULL))
-    return;
-  if (mbd_server_api_arg (query, "update") != NULL || mbd_server_api_arg (query, "pca") != NULL)
-    {
-      mbd_server_problem (msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                          "API call 'setup': update and pca are not implemented yet; setup "
-                          "inspects only (use the mbd CLI to change the instance)");
-      return;
-    }
-  if (!maintenance_begin (msg, "setup"))
-    return;
-  Report report = { json_builder_new (), 0, g_ptr_array_new_with_free_func (g_free) };
-  g_autoptr (JsonBuilder) builder = report.builder;
-  g_autoptr (GPtrArray) messages = report.messages;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "setup");
@@ -417,25 +240,136 @@ mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable 
   json_builder_end_object (builder);
   json_builder_set_member_name (builder, "instances");
   json_builder_begin_array (builder);
-  gboolean ok = setup_inspect (instance, query, &report, &error);
-  maintenance_call = NULL;
-  if (!ok)
+  for (guint i = 0; i < instances->len; i++)
     {
-      mbd_server_api_fail (msg, "setup", error);
-      return;
+      MbdSetupInstance *item = g_ptr_array_index (instances, i);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, mbd_setup_instance_get_id (item));
+      json_builder_set_member_name (builder, "class");
+      json_builder_add_string_value (builder, mbd_setup_instance_get_class_name (item));
+      json_builder_set_member_name (builder, "identity");
+      json_builder_add_string_value (builder, mbd_setup_instance_get_identity (item));
+      json_builder_set_member_name (builder, "status");
+      json_builder_add_string_value (
+          builder, mbd_setup_status_to_string (mbd_setup_instance_get_status (item)));
+      json_builder_set_member_name (builder, "detail");
+      json_builder_add_string_value (builder, mbd_setup_instance_get_detail (item));
+      json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "report");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "severity");
-  json_builder_add_int_value (builder, report.severity);
+  json_builder_add_int_value (builder, severity);
   json_builder_set_member_name (builder, "messages");
   json_builder_begin_array (builder);
-  for (guint i = 0; i < messages->len; i++)
-    json_builder_add_string_value (builder, g_ptr_array_index (messages, i));
+  for (guint i = 0; i < instances->len; i++)
+    {
+      MbdSetupInstance *item = g_ptr_array_index (instances, i);
+      if (mbd_setup_status_get_severity (mbd_setup_instance_get_status (item)) == 0)
+        continue;
+      g_autofree char *line = mbd_setup_instance_dup_message (item);
+      json_builder_add_string_value (builder, line);
+    }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  return json_builder_get_root (builder);
+}
+
+/* Inspects and answers (200 with the report, or the problem). */
+static void
+setup_answer (SoupServerMessage *msg, GHashTable *query, MbdSetup *setup)
+{
+  g_autoptr (GError) error = NULL;
+  int severity = 0;
+  g_autoptr (GPtrArray) instances = mbd_setup_inspect (setup, &severity, &error);
+  if (instances == NULL)
+    {
+      mbd_server_api_fail (msg, "setup", error);
+      return;
+    }
+  g_autoptr (JsonNode) root = setup_result (query, instances, severity);
   mbd_server_api_answer (msg, query, root);
+}
+
+typedef struct
+{
+  MbdServerApiPending *pending;
+  MbdInstance *instance; /* (owned) */
+  gboolean restart;      /* whether the engine ran before */
+} SetupCall;
+
+static void
+setup_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  SetupCall *call = user_data;
+  MbdSetup *setup = MBD_SETUP (object);
+  g_autoptr (GError) error = NULL;
+
+  gboolean ok = mbd_setup_run_finish (setup, result, &error);
+  if (call->restart)
+    {
+      g_autoptr (GError) start_error = NULL;
+      if (!mbd_instance_start (call->instance, &start_error))
+        g_warning ("setup: cannot restart the engine: %s", start_error->message);
+    }
+  maintenance_call = NULL;
+  if (ok)
+    setup_answer (call->pending->msg, call->pending->query, setup);
+  else
+    mbd_server_api_fail (call->pending->msg, "setup", error);
+  mbd_server_api_resume (call->pending);
+  g_object_unref (call->instance);
+  g_free (call);
+  g_object_unref (setup);
+}
+
+/* mini-buildd's setup: the arguments are MbdSetup's options. Without update and pca it only
+ * inspects; with them, the engine stops, the run goes on in worker threads (a chroot takes
+ * minutes) while the main loop serves others, and the answer is the inspection afterwards. */
+void
+mbd_server_api_setup (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
+{
+  if (!mbd_server_api_check (msg, instance, query, "setup",
+                             MBD_SERVER_API_CHANGES | MBD_SERVER_API_CONFIRM, NULL))
+    return;
+  g_autoptr (MbdSetup) setup = mbd_setup_new (instance);
+  g_autoptr (GError) error = NULL;
+  GHashTableIter iter;
+  gpointer name, value;
+  if (query != NULL)
+    {
+      g_hash_table_iter_init (&iter, query);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        if (strcmp (name, "confirm") != 0 && strcmp (name, "output") != 0
+            && !mbd_setup_set_option (setup, name, value, &error))
+          {
+            g_autofree char *what = g_strdup_printf ("is wrong: %s", error->message);
+            mbd_server_api_bad_arg (msg, "setup", name, what);
+            return;
+          }
+    }
+  /* unknown ids in update or pca: 400 before anything changes */
+  g_autoptr (GPtrArray) instances = mbd_setup_inspect (setup, NULL, &error);
+  if (instances == NULL)
+    {
+      mbd_server_api_fail (msg, "setup", error);
+      return;
+    }
+  if (!maintenance_begin (msg, "setup"))
+    return;
+  if (!mbd_setup_has_run_options (setup))
+    {
+      setup_answer (msg, query, setup);
+      maintenance_call = NULL;
+      return;
+    }
+  SetupCall *call = g_new0 (SetupCall, 1);
+  call->instance = g_object_ref (instance);
+  call->restart = mbd_instance_is_started (instance);
+  mbd_instance_stop (instance);
+  call->pending = mbd_server_api_pause (msg, query);
+  mbd_setup_run_async (g_steal_pointer (&setup), NULL, setup_done, call);
 }

@@ -308,17 +308,17 @@ class ApiTest(repotestlib.RepoTestCase):
 
     def test_setup_inspect(self):
         data = self.ok("setup", confirm="setup", repositories=f"test:Default:{self.codename}",
-                       chroots=f"{self.codename}:s390x", sources="nosuchcodename")
+                       chroots=f"{self.codename}:s390x", sources="sid")
         self.assertEqual(sorted(data), ["instances", "report", "setup"])
         by = {(i["class"], i["identity"]): i for i in data["instances"]}
         self.assertEqual(by[("Repository", "test")]["status"], "ACTIVE")
         self.assertEqual(by[("Chroot", f"{self.codename}:s390x")]["status"], "MISSING")
-        self.assertEqual(by[("Source", "nosuchcodename")]["status"], "MISSING")
+        self.assertEqual(by[("Source", "sid")]["status"], "MISSING")
         self.assertEqual(by[("Daemon", "acc")]["status"], "ACTIVE")
         self.assertTrue(all(re.fullmatch("[0-9a-f]{64}", i["id"]) for i in data["instances"]))
         self.assertEqual(data["report"]["severity"], 2)
-        self.assertEqual(data["setup"]["sources"], "nosuchcodename")
-        layout = self.ok("setup", confirm="setup", repositories="test:Debian Developer:sid,new")
+        self.assertEqual(data["setup"]["sources"], "sid")
+        layout = self.ok("setup", confirm="setup", repositories="test:Debian Developer:sid,new::sid")
         by = {(i["class"], i["identity"]): i for i in layout["instances"]}
         self.assertEqual(by[("Repository", "test")]["status"], "CHANGED")
         self.assertIn("no distribution sid", by[("Repository", "test")]["detail"])
@@ -326,7 +326,8 @@ class ApiTest(repotestlib.RepoTestCase):
         changed = self.ok("setup", confirm="setup", identity="other")
         self.assertEqual({(i["class"], i["status"]) for i in changed["instances"]
                           if i["class"] == "Daemon"}, {("Daemon", "CHANGED")})
-        self.problem("setup", 501, "not implemented", confirm="setup", update="all")
+        # update and pca: tests/frontends/test_server_setup.py
+        self.problem("setup", 400, "argument 'sources'", confirm="setup", sources="nosuchcodename")
 
     def test_test_packages(self):
         uploads = self.ok("test_packages", confirm="test_packages")
