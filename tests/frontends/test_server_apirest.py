@@ -355,7 +355,14 @@ class TlsHandshakeTest(ServerCase):
         cls.server_args = ("--tls-cert", os.path.join(certs, "server.pem"),
                            "--tls-key", os.path.join(certs, "server.key"),
                            "--idle-timeout", str(cls.IDLE))
-        return None
+        # Under tests/run's ASan build, LeakSanitizer's own tracer crashes at this server's exit
+        # ("Tracer caught signal 11", no leak report) after https requests and dropped
+        # handshakes; address errors are still caught, and test_server_tls checks the TLS
+        # paths for leaks.
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                     "detect_leaks=0"]))
+        return env
 
     def fds(self):
         return len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
