@@ -123,7 +123,8 @@ class ClientsTest(repotestlib.RepoTestCase):
         self.assertEqual(sorted(show["test"][self.unstable]), SHOW_KEYS)
 
     def test_sources_list(self):
-        text = self.api("sources_list", "--codenames", self.codename, "--suites", "unstable")
+        text = self.api("sources_list", "--codenames", self.codename, "--suites", "unstable",
+                        "--repositories", "test")
         self.assertEqual(text, f"deb [] {self.server.base}/repositories/test {self.unstable} "
                                "main contrib non-free non-free-firmware\n")
         everything = self.api("sources_list", "--types", "deb", "deb-src", "--rollbacks", "1")
@@ -143,6 +144,23 @@ class ClientsTest(repotestlib.RepoTestCase):
         proc = self.api("snapshot_ls", "nosuchdist", check=False)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("distribution", proc.stderr)
+
+    def test_setup(self):
+        # the admin call with mini-buildd's own option set (its defaults included)
+        data = self.api("setup")
+        self.assertEqual(sorted(data), ["instances", "report", "setup"])
+        self.assertIn("severity", data["report"])
+        classes = {i["class"] for i in data["instances"]}
+        self.assertIn("Repository", classes)
+        repo = [i for i in data["instances"] if i["class"] == "Repository"][0]
+        self.assertEqual(repo["identity"], repotestlib.REPO_ID)
+        self.assertEqual(repo["status"], "ACTIVE")
+        # and with update: a second repository appears
+        data = self.api("setup", "--update", "all", "--repositories", f"cl2::{self.codename}")
+        cl2 = [i for i in data["instances"] if i["identity"] == "cl2"]
+        self.assertEqual([i["status"] for i in cl2], ["ACTIVE"], data)
+        status = self.api("status", "--with-repositories", endpoint=self.server.base)
+        self.assertIn("cl2", status["repositories"])
 
     def test_migrate_and_events(self):
         self.assertEqual(self.api("migrate", "migrate-cl", self.unstable), {})
