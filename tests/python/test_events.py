@@ -3,32 +3,21 @@
 with next_async/next_finish on a GLib main loop, the mail settings round trip, the recipients
 as a string list and the GError of a bad setting."""
 
-import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import gi
 
 gi.require_version("Mbd", "1.0")
+import mbdpytest  # noqa: E402
 from gi.repository import GLib, Mbd  # noqa: E402
 
 
-class TestEventsBindings(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.home = os.path.join(self.tmp, "home")
-        self.instance = Mbd.Instance.new(self.home)
-        self.instance.set_identity("pyev")
-        self.instance.set_key_algorithm("ed25519")
-        self.instance.open(Mbd.InstanceOpenFlags.CREATE, None)
+class TestEventsBindings(mbdpytest.InstanceTestCase):
+    IDENTITY = "pyev"
 
-    def tearDown(self):
-        self.instance = None
-        subprocess.run(["gpgconf", "--homedir", os.path.join(self.home, "gnupg"), "--kill",
-                        "gpg-agent"], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def setUp(self):
+        super().setUp()
+
 
     def test_next_async(self):
         events = self.instance.get_events()

@@ -3,32 +3,21 @@
 Packager.build_keyring_packages (its error without a URL, its out list of package keys)."""
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import gi
 
 gi.require_version("Mbd", "1.0")
+import mbdpytest  # noqa: E402
 from gi.repository import GLib, Mbd  # noqa: E402
 
 
-class TestKeyringBindings(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.home = os.path.join(self.tmp, "home")
-        self.instance = Mbd.Instance.new(self.home)
-        self.instance.set_identity("pyk")
-        self.instance.set_key_algorithm("ed25519")
-        self.instance.open(Mbd.InstanceOpenFlags.CREATE, None)
+class TestKeyringBindings(mbdpytest.InstanceTestCase):
+    IDENTITY = "pyk"
 
-    def tearDown(self):
-        self.instance = None
-        subprocess.run(["gpgconf", "--homedir", os.path.join(self.home, "gnupg"), "--kill",
-                        "gpg-agent"], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def setUp(self):
+        super().setUp()
+
 
     def test_dput_conf(self):
         text = self.instance.dput_conf("http://127.0.0.1:1234", False)

@@ -3,32 +3,21 @@
 of events, the "event" signal, submit with its out key and a REJECTED event's reason."""
 
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import gi
 
 gi.require_version("Mbd", "1.0")
+import mbdpytest  # noqa: E402
 from gi.repository import GLib, Mbd  # noqa: E402
 
 
-class TestPackagerBindings(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.home = os.path.join(self.tmp, "home")
-        self.instance = Mbd.Instance.new(self.home)
-        self.instance.set_identity("py")
-        self.instance.set_key_algorithm("ed25519")
-        self.instance.open(Mbd.InstanceOpenFlags.CREATE, None)
+class TestPackagerBindings(mbdpytest.InstanceTestCase):
+    IDENTITY = "py"
 
-    def tearDown(self):
-        self.instance.stop()
-        self.instance = None
-        subprocess.run(["gpgconf", "--homedir", os.path.join(self.home, "gnupg"), "--kill",
-                        "gpg-agent"], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def setUp(self):
+        super().setUp()
+
 
     def test_events(self):
         self.assertEqual(Mbd.event_type_to_string(Mbd.EventType.INSTALLED), "INSTALLED")

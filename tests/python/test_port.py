@@ -4,14 +4,13 @@ of keys and versions, GError codes, and the async port_ext with its finish."""
 
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 import gi
 
 gi.require_version("Mbd", "1.0")
+import mbdpytest  # noqa: E402
 from gi.repository import GLib, Mbd  # noqa: E402
 
 DIST = "bookworm-test-unstable"
@@ -36,23 +35,16 @@ def source_changes(workdir, name, version):
     return changes
 
 
-class TestPortBindings(unittest.TestCase):
+class TestPortBindings(mbdpytest.InstanceTestCase):
+    IDENTITY = "test"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.home = os.path.join(self.tmp, "home")
-        self.instance = Mbd.Instance.new(self.home)
-        self.instance.set_identity("test")
-        self.instance.set_key_algorithm("ed25519")
-        self.instance.open(Mbd.InstanceOpenFlags.CREATE, None)
+        super().setUp()
         self.packager = self.instance.get_packager()
 
     def tearDown(self):
-        self.instance.stop()
         self.packager = None
-        self.instance = None
-        subprocess.run(["gpgconf", "--homedir", os.path.join(self.home, "gnupg"), "--kill",
-                        "gpg-agent"], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().tearDown()
 
     def test_port(self):
         repo = self.instance.lookup_repository("test")

@@ -4,32 +4,21 @@ of MbdSetupInstance with the severity out parameter, the status enum, and run_as
 main loop with the progress signal (an update of one repository: no network)."""
 
 import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import gi
 
 gi.require_version("Mbd", "1.0")
+import mbdpytest  # noqa: E402
 from gi.repository import GLib, Mbd  # noqa: E402
 
 
-class TestSetupBindings(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.home = os.path.join(self.tmp, "home")
-        self.instance = Mbd.Instance.new(self.home)
-        self.instance.set_identity("pysetup")
-        self.instance.set_key_algorithm("ed25519")
-        self.instance.open(Mbd.InstanceOpenFlags.CREATE, None)
+class TestSetupBindings(mbdpytest.InstanceTestCase):
+    IDENTITY = "pysetup"
 
-    def tearDown(self):
-        self.instance = None
-        subprocess.run(["gpgconf", "--homedir", os.path.join(self.home, "gnupg"), "--kill",
-                        "gpg-agent"], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def setUp(self):
+        super().setUp()
+
 
     def test_inspect_and_run(self):
         setup = Mbd.Setup.new(self.instance)

@@ -3,34 +3,25 @@
 out parameters of subscribe and list_subscriptions, the level enum, authenticate_async on a
 GLib main loop and the GError of a wrong password."""
 
-import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import gi
 
 gi.require_version("Mbd", "1.0")
+import mbdpytest  # noqa: E402
 from gi.repository import GLib, Mbd  # noqa: E402
 
 
-class TestUsersBindings(unittest.TestCase):
+class TestUsersBindings(mbdpytest.InstanceTestCase):
+    IDENTITY = "pyusers"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mbdt-", dir="/tmp")
-        self.home = os.path.join(self.tmp, "home")
-        self.instance = Mbd.Instance.new(self.home)
-        self.instance.set_identity("pyusers")
-        self.instance.set_key_algorithm("ed25519")
-        self.instance.open(Mbd.InstanceOpenFlags.CREATE, None)
+        super().setUp()
         self.users = Mbd.Users.new(self.instance)
 
     def tearDown(self):
         self.users = None
-        self.instance = None
-        subprocess.run(["gpgconf", "--homedir", os.path.join(self.home, "gnupg"), "--kill",
-                        "gpg-agent"], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().tearDown()
 
     def test_users(self):
         self.users.add("alice", "pw", "alice@example.org", Mbd.UserLevel.STAFF)
