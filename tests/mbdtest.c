@@ -132,6 +132,20 @@ mbd_test_kill_agent (const char *homedir)
     g_subprocess_wait (proc, NULL, NULL);
 }
 
+MbdInstance *
+mbd_test_create_instance (const char *home, const char *identity)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdInstance) instance = mbd_instance_new (home);
+
+  mbd_instance_set_identity (instance, identity);
+  mbd_instance_set_key_algorithm (instance, "ed25519");
+  gboolean opened = mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (opened);
+  return g_steal_pointer (&instance);
+}
+
 char *
 mbd_test_read_data (const char *name, gsize *length)
 {

@@ -36,6 +36,10 @@ MbdRepository *mbd_test_add_repository (MbdInstance *instance,
                                         const char *layout,
                                         ...) G_GNUC_NULL_TERMINATED;
 
+/* Creates and opens a new instance in @home (created if missing) with an Ed25519 key and
+ * @identity (NULL: one made from the host name); asserts that it opened. */
+MbdInstance *mbd_test_create_instance (const char *home, const char *identity);
+
 /* Copies the instance home @template_home to @home (cp -a) and opens an instance on it. */
 MbdInstance *mbd_test_open_copy (const char *template_home, const char *home);
 

@@ -227,10 +227,7 @@ setup (Fixture *fx, gconstpointer data)
 
   g_autoptr (GError) error = NULL;
   g_autofree char *home = g_build_filename (fx->tmpdir, "home", NULL);
-  fx->instance = mbd_instance_new (home);
-  mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
-  g_assert_no_error (error);
+  fx->instance = mbd_test_create_instance (home, NULL);
   fx->states = g_ptr_array_new ();
 }
 

@@ -41,11 +41,7 @@ setup (Fixture *fx, gconstpointer data)
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
   /* As root, the build user must reach the chroots: like a daemon home in /var/lib. */
   g_chmod (fx->tmpdir, 0711);
-  fx->instance = mbd_instance_new (fx->home);
-  mbd_instance_set_identity (fx->instance, "ct");
-  mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  g_assert_true (mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
-  g_assert_no_error (error);
+  fx->instance = mbd_test_create_instance (fx->home, "ct");
 
   g_autofree char *tree = g_build_filename (fx->tmpdir, "tree", NULL);
   g_autofree char *bin = g_build_filename (tree, "usr", "bin", NULL);

@@ -564,12 +564,7 @@ test_instance (Fixture *fixture, gconstpointer user_data)
                   "packages/, and a garbage .changes becomes a REJECTED event naming it");
   g_autoptr (GError) error = NULL;
   g_autofree char *home = g_build_filename (fixture->tmp, "home", NULL);
-  g_autoptr (MbdInstance) instance = mbd_instance_new (home);
-
-  mbd_instance_set_identity (instance, "inc");
-  mbd_instance_set_key_algorithm (instance, "ed25519");
-  g_assert_true (mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
-  g_assert_no_error (error);
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (home, "inc");
 
   g_clear_object (&fixture->incoming);
   fixture->incoming = mbd_incoming_new_for_instance (instance);

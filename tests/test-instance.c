@@ -33,19 +33,6 @@ teardown (Fixture *fx, gconstpointer data)
   g_free (fx->home);
 }
 
-static MbdInstance *
-create_instance (const char *home, const char *identity)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbdInstance) instance = mbd_instance_new (home);
-
-  mbd_instance_set_identity (instance, identity);
-  mbd_instance_set_key_algorithm (instance, "ed25519");
-  g_assert_true (mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
-  g_assert_no_error (error);
-  return g_steal_pointer (&instance);
-}
-
 static void
 test_create_and_reopen (Fixture *fx, gconstpointer data)
 {
@@ -53,7 +40,7 @@ test_create_and_reopen (Fixture *fx, gconstpointer data)
 
   g_test_summary ("Creating an instance makes the home layout, a WAL database at the newest "
                   "schema and one instance key; reopening finds the same");
-  g_autoptr (MbdInstance) instance = create_instance (fx->home, "ci-test");
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (fx->home, "ci-test");
   g_assert_cmpstr (mbd_instance_get_identity (instance), ==, "ci-test");
   const char *fpr = mbd_instance_get_fingerprint (instance);
   g_assert_nonnull (fpr);
@@ -145,7 +132,7 @@ test_schema_too_new (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   g_test_summary ("A database from a newer mbd is refused with SCHEMA_TOO_NEW, not modified");
-  g_autoptr (MbdInstance) instance = create_instance (fx->home, "schema");
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (fx->home, "schema");
   g_clear_object (&instance);
 
   g_autofree char *db_path = g_build_filename (fx->home, "mbd.sqlite", NULL);
@@ -197,7 +184,7 @@ test_status (Fixture *fx, gconstpointer data)
 
   g_test_summary ("The status reports identity, URL, load by engine state, and the active "
                   "chroots and remotes from the database");
-  g_autoptr (MbdInstance) instance = create_instance (fx->home, "st");
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (fx->home, "st");
   MbdDb *db = mbd_instance_get_db (instance);
   g_assert_true (mbd_db_exec (db,
                               "INSERT INTO chroots (codename, architecture, status) VALUES "
@@ -271,7 +258,7 @@ test_lock_wait (Fixture *fx, gconstpointer data)
 
   g_test_summary ("While another process holds the instance lock, open waits for it; a "
                   "cancelled wait ends with G_IO_ERROR_CANCELLED");
-  g_autoptr (MbdInstance) instance = create_instance (fx->home, "lock");
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (fx->home, "lock");
   g_clear_object (&instance);
 
   g_autofree char *lock = g_build_filename (fx->home, "mbd.lock", NULL);
@@ -302,7 +289,7 @@ test_engine_lock (Fixture *fx, gconstpointer data)
 
   g_test_summary ("Only one process runs the engine of a home; others see its pid, a second "
                   "start fails with BUSY naming it, and stop releases it");
-  g_autoptr (MbdInstance) first = create_instance (fx->home, "engine");
+  g_autoptr (MbdInstance) first = mbd_test_create_instance (fx->home, "engine");
   g_assert_cmpint (mbd_instance_get_engine_pid (first), ==, 0);
   g_assert_true (mbd_instance_start (first, &error));
   g_assert_no_error (error);
@@ -362,7 +349,7 @@ test_thread_connections (Fixture *fx, gconstpointer data)
   g_test_summary ("Each thread writes through its own connection, so transactions of the main "
                   "thread and of worker threads that run at the same time stay apart; a thread's "
                   "connection is closed when the thread ends");
-  g_autoptr (MbdInstance) instance = create_instance (fx->home, "threads");
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (fx->home, "threads");
   MbdDb *main_db = mbd_instance_get_db (instance);
   g_assert_nonnull (main_db);
   g_assert_true (mbd_instance_get_db (instance) == main_db);

@@ -30,12 +30,7 @@ setup (Fixture *fx, gconstpointer data)
 
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
-  fx->instance = mbd_instance_new (fx->home);
-  mbd_instance_set_identity (fx->instance, "kr");
-  mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (opened);
+  fx->instance = mbd_test_create_instance (fx->home, "kr");
 
   g_autofree char *spec = g_strdup_printf ("bookworm:%s", arch);
   g_autofree char *spec2 = g_strdup_printf ("trixie:%s", arch);

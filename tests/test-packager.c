@@ -93,13 +93,7 @@ static void
 make_template (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (MbdInstance) instance = mbd_instance_new (template_home);
-
-  mbd_instance_set_identity (instance, "pk");
-  mbd_instance_set_key_algorithm (instance, "ed25519");
-  gboolean opened = mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (opened);
+  g_autoptr (MbdInstance) instance = mbd_test_create_instance (template_home, "pk");
 
   g_autofree char *spec = g_strdup_printf ("bookworm:%s", arch);
   g_object_unref (mbd_test_add_repository (instance, "r", MBD_LAYOUT_DEFAULT_NO_ROLLBACKS, spec,

@@ -22,12 +22,7 @@ open_instance (const char *tmpdir, const char *name)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *home = g_build_filename (tmpdir, name, NULL);
-  MbdInstance *instance = mbd_instance_new (home);
-
-  mbd_instance_set_identity (instance, name);
-  mbd_instance_set_key_algorithm (instance, "ed25519");
-  g_assert_true (mbd_instance_open (instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
-  g_assert_no_error (error);
+  MbdInstance *instance = mbd_test_create_instance (home, name);
   return instance;
 }
 

@@ -39,12 +39,7 @@ setup (Fixture *fx, gconstpointer data)
   g_file_set_contents (list, text, -1, &error);
   g_assert_no_error (error);
 
-  fx->instance = mbd_instance_new (fx->home);
-  mbd_instance_set_identity (fx->instance, "setuptest");
-  mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  gboolean opened = mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (opened);
+  fx->instance = mbd_test_create_instance (fx->home, "setuptest");
   fx->native = mbd_get_native_architecture (&error);
   g_assert_no_error (error);
 }

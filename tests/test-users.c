@@ -22,11 +22,7 @@ setup (Fixture *fx, gconstpointer data)
 
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);
-  fx->instance = mbd_instance_new (fx->home);
-  mbd_instance_set_identity (fx->instance, "users-test");
-  mbd_instance_set_key_algorithm (fx->instance, "ed25519");
-  g_assert_true (mbd_instance_open (fx->instance, MBD_INSTANCE_OPEN_CREATE, NULL, &error));
-  g_assert_no_error (error);
+  fx->instance = mbd_test_create_instance (fx->home, "users-test");
   fx->users = mbd_users_new (fx->instance);
 }
 
