@@ -225,7 +225,6 @@ setup (Fixture *fx, gconstpointer data)
   /* as root, sbuild runs as the build user: any unprivileged one does for the fake */
   g_setenv ("MBD_BUILD_USER", "nobody", TRUE);
 
-  g_autoptr (GError) error = NULL;
   g_autofree char *home = g_build_filename (fx->tmpdir, "home", NULL);
   fx->instance = mbd_test_create_instance (home, NULL);
   fx->states = g_ptr_array_new ();

@@ -32,7 +32,6 @@ add_repository (Fixture *fx, const char *id)
 static void
 setup (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
 
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);

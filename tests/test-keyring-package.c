@@ -26,7 +26,6 @@ typedef struct
 static void
 setup (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
 
   fx->tmpdir = mbd_test_make_tmpdir ();
   fx->home = g_build_filename (fx->tmpdir, "home", NULL);

@@ -20,10 +20,8 @@ typedef struct
 static MbdInstance *
 open_instance (const char *tmpdir, const char *name)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *home = g_build_filename (tmpdir, name, NULL);
-  MbdInstance *instance = mbd_test_create_instance (home, name);
-  return instance;
+  return mbd_test_create_instance (home, name);
 }
 
 static void
