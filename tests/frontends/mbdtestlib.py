@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -116,6 +117,25 @@ class Server:
     def get_json(self, path):
         status, ctype, body = self.get(path)
         return status, ctype, json.loads(body)
+
+    def fd_targets(self):
+        """What the server's descriptors point at, without its database: worker threads open
+        their own sqlite connection when they first need one, and it closes when the thread
+        pool retires the thread, which may fall on either side of a test's baseline."""
+        fd_dir = f"/proc/{self.proc.pid}/fd"
+        targets = []
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except FileNotFoundError:
+                continue
+            if not re.search(r"/mbd\.sqlite(-wal|-shm|-journal)?$", target):
+                targets.append(target)
+        return sorted(targets)
+
+    def open_fds(self):
+        """How many descriptors fd_targets() sees."""
+        return len(self.fd_targets())
 
     def stop(self):
         """SIGTERM; returns (exit code, stderr)."""

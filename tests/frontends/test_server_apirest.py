@@ -365,7 +365,7 @@ class TlsHandshakeTest(ServerCase):
         return env
 
     def fds(self):
-        return len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
+        return self.server.open_fds()
 
     def test_unfinished_handshakes_dropped(self):
         """Silent, half-sent and dripping ClientHellos (a byte every 0.5 s, progress that

@@ -56,7 +56,7 @@ class FuzzTest(unittest.TestCase):
                 cls.release_path = "/" + rel
                 break
         time.sleep(0.5)
-        cls.fds_start = len(os.listdir(f"/proc/{cls.server.proc.pid}/fd"))
+        cls.fds_start = cls.server.open_fds()
 
     @classmethod
     def tearDownClass(cls):
@@ -75,7 +75,7 @@ class FuzzTest(unittest.TestCase):
     # -- helpers ----------------------------------------------------------------------------
 
     def fds(self):
-        return len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
+        return self.server.open_fds()
 
     def connect(self, timeout=ANSWER_TIMEOUT):
         return socket.create_connection(("127.0.0.1", self.server.port), timeout=timeout)
@@ -130,7 +130,7 @@ class FuzzTest(unittest.TestCase):
             time.sleep(0.2)
         self.assertLessEqual(self.fds(), self.fds_start + slack,
                              f"{self.fds()} descriptors open, {self.fds_start} at the start: "
-                             f"{sorted(os.readlink(f'/proc/{self.server.proc.pid}/fd/{fd}') for fd in os.listdir(f'/proc/{self.server.proc.pid}/fd'))}")
+                             f"{self.server.fd_targets()}")
 
     # -- the parts --------------------------------------------------------------------------
 

@@ -414,17 +414,10 @@ class RepositoryServerTest(unittest.TestCase):
         self.assertEqual(response.getheader("Content-Range"),
                          f"bytes {start}-{BIG_SIZE - 1}/{BIG_SIZE}")
 
-    def open_fds(self):
-        return len(os.listdir(f"/proc/{self.server.proc.pid}/fd"))
-
-    def fd_targets(self):
-        fd_dir = f"/proc/{self.server.proc.pid}/fd"
-        return sorted(os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir))
-
     def test_slow_and_vanishing_clients(self):
         """A client that stops reading a large file does not hold up anyone else, and one that
         goes away mid-transfer leaves no open file behind."""
-        baseline = self.open_fds()
+        baseline = self.server.open_fds()
         stalled = []
         for _ in range(3):
             sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
@@ -451,21 +444,21 @@ class RepositoryServerTest(unittest.TestCase):
             sock.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             sock.close()
         deadline = time.monotonic() + 10
-        while self.open_fds() > baseline and time.monotonic() < deadline:
+        while self.server.open_fds() > baseline and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.assertLessEqual(self.open_fds(), baseline, self.fd_targets())
+        self.assertLessEqual(self.server.open_fds(), baseline, self.server.fd_targets())
         self.assertIsNone(self.server.proc.poll())
 
     def test_closed_connections_released(self):
         """Connections that clients close are released (libsoup 3.2 keeps idle ones otherwise)."""
-        baseline = self.open_fds()
+        baseline = self.server.open_fds()
         for _ in range(30):
             response, body = self.request(self.url("data.bin"))
             self.assertEqual(response.status, 200)
         deadline = time.monotonic() + 10
-        while self.open_fds() > baseline and time.monotonic() < deadline:
+        while self.server.open_fds() > baseline and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.assertLessEqual(self.open_fds(), baseline, self.fd_targets())
+        self.assertLessEqual(self.server.open_fds(), baseline, self.server.fd_targets())
 
     def test_sequential_requests(self):
         """Requests one after the other on a client that reconnects when told to close."""
