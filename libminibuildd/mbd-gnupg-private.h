@@ -17,4 +17,13 @@ G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_key_t, gpgme_key_unref, NULL)
  * Contexts are not shared between threads; make one per operation. */
 gpgme_ctx_t mbd_gnupg_new_context (MbdGnupg *self, GError **error);
 
+/* Signs a Release file's @data both ways, as InRelease (@clear) and as Release.gpg (@detached),
+ * looking the signing key up once and running the two gpg processes at once. FALSE with the
+ * errors of mbd_gnupg_sign_clear(), prefixed by the signature that failed. */
+gboolean mbd_gnupg_sign_release (MbdGnupg *self,
+                                 GBytes *data,
+                                 GBytes **clear,
+                                 GBytes **detached,
+                                 GError **error);
+
 G_END_DECLS

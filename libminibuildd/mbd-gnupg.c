@@ -25,8 +25,9 @@
  * Create it with [ctor@Mbd.Gnupg.new] or [ctor@Mbd.Gnupg.new_temporary]; it implements
  * [iface@Gio.Initable], so `g_object_new()` alone leaves it unusable.
  *
- * Every operation runs gpg in a gpgme context of its own, so one object may be used from several
- * threads at once (for example from [class@Gio.Task] worker threads). Keys are expected to have no
+ * Every operation has a gpgme context to itself while it runs (contexts are kept and reused, one
+ * operation at a time), so one object may be used from several threads at once (for example from
+ * [class@Gio.Task] worker threads). Keys are expected to have no
  * passphrase; pinentry is never asked.
  *
  * Failures of GnuPG itself are reported as %MBD_ERROR_GPG with gpgme's reason and what was being
@@ -43,8 +44,10 @@ struct _MbdGnupg
   /* Created by us: its agent is killed and the directory removed on finalize. */
   gboolean temporary;
 
-  GMutex lock; /* protects signing_fingerprint */
+  GMutex lock; /* protects signing_fingerprint and idle_contexts */
   char *signing_fingerprint;
+  /* Set-up contexts put back after use (see take_context()). */
+  GPtrArray *idle_contexts;
 };
 
 static void mbd_gnupg_initable_iface_init (GInitableIface *iface);
@@ -154,6 +157,67 @@ mbd_gnupg_new_context (MbdGnupg *self, GError **error)
   gpgme_set_offline (ctx, 1);
   return g_steal_pointer (&ctx);
 }
+
+/* Contexts are reused: binding a new context to a home makes gpgme run `gpg --version` (and
+ * gpgme_get_key() does that for a context of its own), which was half of all the gpg processes a
+ * signature cost. A context serves one operation at a time; take_context() hands it to one
+ * caller, and the cleanup of PooledContext puts it back with the settings an operation may have
+ * changed reset. At most MAX_IDLE_CONTEXTS wait; more are released. */
+#define MAX_IDLE_CONTEXTS 4
+
+typedef struct
+{
+  MbdGnupg *owner;
+  gpgme_ctx_t ctx;
+} PooledContext;
+
+static gboolean
+take_context (MbdGnupg *self, PooledContext *pooled, GError **error)
+{
+  g_mutex_lock (&self->lock);
+  gpgme_ctx_t ctx
+      = self->idle_contexts->len > 0
+            ? g_ptr_array_steal_index_fast (self->idle_contexts, self->idle_contexts->len - 1)
+            : NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (ctx == NULL)
+    ctx = mbd_gnupg_new_context (self, error);
+  if (ctx == NULL)
+    return FALSE;
+  pooled->owner = self;
+  pooled->ctx = ctx;
+  return TRUE;
+}
+
+static void
+pooled_context_clear (PooledContext *pooled)
+{
+  gpgme_ctx_t ctx = g_steal_pointer (&pooled->ctx);
+  if (ctx == NULL)
+    return;
+
+  /* what the operations here change: back to mbd_gnupg_new_context()'s settings */
+  gpgme_signers_clear (ctx);
+  gpgme_set_status_cb (ctx, NULL, NULL);
+  gpgme_set_progress_cb (ctx, NULL, NULL);
+  gpgme_set_armor (ctx, 1);
+  gpgme_set_textmode (ctx, 0);
+  gpgme_set_keylist_mode (ctx, GPGME_KEYLIST_MODE_LOCAL);
+
+  MbdGnupg *self = pooled->owner;
+  g_mutex_lock (&self->lock);
+  if (self->idle_contexts->len < MAX_IDLE_CONTEXTS)
+    {
+      g_ptr_array_add (self->idle_contexts, ctx);
+      ctx = NULL;
+    }
+  g_mutex_unlock (&self->lock);
+  if (ctx != NULL)
+    gpgme_release (ctx);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PooledContext, pooled_context_clear)
 
 /* Stops the running gpg of a context when a GCancellable fires. Declare it after the context it
  * guards so that it is disconnected before the context is released:
@@ -360,8 +424,8 @@ mbd_gnupg_initable_init (GInitable *initable, GCancellable *cancellable, GError 
     }
 
   /* Fails early if gpgme or gpg is missing or too old. */
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  return ctx != NULL;
+  g_auto (PooledContext) pooled = { 0 };
+  return take_context (self, &pooled, error);
 }
 
 static void
@@ -375,11 +439,14 @@ mbd_gnupg_finalize (GObject *object)
 {
   MbdGnupg *self = MBD_GNUPG (object);
 
+  /* the contexts first: they belong to the home that may be removed below */
+  g_ptr_array_set_size (self->idle_contexts, 0);
   if (self->temporary)
     {
       kill_daemons (self->homedir);
       remove_recursively (self->homedir);
     }
+  g_ptr_array_unref (self->idle_contexts);
   g_free (self->homedir);
   g_free (self->signing_fingerprint);
   g_mutex_clear (&self->lock);
@@ -447,6 +514,7 @@ static void
 mbd_gnupg_init (MbdGnupg *self)
 {
   g_mutex_init (&self->lock);
+  self->idle_contexts = g_ptr_array_new_with_free_func ((GDestroyNotify) gpgme_release);
 }
 
 /**
@@ -732,9 +800,10 @@ mbd_gnupg_list_fingerprints (MbdGnupg *self, gboolean secret_only, GError **erro
   g_return_val_if_fail (MBD_IS_GNUPG (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  if (ctx == NULL)
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
     return NULL;
+  gpgme_ctx_t ctx = pooled.ctx;
 
   gpgme_error_t err = gpgme_op_keylist_start (ctx, NULL, secret_only ? 1 : 0);
   if (err != 0)
@@ -762,12 +831,32 @@ mbd_gnupg_list_fingerprints (MbdGnupg *self, gboolean secret_only, GError **erro
   return g_strv_builder_end (builder);
 }
 
-/* Looks up the one key that @spec (a fingerprint) names. */
+/* Looks up the one key that @spec (a fingerprint) names, in a context of its own (so that the
+ * result of an operation in the caller's context stays valid). gpgme_get_key() does the same,
+ * but with a new context each time. */
 static gpgme_key_t
-lookup_key (MbdGnupg *self, gpgme_ctx_t ctx, const char *spec, gboolean secret, GError **error)
+lookup_key (MbdGnupg *self, const char *spec, gboolean secret, GError **error)
 {
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
+    return NULL;
+
   gpgme_key_t key = NULL;
-  gpgme_error_t err = gpgme_get_key (ctx, spec, &key, secret ? 1 : 0);
+  gpgme_error_t err = gpgme_op_keylist_start (pooled.ctx, spec, secret ? 1 : 0);
+  if (err == 0)
+    err = gpgme_op_keylist_next (pooled.ctx, &key);
+  if (err == 0)
+    {
+      g_auto (gpgme_key_t) another = NULL;
+      gpgme_error_t next = gpgme_op_keylist_next (pooled.ctx, &another);
+      if (next == 0)
+        err = gpg_error (GPG_ERR_AMBIGUOUS_NAME);
+      else if (gpgme_err_code (next) != GPG_ERR_EOF)
+        err = next;
+    }
+  gpgme_op_keylist_end (pooled.ctx);
+  if (err != 0)
+    g_clear_pointer (&key, gpgme_key_unref);
 
   switch (gpgme_err_code (err))
     {
@@ -795,9 +884,10 @@ import_data (MbdGnupg *self,
              GCancellable *cancellable,
              GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  if (ctx == NULL)
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
     return NULL;
+  gpgme_ctx_t ctx = pooled.ctx;
   g_auto (CancelLink) link = { 0 };
   cancel_link_init (&link, ctx, cancellable);
 
@@ -940,14 +1030,15 @@ mbd_gnupg_export_public_key (MbdGnupg *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  if (ctx == NULL)
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
     return NULL;
+  gpgme_ctx_t ctx = pooled.ctx;
   g_auto (CancelLink) link = { 0 };
   cancel_link_init (&link, ctx, cancellable);
 
   /* Resolve to exactly one key first: an export pattern would match any user ID substring. */
-  g_auto (gpgme_key_t) key = lookup_key (self, ctx, fingerprint, FALSE, error);
+  g_auto (gpgme_key_t) key = lookup_key (self, fingerprint, FALSE, error);
   if (key == NULL)
     return NULL;
 
@@ -976,34 +1067,40 @@ mbd_gnupg_export_public_key (MbdGnupg *self,
 /* ------------------------------------------------------------------------------------------ */
 /* Signing */
 
-/* Selects the signing key in @ctx; FALSE if it is missing or unusable. */
-static gboolean
-add_signer (MbdGnupg *self, gpgme_ctx_t ctx, GError **error)
+/* Looks up the signing key; NULL if it is missing or unusable. */
+static gpgme_key_t
+signing_key (MbdGnupg *self, GError **error)
 {
   g_autofree char *fingerprint = mbd_gnupg_get_signing_fingerprint (self, error);
   if (fingerprint == NULL)
-    return FALSE;
+    return NULL;
 
-  g_auto (gpgme_key_t) key = lookup_key (self, ctx, fingerprint, TRUE, error);
+  g_auto (gpgme_key_t) key = lookup_key (self, fingerprint, TRUE, error);
   if (key == NULL)
-    return FALSE;
+    return NULL;
   if (key->revoked)
-    return mbd_throw (error, MBD_ERROR_KEY_REVOKED, "Signing key %s has been revoked", fingerprint);
+    {
+      mbd_throw (error, MBD_ERROR_KEY_REVOKED, "Signing key %s has been revoked", fingerprint);
+      return NULL;
+    }
   if (key->expired)
-    return mbd_throw (error, MBD_ERROR_KEY_EXPIRED, "Signing key %s has expired", fingerprint);
+    {
+      mbd_throw (error, MBD_ERROR_KEY_EXPIRED, "Signing key %s has expired", fingerprint);
+      return NULL;
+    }
   if (!key->can_sign)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "Key %s has no usable signing key",
-                      fingerprint);
-
-  gpgme_signers_clear (ctx);
-  gpgme_error_t err = gpgme_signers_add (ctx, key);
-  if (err != 0)
-    return throw_gpgme (error, err, "Cannot sign with key %s", fingerprint);
-  return TRUE;
+    {
+      mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, "Key %s has no usable signing key",
+                 fingerprint);
+      return NULL;
+    }
+  return g_steal_pointer (&key);
 }
 
+/* Signs @data with @key (from signing_key()). */
 static GBytes *
-sign_data (MbdGnupg *self,
+sign_with (MbdGnupg *self,
+           gpgme_key_t key,
            GBytes *data,
            gpgme_sig_mode_t mode,
            GCancellable *cancellable,
@@ -1012,13 +1109,18 @@ sign_data (MbdGnupg *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  if (ctx == NULL)
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
     return NULL;
+  gpgme_ctx_t ctx = pooled.ctx;
   g_auto (CancelLink) link = { 0 };
   cancel_link_init (&link, ctx, cancellable);
-  if (!add_signer (self, ctx, error))
-    return NULL;
+  gpgme_error_t err = gpgme_signers_add (ctx, key);
+  if (err != 0)
+    {
+      throw_gpgme (error, err, "Cannot sign with key %s", key->fpr);
+      return NULL;
+    }
 
   g_auto (gpgme_data_t) in = data_from_bytes (data, "the data to sign", error);
   if (in == NULL)
@@ -1027,7 +1129,7 @@ sign_data (MbdGnupg *self,
   if (out == NULL)
     return NULL;
 
-  gpgme_error_t err = gpgme_op_sign (ctx, in, out, mode);
+  err = gpgme_op_sign (ctx, in, out, mode);
   gpgme_sign_result_t result = gpgme_op_sign_result (ctx);
   if (err == 0 && result != NULL && result->invalid_signers != NULL)
     err = result->invalid_signers->reason;
@@ -1059,6 +1161,78 @@ sign_data (MbdGnupg *self,
     }
 
   return data_steal_bytes (&out);
+}
+
+static GBytes *
+sign_data (MbdGnupg *self,
+           GBytes *data,
+           gpgme_sig_mode_t mode,
+           GCancellable *cancellable,
+           GError **error)
+{
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  g_auto (gpgme_key_t) key = signing_key (self, error);
+  if (key == NULL)
+    return NULL;
+  return sign_with (self, key, data, mode, cancellable, error);
+}
+
+typedef struct
+{
+  MbdGnupg *self;
+  gpgme_key_t key;
+  GBytes *data;
+  GBytes *signature;
+  GError *error;
+} DetachedJob;
+
+static gpointer
+detached_thread (gpointer data)
+{
+  DetachedJob *job = data;
+
+  job->signature
+      = sign_with (job->self, job->key, job->data, GPGME_SIG_MODE_DETACH, NULL, &job->error);
+  return NULL;
+}
+
+gboolean
+mbd_gnupg_sign_release (MbdGnupg *self,
+                        GBytes *data,
+                        GBytes **clear,
+                        GBytes **detached,
+                        GError **error)
+{
+  g_return_val_if_fail (MBD_IS_GNUPG (self), FALSE);
+  g_return_val_if_fail (data != NULL && clear != NULL && detached != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_auto (gpgme_key_t) key = signing_key (self, error);
+  if (key == NULL)
+    return FALSE;
+
+  /* two gpg processes at once: publishing waits for the slower one only */
+  DetachedJob job = { self, key, data, NULL, NULL };
+  GThread *thread = g_thread_new ("mbd-sign-detached", detached_thread, &job);
+  g_autoptr (GBytes) clear_signed = sign_with (self, key, data, GPGME_SIG_MODE_CLEAR, NULL, error);
+  g_thread_join (thread);
+
+  g_autoptr (GBytes) detached_signature = job.signature;
+  if (clear_signed == NULL)
+    {
+      g_clear_error (&job.error);
+      return mbd_prefix_error (error, "clear signature: ");
+    }
+  if (detached_signature == NULL)
+    {
+      g_propagate_error (error, job.error);
+      return mbd_prefix_error (error, "detached signature: ");
+    }
+  *clear = g_steal_pointer (&clear_signed);
+  *detached = g_steal_pointer (&detached_signature);
+  return TRUE;
 }
 
 /**
@@ -1161,9 +1335,9 @@ check_signature (MbdGnupg *self, gpgme_signature_t sig, const char *what, GError
 
 /* Maps the signing (sub)key @fingerprint to the full fingerprint of its primary key. */
 static char *
-primary_fingerprint (MbdGnupg *self, gpgme_ctx_t ctx, const char *fingerprint, GError **error)
+primary_fingerprint (MbdGnupg *self, const char *fingerprint, GError **error)
 {
-  g_auto (gpgme_key_t) key = lookup_key (self, ctx, fingerprint, FALSE, error);
+  g_auto (gpgme_key_t) key = lookup_key (self, fingerprint, FALSE, error);
   if (key == NULL)
     return NULL;
 
@@ -1228,7 +1402,7 @@ check_verify_result (MbdGnupg *self,
 
   if (good->fpr == NULL)
     return mbd_throw (error, MBD_ERROR_GPG, "gpg verified %s but reported no signing key", what);
-  g_autofree char *fingerprint = primary_fingerprint (self, ctx, good->fpr, error);
+  g_autofree char *fingerprint = primary_fingerprint (self, good->fpr, error);
   if (fingerprint == NULL)
     return FALSE;
 
@@ -1287,9 +1461,10 @@ mbd_gnupg_verify_clear_full (MbdGnupg *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  if (ctx == NULL)
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
     return NULL;
+  gpgme_ctx_t ctx = pooled.ctx;
   g_auto (CancelLink) link = { 0 };
   cancel_link_init (&link, ctx, cancellable);
 
@@ -1372,9 +1547,10 @@ mbd_gnupg_verify_detached_full (MbdGnupg *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (self, error);
-  if (ctx == NULL)
+  g_auto (PooledContext) pooled = { 0 };
+  if (!take_context (self, &pooled, error))
     return FALSE;
+  gpgme_ctx_t ctx = pooled.ctx;
   g_auto (CancelLink) link = { 0 };
   cancel_link_init (&link, ctx, cancellable);
 

@@ -13,6 +13,7 @@
 
 #include <glib/gstdio.h>
 
+#include "mbd-gnupg-private.h"
 #include "mbd-hash-private.h"
 #include "mbd-index-private.h"
 #include "mbd-util-private.h"
@@ -888,23 +889,6 @@ release_text (const MbdReleaseInfo *info, GPtrArray *targets)
   return g_string_free (out, FALSE);
 }
 
-typedef struct
-{
-  MbdGnupg *gnupg;
-  GBytes *data;
-  GBytes *signature;
-  GError *error;
-} SignJob;
-
-static gpointer
-sign_detached_thread (gpointer data)
-{
-  SignJob *job = data;
-
-  job->signature = mbd_gnupg_sign_detached (job->gnupg, job->data, NULL, &job->error);
-  return NULL;
-}
-
 static gboolean
 write_tmp (const char *path, GBytes *bytes, GError **error)
 {
@@ -929,22 +913,10 @@ static gboolean
 write_release (MbdGnupg *gnupg, const char *suite_dir, const char *text, GError **error)
 {
   g_autoptr (GBytes) data = g_bytes_new (text, strlen (text));
-  SignJob job = { gnupg, data, NULL, NULL };
-  GThread *thread = g_thread_new ("mbd-index-sign", sign_detached_thread, &job);
-  g_autoptr (GBytes) clear = mbd_gnupg_sign_clear (gnupg, data, NULL, error);
-
-  g_thread_join (thread);
-  g_autoptr (GBytes) detached = job.signature;
-  if (clear == NULL)
-    {
-      g_clear_error (&job.error);
-      return mbd_prefix_error (error, "signing '%s/InRelease': ", suite_dir);
-    }
-  if (detached == NULL)
-    {
-      g_propagate_error (error, job.error);
-      return mbd_prefix_error (error, "signing '%s/Release.gpg': ", suite_dir);
-    }
+  g_autoptr (GBytes) clear = NULL;
+  g_autoptr (GBytes) detached = NULL;
+  if (!mbd_gnupg_sign_release (gnupg, data, &clear, &detached, error))
+    return mbd_prefix_error (error, "signing '%s/Release': ", suite_dir);
   const char *names[] = { "Release", "Release.gpg", "InRelease" };
   GBytes *contents[] = { data, detached, clear };
   char *tmps[G_N_ELEMENTS (names)];

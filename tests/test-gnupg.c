@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mbdtest.h"
 
+#include "mbd-gnupg-private.h"
+
 #include <string.h>
 #include <sys/stat.h>
 
@@ -438,6 +440,50 @@ test_sign_detached_roundtrip (Fixture *fx, gconstpointer data)
   g_assert_false (mbd_gnupg_verify_detached (gnupg, other, signature, &no_signer, NULL, &error));
   g_assert_error (error, MBD_ERROR, MBD_ERROR_BAD_SIGNATURE);
   g_assert_null (no_signer);
+}
+
+static void
+test_sign_release (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbdGnupg) empty = fixture_open (fx, "empty");
+  g_autoptr (MbdGnupg) gnupg = fixture_open (fx, "a");
+  g_autofree char *fingerprint = generate_ed25519 (gnupg, "Release <release@example.org>");
+  g_autoptr (GBytes) text = bytes_new (release_text);
+
+  g_test_summary ("sign_release makes InRelease's clear signature and Release.gpg's detached "
+                  "one with one key lookup; both verify, and a home without a key fails whole");
+  for (int round = 0; round < 3; round++)
+    {
+      /* the later rounds run in contexts the earlier ones put back */
+      g_autoptr (GBytes) clear = NULL;
+      g_autoptr (GBytes) detached = NULL;
+      g_assert_true (mbd_gnupg_sign_release (gnupg, text, &clear, &detached, &error));
+      g_assert_no_error (error);
+
+      g_autofree char *clear_text = bytes_to_string (clear);
+      g_assert_true (g_str_has_prefix (clear_text, "-----BEGIN PGP SIGNED MESSAGE-----\n"));
+      g_autofree char *clear_signer = NULL;
+      g_autoptr (GBytes) content
+                 = mbd_gnupg_verify_clear (gnupg, clear, &clear_signer, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (content, text));
+      g_assert_cmpstr (clear_signer, ==, fingerprint);
+
+      g_autofree char *armored = bytes_to_string (detached);
+      g_assert_true (g_str_has_prefix (armored, "-----BEGIN PGP SIGNATURE-----\n"));
+      g_autofree char *detached_signer = NULL;
+      g_assert_true (
+          mbd_gnupg_verify_detached (gnupg, text, detached, &detached_signer, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (detached_signer, ==, fingerprint);
+    }
+
+  GBytes *clear = NULL, *detached = NULL;
+  g_assert_false (mbd_gnupg_sign_release (empty, text, &clear, &detached, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_assert_null (clear);
+  g_assert_null (detached);
 }
 
 static void
@@ -1068,6 +1114,7 @@ main (int argc, char **argv)
   ADD ("/gnupg/signing-key/selection", test_signing_key_selection);
   ADD ("/gnupg/sign/clear", test_sign_clear_roundtrip);
   ADD ("/gnupg/sign/detached", test_sign_detached_roundtrip);
+  ADD ("/gnupg/sign/release", test_sign_release);
   ADD ("/gnupg/verify/other-home", test_verify_in_other_home);
   ADD ("/gnupg/verify/unsigned", test_verify_unsigned);
   ADD ("/gnupg/verify/only-signed-text", test_verify_returns_only_signed_text);
