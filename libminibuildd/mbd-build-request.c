@@ -1100,16 +1100,6 @@ add_string (JsonBuilder *builder, const char *name, const char *value)
     json_builder_add_null_value (builder);
 }
 
-static void
-add_strv (JsonBuilder *builder, const char *name, const char *const *values)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_begin_array (builder);
-  for (guint i = 0; values != NULL && values[i] != NULL; i++)
-    json_builder_add_string_value (builder, values[i]);
-  json_builder_end_array (builder);
-}
-
 static char *
 builder_to_string (JsonBuilder *builder)
 {
@@ -1142,7 +1132,8 @@ mbd_build_request_settings_to_json (MbdBuildRequest *self)
     }
   json_builder_end_array (builder);
   g_ptr_array_add (self->internal_sources, NULL);
-  add_strv (builder, "internal-sources", (const char *const *) self->internal_sources->pdata);
+  mbd_json_add_strv (builder, "internal-sources",
+                     (const char *const *) self->internal_sources->pdata);
   g_ptr_array_remove_index (self->internal_sources, self->internal_sources->len - 1);
   add_string (builder, "internal-key", self->internal_key_file);
   json_builder_set_member_name (builder, "internal-priority");
@@ -1152,9 +1143,9 @@ mbd_build_request_settings_to_json (MbdBuildRequest *self)
   add_string (builder, "piuparts", mbd_check_mode_to_string (self->piuparts_mode));
   add_string (builder, "deb-build-options", self->deb_build_options);
   add_string (builder, "deb-build-profiles", self->deb_build_profiles);
-  add_strv (builder, "add-depends", (const char *const *) self->add_depends);
+  mbd_json_add_strv (builder, "add-depends", (const char *const *) self->add_depends);
   add_string (builder, "build-dep-resolver", self->build_dep_resolver);
-  add_strv (builder, "snippets", (const char *const *) self->snippets);
+  mbd_json_add_strv (builder, "snippets", (const char *const *) self->snippets);
   json_builder_end_object (builder);
   return builder_to_string (builder);
 }
@@ -1177,7 +1168,7 @@ mbd_build_request_result_to_json (MbdBuildRequest *self)
   add_string (builder, "failure", self->failure);
   add_string (builder, "log-tail", self->log_tail);
   add_string (builder, "changes", self->changes_path);
-  add_strv (builder, "files", (const char *const *) self->result_files);
+  mbd_json_add_strv (builder, "files", (const char *const *) self->result_files);
   json_builder_end_object (builder);
   return builder_to_string (builder);
 }
@@ -1364,7 +1355,7 @@ mbd_build_request_to_json (MbdBuildRequest *self)
   add_string (builder, "failure", self->failure);
   add_string (builder, "log_tail", self->log_tail);
   add_string (builder, "changes", self->changes_path);
-  add_strv (builder, "files", (const char *const *) self->result_files);
+  mbd_json_add_strv (builder, "files", (const char *const *) self->result_files);
   json_builder_end_object (builder);
   return builder_to_string (builder);
 }

@@ -259,16 +259,6 @@ dearmor (const char *armored, GError **error)
   return g_bytes_new_take (data, len);
 }
 
-static void
-add_strv (JsonBuilder *builder, const char *name, char **values)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_begin_array (builder);
-  for (guint i = 0; values != NULL && values[i] != NULL; i++)
-    json_builder_add_string_value (builder, values[i]);
-  json_builder_end_array (builder);
-}
-
 /* The destination for @repository: @pattern with "{}" replaced, absolute and without ".", ".."
  * or empty components, not the file system root and not inside the instance's home outside
  * <home>/debmirror. */
@@ -549,9 +539,9 @@ on_done (GObject *source, GAsyncResult *result, gpointer user_data)
   json_builder_begin_object (run->result);
   json_builder_set_member_name (run->result, "destination");
   json_builder_add_string_value (run->result, job->destination);
-  add_strv (run->result, "distributions", job->distributions);
-  add_strv (run->result, "architectures", job->architectures);
-  add_strv (run->result, "components", job->components);
+  mbd_json_add_strv (run->result, "distributions", (const char *const *) job->distributions);
+  mbd_json_add_strv (run->result, "architectures", (const char *const *) job->architectures);
+  mbd_json_add_strv (run->result, "components", (const char *const *) job->components);
   json_builder_set_member_name (run->result, "summary");
   json_builder_add_string_value (run->result, tail->str);
   json_builder_end_object (run->result);

@@ -5,6 +5,7 @@
 
 #include "mbd-status.h"
 #include "mbd-status-private.h"
+#include "mbd-util-private.h"
 
 /**
  * MbdStatus:
@@ -276,16 +277,6 @@ mbd_status_get_remotes (MbdStatus *self)
   return (const char *const *) self->remotes;
 }
 
-static void
-add_strv (JsonBuilder *builder, const char *name, GStrv values)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_begin_array (builder);
-  for (guint i = 0; values != NULL && values[i] != NULL; i++)
-    json_builder_add_string_value (builder, values[i]);
-  json_builder_end_array (builder);
-}
-
 /**
  * mbd_status_to_json:
  * @self: a status
@@ -312,8 +303,8 @@ mbd_status_to_json (MbdStatus *self)
   json_builder_add_string_value (builder, self->incoming_url);
   json_builder_set_member_name (builder, "load");
   json_builder_add_double_value (builder, self->load);
-  add_strv (builder, "chroots", self->chroots);
-  add_strv (builder, "remotes", self->remotes);
+  mbd_json_add_strv (builder, "chroots", (const char *const *) self->chroots);
+  mbd_json_add_strv (builder, "remotes", (const char *const *) self->remotes);
   json_builder_end_object (builder);
 
   g_autoptr (JsonNode) root = json_builder_get_root (builder);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "mbd-error.h"
 
@@ -36,5 +37,9 @@ void mbd_remove_tree (const char *path);
  * point. The packager's points: "submitted", "included" (installed, not recorded yet) and
  * after each event is stored, its type ("PACKAGING", "BUILDING", "BUILT", ...). */
 void mbd_debug_kill_point (const char *name);
+
+/* Adds the member @name to the object being built: an array of the strings of @values (%NULL
+ * gives an empty array). */
+void mbd_json_add_strv (JsonBuilder *builder, const char *name, const char *const *values);
 
 G_END_DECLS

@@ -139,3 +139,13 @@ mbd_debug_kill_point (const char *name)
   if (wanted != NULL && g_strcmp0 (wanted, name) == 0)
     kill (getpid (), SIGKILL);
 }
+
+void
+mbd_json_add_strv (JsonBuilder *builder, const char *name, const char *const *values)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_begin_array (builder);
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    json_builder_add_string_value (builder, values[i]);
+  json_builder_end_array (builder);
+}
