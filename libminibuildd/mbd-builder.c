@@ -49,8 +49,8 @@ typedef struct
   gboolean stopping;
   gint64 sbuild_started; /* monotonic, µs */
   char *build_user;      /* (nullable) who runs sbuild and lintian; NULL: this process */
-  /* lintian on the host after sbuild (see host_lintian_applies()) */
-  gboolean host_lintian;
+  /* (nullable) the host's lintian, run after sbuild (see host_lintian_for()) */
+  char *host_lintian;
   GHashTable *summary; /* sbuild's, while lintian runs */
   int exit_status;     /* sbuild's, while lintian runs */
   gboolean lintian_info, lintian_warn;
@@ -780,6 +780,7 @@ running_build_free (RunningBuild *build)
   g_clear_object (&build->request);
   g_clear_pointer (&build->summary, g_hash_table_unref);
   g_free (build->build_user);
+  g_free (build->host_lintian);
   g_free (build->workdir);
   g_free (build);
 }
@@ -1019,7 +1020,8 @@ sbuild_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_autoptr (GHashTable) summary = mbd_build_parse_summary (text);
-  if (build->host_lintian && g_strcmp0 (g_hash_table_lookup (summary, "Status"), "successful") == 0)
+  if (build->host_lintian != NULL
+      && g_strcmp0 (g_hash_table_lookup (summary, "Status"), "successful") == 0)
     {
       build->summary = g_steal_pointer (&summary);
       build->exit_status = exit_status;
@@ -1046,14 +1048,14 @@ host_codename (void)
   return codename;
 }
 
-/* Whether @request's lintian runs on the host: see MbdBuilder:host-lintian. */
-static gboolean
-host_lintian_applies (MbdBuilder *self, MbdBuildRequest *request)
+/* The path of the host's lintian if @request's lintian runs on the host (see
+ * MbdBuilder:host-lintian), else NULL. */
+static char *
+host_lintian_for (MbdBuilder *self, MbdBuildRequest *request)
 {
   if (!self->host_lintian || !mbd_build_host_lintian_applies (request, host_codename ()))
-    return FALSE;
-  g_autofree char *lintian = g_find_program_in_path ("lintian");
-  return lintian != NULL;
+    return NULL;
+  return g_find_program_in_path ("lintian");
 }
 
 static void
@@ -1153,9 +1155,7 @@ start_host_lintian (MbdBuilder *self, RunningBuild *build)
     }
   g_autofree char *dsc_name = g_path_get_basename (mbd_build_request_get_dsc_path (request));
   g_autofree char *dsc = g_build_filename (build->workdir, dsc_name, NULL);
-  g_autofree char *lintian = g_find_program_in_path ("lintian");
-  g_auto (GStrv) command
-          = mbd_build_host_lintian_argv (lintian != NULL ? lintian : "lintian", changes, dsc);
+  g_auto (GStrv) command = mbd_build_host_lintian_argv (build->host_lintian, changes, dsc);
   g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
   g_autofree char *pgid_path = g_build_filename (build->workdir, "sbuild.pgid", NULL);
   g_strv_builder_add_many (argv, "sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", pgid_path, NULL);
@@ -1249,10 +1249,10 @@ start_sbuild (MbdBuilder *self, RunningBuild *build, GError **error)
     return FALSE;
   if (pw != NULL && !chown_tree (build->workdir, pw, error))
     return FALSE;
-  build->host_lintian = host_lintian_applies (self, request);
+  build->host_lintian = host_lintian_for (self, request);
   build->build_user = g_strdup (chroot->build_user);
-  g_auto (GStrv) sbuild
-          = mbd_build_sbuild_argv (request, chroot, build->workdir, !build->host_lintian, error);
+  g_auto (GStrv) sbuild = mbd_build_sbuild_argv (request, chroot, build->workdir,
+                                                 build->host_lintian == NULL, error);
   if (sbuild == NULL)
     return FALSE;
 
