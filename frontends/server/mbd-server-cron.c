@@ -38,13 +38,7 @@ cronjob_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 mbd_server_api_cronjob (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
-  const char *confirm = query != NULL ? g_hash_table_lookup (query, "confirm") : NULL;
-  if (g_strcmp0 (confirm, "cronjob") != 0)
-    {
-      mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST,
-                          "API call 'cronjob' needs to be confirmed: cronjob");
-      return;
-    }
+  /* confirm=cronjob is checked by the dispatch (the call's C flag) */
   const char *id = query != NULL ? g_hash_table_lookup (query, "id") : NULL;
   if (id == NULL || *id == '\0')
     {

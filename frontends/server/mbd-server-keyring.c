@@ -2,6 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "mbd-server-api.h"
 #include "mbd-server.h"
 
 /* mini-buildd's keyring_packages: [distributions (default: the suites flagged
@@ -21,7 +22,8 @@ mbd_server_api_keyring_packages (SoupServerMessage *msg, MbdInstance *instance, 
       return;
     }
   const char *const mandatory[] = { NULL };
-  if (!mbd_server_check_call (msg, instance, query, "keyring_packages", mandatory))
+  if (!mbd_server_api_check (msg, instance, query, "keyring_packages",
+                             MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM, mandatory))
     return;
   const char *repository = query != NULL ? g_hash_table_lookup (query, "repository") : NULL;
   const char *distributions = query != NULL ? g_hash_table_lookup (query, "distributions") : NULL;

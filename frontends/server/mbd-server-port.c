@@ -2,6 +2,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "mbd-server-api.h"
 #include "mbd-server.h"
 
 /* mini-buildd's API calls port and port_ext. Arguments as in its GET encoding: lists are
@@ -29,38 +30,6 @@ split_list (const char *value, const char *separators)
         g_strv_builder_add (builder, part);
     }
   return g_strv_builder_end (builder);
-}
-
-gboolean
-mbd_server_check_call (SoupServerMessage *msg,
-                       MbdInstance *instance,
-                       GHashTable *query,
-                       const char *call,
-                       const char *const *mandatory)
-{
-  if (g_strcmp0 (arg (query, "confirm"), call) != 0)
-    {
-      g_autofree char *detail
-          = g_strdup_printf ("API call '%s' needs to be confirmed: %s", call, call);
-      mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
-      return FALSE;
-    }
-  if (!mbd_instance_is_started (instance))
-    {
-      g_autofree char *detail
-          = g_strdup_printf ("API call '%s' needs the running engine, which is stopped", call);
-      mbd_server_problem (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, detail);
-      return FALSE;
-    }
-  for (guint i = 0; mandatory[i] != NULL; i++)
-    if (arg (query, mandatory[i]) == NULL)
-      {
-        g_autofree char *detail
-            = g_strdup_printf ("API call '%s': the argument '%s' is missing", call, mandatory[i]);
-        mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST, detail);
-        return FALSE;
-      }
-  return TRUE;
 }
 
 /* The answer: [{dsc_url, source, distribution, version, key}], one per target. */
@@ -127,7 +96,8 @@ void
 mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
   const char *const mandatory[] = { "source", "from_distribution", "to_distributions", NULL };
-  if (!mbd_server_check_call (msg, instance, query, "port", mandatory))
+  if (!mbd_server_api_check (msg, instance, query, "port",
+                             MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM, mandatory))
     return;
   const char *source = arg (query, "source");
   const char *from = arg (query, "from_distribution");
@@ -190,7 +160,8 @@ void
 mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
   const char *const mandatory[] = { "dsc_url", "distributions", NULL };
-  if (!mbd_server_check_call (msg, instance, query, "port_ext", mandatory))
+  if (!mbd_server_api_check (msg, instance, query, "port_ext",
+                             MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM, mandatory))
     return;
   PortExtCall *call = g_new0 (PortExtCall, 1);
   call->msg = g_object_ref (msg);

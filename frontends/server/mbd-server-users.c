@@ -54,12 +54,7 @@ set_key_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 mbd_server_api_set_user_key (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
-  if (g_strcmp0 (arg (query, "confirm"), "set_user_key") != 0)
-    {
-      mbd_server_problem (msg, SOUP_STATUS_BAD_REQUEST,
-                          "API call 'set_user_key' needs to be confirmed: set_user_key");
-      return;
-    }
+  /* confirm=set_user_key is checked by the dispatch (the call's C flag) */
   const char *key = arg (query, "key");
   if (*key == '\0')
     {

@@ -56,16 +56,6 @@ guint mbd_server_status_for_error (const GError *error);
 void mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 void mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query);
 
-/* Checks what a confirmable call of the engine needs (mini-buildd's C and R flags):
- * confirm=<call>, the running engine and the @mandatory arguments (NULL-terminated); the
- * dispatch has checked the caller's level already.
- * Answers the problem itself (400, 503) and returns FALSE if something is missing. */
-gboolean mbd_server_check_call (SoupServerMessage *msg,
-                                MbdInstance *instance,
-                                GHashTable *query,
-                                const char *call,
-                                const char *const *mandatory);
-
 /* Whether query parameter @name is given and not "false" or "0" (mini-buildd's booleans). */
 gboolean mbd_server_query_flag (GHashTable *query, const char *name);
 
