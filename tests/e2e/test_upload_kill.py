@@ -2,9 +2,10 @@
 """Nothing lost (issue 5, acceptance 3) with real builds (suite e2e; root, sbuild, the cached
 bookworm chroot): the process that owns the packager killed with SIGKILL at each stage (upload
 recorded, PACKAGING, BUILDING, BUILT, installed but not recorded yet) through
-$MBD_DEBUG_KILL_AT, first `mbd upload`, then mbd-server itself receiving the upload over HTTP
-as dput sends it; an mbd-server start then finishes the package: exactly one INSTALLED event,
-one PACKAGING, one BUILDING and one BUILT event, one build, and the version in the distribution."""
+$MBD_DEBUG_KILL_AT, first `mbd upload` at each, then mbd-server itself receiving the upload over
+HTTP as dput sends it (at the stages where its path differs); an mbd-server start then finishes
+the package: exactly one INSTALLED event, one PACKAGING, one BUILDING and one BUILT event, one
+build, and the version in the distribution."""
 
 import http.client
 import json
@@ -38,7 +39,10 @@ class TestNothingLost(UploadTestCase):
                 self.assert_finished_once(stage, "mbd-up-kill", version)
 
     def test_kill_server_at_each_stage(self):
-        stages = ["submitted", "PACKAGING", "BUILDING", "BUILT", "included"]
+        # The packager's recovery is the same code in both processes, and the test above kills
+        # it at every stage. Here: the upload just received over HTTP (the server's own path),
+        # a build running when the server dies, and the package installed but not recorded.
+        stages = ["submitted", "BUILDING", "included"]
         for n, stage in enumerate(stages, start=1):
             with self.subTest(stage=stage):
                 version = self.version(n)
