@@ -67,6 +67,10 @@ struct _MbdPackager
   gulong builder_handler;
   gboolean in_tick;
   char *internal_url;
+  /* The package being checked and the one being installed, each in a worker thread, or NULL:
+   * one at a time each, in the order of the uploads. */
+  char *checking;
+  char *installing;
 };
 
 G_DEFINE_FINAL_TYPE (MbdPackager, mbd_packager, G_TYPE_OBJECT)
@@ -119,6 +123,8 @@ mbd_packager_finalize (GObject *object)
   MbdPackager *self = MBD_PACKAGER (object);
 
   g_free (self->internal_url);
+  g_free (self->checking);
+  g_free (self->installing);
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (mbd_packager_parent_class)->finalize (object);
 }
@@ -1201,18 +1207,89 @@ request_builds (MbdPackager *self, Package *package, Upload *upload)
   mbd_events_publish (events, event);
 }
 
+/* A package's checks or installation while a worker thread does the slow part (signature,
+ * checksums; copying and publishing). It keeps the instance and the packager alive. */
+typedef struct
+{
+  MbdPackager *self;     /* (owned) */
+  MbdInstance *instance; /* (owned) */
+  Package *package;      /* (owned) */
+  Upload upload;         /* the checks' findings */
+  MbdRepository *repo;   /* (owned) (nullable): where it is installed */
+  MbdEvent *event;       /* (owned) (nullable): INSTALLED, while the auto-ports run */
+  gboolean ok;
+  GError *error;
+} PackageJob;
+
+static PackageJob *
+package_job_new (MbdPackager *self, Package *package)
+{
+  PackageJob *job = g_new0 (PackageJob, 1);
+  job->self = g_object_ref (self);
+  job->instance = g_object_ref (self->instance);
+  job->package = package;
+  return job;
+}
+
+static void
+package_job_free (PackageJob *job)
+{
+  upload_clear (&job->upload);
+  g_clear_object (&job->repo);
+  g_clear_object (&job->event);
+  g_clear_error (&job->error);
+  package_free (job->package);
+  g_object_unref (job->self);
+  g_object_unref (job->instance);
+  g_free (job);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PackageJob, package_job_free)
+
+static void
+check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  PackageJob *job = task_data;
+
+  job->ok = check_upload (job->self, job->package, &job->upload, &job->error);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+checked (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  MbdPackager *self = MBD_PACKAGER (object);
+  PackageJob *job = g_task_get_task_data (G_TASK (result));
+
+  g_clear_pointer (&self->checking, g_free);
+  /* stopped meanwhile: nothing was recorded, the next start checks it again */
+  if (!self->started)
+    return;
+  if (!job->ok)
+    reject (self, job->package, job->upload.changes, job->error->message);
+  else
+    request_builds (self, job->package, &job->upload);
+  schedule_tick (self);
+}
+
+/* Checks the upload in a worker thread (signature, checksums of its files, the distribution's
+ * rules), then requests its builds or rejects it here. */
 static void
 process_checking (MbdPackager *self, Package *package)
 {
   g_autoptr (GError) error = NULL;
-  g_auto (Upload) upload = { 0 };
 
-  if (!check_upload (self, package, &upload, &error))
+  if (self->checking != NULL)
+    return;
+  Package *own = load_package (self, package->key, &error);
+  if (own == NULL)
     {
-      reject (self, package, upload.changes, error->message);
+      g_warning ("package %s: %s", package->key, error->message);
       return;
     }
-  request_builds (self, package, &upload);
+  self->checking = g_strdup (package->key);
+  g_autoptr (GTask) task = g_task_new (self, NULL, checked, NULL);
+  g_task_set_task_data (task, package_job_new (self, own), (GDestroyNotify) package_job_free);
+  g_task_run_in_thread (task, check_thread);
 }
 
 /* ---- results and installation -------------------------------------------------------------- */
@@ -1277,80 +1354,27 @@ source_file (MbdPackager *self, Package *package, GError **error)
   return g_steal_pointer (&path);
 }
 
-/* The ports the upload's auto-ports option asks for, each outcome in the event's extra
- * auto_ports ({distribution: [ok, key or reason]}, as mini-buildd). */
-static void
-run_auto_ports (MbdPackager *self, Package *package, MbdEvent *event)
+/* The targets of the upload's auto-ports option, or NULL. */
+static char *
+auto_port_targets (MbdPackager *self, Package *package)
 {
   g_autofree char *dir = package_dir (self, package);
   g_autofree char *path = g_build_filename (dir, package->changes, NULL);
   g_autoptr (MbdChanges) changes = mbd_changes_new_from_file (path, NULL);
   g_autoptr (GHashTable) options
              = changes != NULL ? parse_options (changes, package->changes, NULL) : NULL;
-  const char *targets = options != NULL ? g_hash_table_lookup (options, "auto-ports") : NULL;
-
-  if (targets != NULL)
-    json_object_set_object_member (
-        mbd_event_get_extra_object (event), "auto_ports",
-        mbd_port_run_auto_ports (self, package->source, package->distribution, targets));
+  return options != NULL ? g_strdup (g_hash_table_lookup (options, "auto-ports")) : NULL;
 }
 
+/* Records INSTALLED with the build results (and the auto-ports' outcomes in @event) and frees
+ * the installation slot. */
 static void
-process_installing (MbdPackager *self, Package *package)
+record_installed (MbdPackager *self, PackageJob *job)
 {
   g_autoptr (GError) error = NULL;
-  gboolean installed = FALSE;
-
-  if (!is_installed (self, package, &installed, &error))
-    {
-      g_warning ("package %s: %s", package->key, error->message);
-      return;
-    }
-  if (!installed)
-    {
-      g_autoptr (MbdRepository) repo = mbd_instance_lookup_repository_for_distribution (
-          self->instance, package->distribution, &error);
-      g_autofree char *source = repo != NULL ? source_file (self, package, &error) : NULL;
-      if (source == NULL)
-        {
-          fail (self, package, error->message, NULL);
-          return;
-        }
-      g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (files, g_steal_pointer (&source));
-      MbdBuilder *builder = mbd_instance_get_builder (self->instance);
-      JsonObjectIter iter;
-      const char *arch;
-      JsonNode *node;
-      json_object_iter_init (&iter, package->builds);
-      while (json_object_iter_next (&iter, &arch, &node))
-        {
-          const char *key = json_object_get_string_member (json_node_get_object (node), "key");
-          g_autoptr (MbdBuildRequest) request = mbd_builder_lookup (builder, key, &error);
-          if (request == NULL)
-            {
-              fail (self, package, error->message, NULL);
-              return;
-            }
-          const char *changes = mbd_build_request_get_changes_path (request);
-          if (mbd_build_request_get_state (request) == MBD_BUILD_STATE_BUILT && changes != NULL)
-            g_ptr_array_add (files, g_strdup (changes));
-        }
-      g_ptr_array_add (files, NULL);
-      if (!mbd_repository_include (repo, package->distribution, (const char *const *) files->pdata,
-                                   NULL, &error))
-        {
-          g_autofree char *reason = g_strdup_printf ("installing into %s failed: %s",
-                                                     package->distribution, error->message);
-          fail (self, package, reason, NULL);
-          return;
-        }
-      mbd_debug_kill_point ("included");
-    }
-  g_autoptr (MbdEvent) event = package_event (self, package, MBD_EVENT_INSTALLED, NULL, NULL);
-  run_auto_ports (self, package, event);
+  Package *package = job->package;
   JsonObject *results = json_object_new ();
-  json_object_set_object_member (mbd_event_get_extra_object (event), "buildresults", results);
+  json_object_set_object_member (mbd_event_get_extra_object (job->event), "buildresults", results);
   JsonObjectIter iter;
   const char *arch;
   JsonNode *node;
@@ -1359,8 +1383,126 @@ process_installing (MbdPackager *self, Package *package)
     json_object_set_string_member (
         results, arch, json_object_get_string_member (json_node_get_object (node), "key"));
   package->state = MBD_PACKAGE_STATE_INSTALLED;
-  if (!commit_with_event (self, package, NULL, event, &error))
+  if (!commit_with_event (self, package, NULL, job->event, &error))
     g_warning ("package %s: %s", package->key, error->message);
+  g_clear_pointer (&self->installing, g_free);
+  schedule_tick (self);
+}
+
+static void
+auto_ported (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PackageJob) job = user_data;
+
+  /* {distribution: [ok, key or reason]}, as mini-buildd */
+  json_object_set_object_member (mbd_event_get_extra_object (job->event), "auto_ports",
+                                 mbd_port_run_auto_ports_finish (MBD_PACKAGER (object), result));
+  record_installed (job->self, job);
+}
+
+/* The package is in its distribution: its auto-ports (if the upload asks for any) are made,
+ * then INSTALLED is recorded. */
+static void
+finish_installing (MbdPackager *self, PackageJob *job)
+{
+  job->event = package_event (self, job->package, MBD_EVENT_INSTALLED, NULL, NULL);
+  g_autofree char *targets = auto_port_targets (self, job->package);
+  if (targets == NULL)
+    {
+      record_installed (self, job);
+      package_job_free (job);
+      return;
+    }
+  mbd_port_run_auto_ports_async (self, job->package->source, job->package->distribution, targets,
+                                 auto_ported, job);
+}
+
+static void
+included (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  PackageJob *job = user_data;
+  MbdPackager *self = job->self;
+  g_autoptr (GError) error = NULL;
+
+  if (!mbd_repository_include_finish (MBD_REPOSITORY (object), result, &error))
+    {
+      g_autofree char *reason = g_strdup_printf ("installing into %s failed: %s",
+                                                 job->package->distribution, error->message);
+      g_clear_pointer (&self->installing, g_free);
+      if (self->started)
+        fail (self, job->package, reason, NULL);
+      schedule_tick (self);
+      package_job_free (job);
+      return;
+    }
+  mbd_debug_kill_point ("included");
+  finish_installing (self, job);
+}
+
+/* Installs the source and the built binaries into the distribution (copying and publishing run
+ * in a worker thread), then records INSTALLED. One package at a time; after a crash in between,
+ * the package is found in its distribution and only recorded. */
+static void
+process_installing (MbdPackager *self, Package *package)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean installed = FALSE;
+
+  if (self->installing != NULL)
+    return;
+  if (!is_installed (self, package, &installed, &error))
+    {
+      g_warning ("package %s: %s", package->key, error->message);
+      return;
+    }
+  Package *own = load_package (self, package->key, &error);
+  if (own == NULL)
+    {
+      g_warning ("package %s: %s", package->key, error->message);
+      return;
+    }
+  g_autoptr (PackageJob) job = package_job_new (self, own);
+  self->installing = g_strdup (package->key);
+  if (installed)
+    {
+      finish_installing (self, g_steal_pointer (&job));
+      return;
+    }
+
+  job->repo = mbd_instance_lookup_repository_for_distribution (self->instance,
+                                                               package->distribution, &error);
+  g_autofree char *source = job->repo != NULL ? source_file (self, package, &error) : NULL;
+  if (source == NULL)
+    {
+      g_clear_pointer (&self->installing, g_free);
+      fail (self, package, error->message, NULL);
+      return;
+    }
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (files, g_steal_pointer (&source));
+  MbdBuilder *builder = mbd_instance_get_builder (self->instance);
+  JsonObjectIter iter;
+  const char *arch;
+  JsonNode *node;
+  json_object_iter_init (&iter, package->builds);
+  while (json_object_iter_next (&iter, &arch, &node))
+    {
+      const char *key = json_object_get_string_member (json_node_get_object (node), "key");
+      g_autoptr (MbdBuildRequest) request = mbd_builder_lookup (builder, key, &error);
+      if (request == NULL)
+        {
+          g_clear_pointer (&self->installing, g_free);
+          fail (self, package, error->message, NULL);
+          return;
+        }
+      const char *changes = mbd_build_request_get_changes_path (request);
+      if (mbd_build_request_get_state (request) == MBD_BUILD_STATE_BUILT && changes != NULL)
+        g_ptr_array_add (files, g_strdup (changes));
+    }
+  g_ptr_array_add (files, NULL);
+  MbdRepository *repo = job->repo;
+  mbd_repository_include_async (repo, package->distribution, (const char *const *) files->pdata,
+                                NULL, included, g_steal_pointer (&job));
 }
 
 static MbdEvent *
@@ -1631,23 +1773,24 @@ tick (gpointer user_data)
   g_autoptr (GPtrArray) packages = load_active (self, &error);
   if (packages == NULL)
     g_warning ("packager: %s", error->message);
+  /* The oldest unchecked upload is checked first. While a check runs, builds and
+   * installations wait: an upload is checked against the packages as they were when its turn
+   * came (a second upload of a version that is being built is refused, even when that build
+   * ends meanwhile). */
   for (guint i = 0; packages != NULL && i < packages->len && self->started; i++)
     {
       Package *package = packages->pdata[i];
-      switch (package->state)
-        {
-        case MBD_PACKAGE_STATE_CHECKING:
-          process_checking (self, package);
-          break;
-        case MBD_PACKAGE_STATE_BUILDING:
-          process_building (self, package);
-          break;
-        case MBD_PACKAGE_STATE_INSTALLING:
-          process_installing (self, package);
-          break;
-        default:
-          break;
-        }
+      if (package->state == MBD_PACKAGE_STATE_CHECKING)
+        process_checking (self, package);
+    }
+  for (guint i = 0;
+       packages != NULL && i < packages->len && self->started && self->checking == NULL; i++)
+    {
+      Package *package = packages->pdata[i];
+      if (package->state == MBD_PACKAGE_STATE_BUILDING)
+        process_building (self, package);
+      else if (package->state == MBD_PACKAGE_STATE_INSTALLING)
+        process_installing (self, package);
     }
   if (self->started)
     mbd_packager_migrate_installed (self->instance);

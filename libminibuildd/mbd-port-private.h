@@ -53,12 +53,17 @@ gboolean mbd_port_unpack_dsc (MbdInstance *instance,
                               GCancellable *cancellable,
                               GError **error);
 
-/* Runs the ports of the upload option auto-ports=@targets (comma-separated distributions) of
- * @source, just installed into @distribution; returns {distribution: [ok, key or reason]}. */
-JsonObject *mbd_port_run_auto_ports (MbdPackager *self,
-                                     const char *source,
-                                     const char *distribution,
-                                     const char *targets);
+/* Starts the ports of the upload option auto-ports=@targets (comma-separated distributions)
+ * of @source, just installed into @distribution, one after the other (see
+ * mbd_packager_port_async()); the finish gives {distribution: [ok, key or reason]}. Call it on
+ * the packager's thread. */
+void mbd_port_run_auto_ports_async (MbdPackager *self,
+                                    const char *source,
+                                    const char *distribution,
+                                    const char *targets,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+JsonObject *mbd_port_run_auto_ports_finish (MbdPackager *self, GAsyncResult *result);
 
 /* ---- version rules (mini-buildd's DebianVersion.gen_*), for tests ---- */
 

@@ -181,19 +181,17 @@ mbd_port_unpack_dsc (MbdInstance *instance,
   return TRUE;
 }
 
-gboolean
-mbd_internal_upload (MbdInstance *instance,
-                     const char *tree,
-                     const char *since_version,
-                     const char *const *fields,
-                     char **out_key,
-                     char **out_changes,
-                     GCancellable *cancellable,
-                     GError **error)
+/* mbd_internal_upload() up to the submit, which may run in any thread: *out_staged is the
+ * .changes in its fresh directory under the home, with the files it lists. */
+static gboolean
+stage_internal_upload (MbdInstance *instance,
+                       const char *tree,
+                       const char *since_version,
+                       const char *const *fields,
+                       char **out_staged,
+                       GCancellable *cancellable,
+                       GError **error)
 {
-  g_return_val_if_fail (MBD_IS_INSTANCE (instance), FALSE);
-  g_return_val_if_fail (tree != NULL, FALSE);
-
   g_autofree char *parent = g_path_get_dirname (tree);
   g_autofree char *base = g_path_get_basename (tree);
   g_autofree char *changelog = g_build_filename (tree, "debian", "changelog", NULL);
@@ -250,17 +248,46 @@ mbd_internal_upload (MbdInstance *instance,
       moved = mbd_filename_is_safe (name, error) && move_file (from, to, error);
     }
   g_autofree char *target = g_build_filename (dir, changes_name, NULL);
-  g_autofree char *key = NULL;
-  if (!moved || !move_file (changes, target, error)
-      || !mbd_packager_submit_full (mbd_instance_get_packager (instance), target, &key, error))
+  if (!moved || !move_file (changes, target, error))
     {
       mbd_remove_tree (dir);
       return FALSE;
     }
-  if (out_key != NULL)
-    *out_key = g_steal_pointer (&key);
+  *out_staged = g_steal_pointer (&target);
+  return TRUE;
+}
+
+/* Submits what stage_internal_upload() staged, on the packager's thread; the staged directory
+ * is removed if the packager refuses it. */
+static gboolean
+submit_staged (MbdInstance *instance, const char *staged, char **out_key, GError **error)
+{
+  if (mbd_packager_submit_full (mbd_instance_get_packager (instance), staged, out_key, error))
+    return TRUE;
+  g_autofree char *dir = g_path_get_dirname (staged);
+  mbd_remove_tree (dir);
+  return FALSE;
+}
+
+gboolean
+mbd_internal_upload (MbdInstance *instance,
+                     const char *tree,
+                     const char *since_version,
+                     const char *const *fields,
+                     char **out_key,
+                     char **out_changes,
+                     GCancellable *cancellable,
+                     GError **error)
+{
+  g_return_val_if_fail (MBD_IS_INSTANCE (instance), FALSE);
+  g_return_val_if_fail (tree != NULL, FALSE);
+
+  g_autofree char *staged = NULL;
+  if (!stage_internal_upload (instance, tree, since_version, fields, &staged, cancellable, error)
+      || !submit_staged (instance, staged, out_key, error))
+    return FALSE;
   if (out_changes != NULL)
-    *out_changes = g_steal_pointer (&changes_name);
+    *out_changes = g_path_get_basename (staged);
   return TRUE;
 }
 
@@ -558,17 +585,18 @@ check_options (const char *const *options, GError **error)
   return TRUE;
 }
 
-/* Unpacks @dsc, puts the new changelog entry on top and uploads it into @target. */
+/* Unpacks @dsc, puts the new changelog entry on top and stages its upload into @target (see
+ * stage_internal_upload()); any thread. */
 static gboolean
-port_one (MbdInstance *instance,
-          const char *dsc,
-          const char *source,
-          const char *target,
-          const char *version,
-          const char *const *lines,
-          char **out_key,
-          GCancellable *cancellable,
-          GError **error)
+stage_port (MbdInstance *instance,
+            const char *dsc,
+            const char *source,
+            const char *target,
+            const char *version,
+            const char *const *lines,
+            char **out_staged,
+            GCancellable *cancellable,
+            GError **error)
 {
   g_autofree char *uid = NULL;
   g_autofree char *email = NULL;
@@ -594,9 +622,91 @@ port_one (MbdInstance *instance,
                                ? g_strconcat ("X-Mini-Buildd-Originally-Changed-By=", author, NULL)
                                : NULL;
   const char *fields[] = { field, NULL };
-  ok = ok && mbd_internal_upload (instance, tree, since, fields, out_key, NULL, cancellable, error);
+  ok = ok && stage_internal_upload (instance, tree, since, fields, out_staged, cancellable, error);
   mbd_remove_tree (work);
   return ok;
+}
+
+/* One port: its target distribution and version, and its upload once staged. */
+typedef struct
+{
+  char *target;
+  char *version;
+  char *staged; /* (nullable) the staged .changes */
+} PortItem;
+
+static void
+port_item_free (PortItem *item)
+{
+  if (item->staged != NULL)
+    {
+      /* staged and never submitted */
+      g_autofree char *dir = g_path_get_dirname (item->staged);
+      mbd_remove_tree (dir);
+    }
+  g_free (item->target);
+  g_free (item->version);
+  g_free (item->staged);
+  g_free (item);
+}
+
+static void
+add_port_item (GPtrArray *items, const char *target, char *version)
+{
+  PortItem *item = g_new0 (PortItem, 1);
+  item->target = g_strdup (target);
+  item->version = version;
+  g_ptr_array_add (items, item);
+}
+
+/* Stages every port of @items (any thread). @what names the source in errors. On failure the
+ * ports staged so far are left to port_item_free(), which removes them: nothing is uploaded
+ * unless every port could be made. */
+static gboolean
+stage_ports (MbdInstance *instance,
+             const char *dsc,
+             const char *source,
+             const char *what,
+             GPtrArray *items,
+             const char *const *lines,
+             GCancellable *cancellable,
+             GError **error)
+{
+  for (guint i = 0; i < items->len; i++)
+    {
+      PortItem *item = g_ptr_array_index (items, i);
+      if (!stage_port (instance, dsc, source, item->target, item->version, lines, &item->staged,
+                       cancellable, error))
+        return mbd_prefix_error (error, "port of %s to %s: ", what, item->target);
+    }
+  return TRUE;
+}
+
+/* Submits the staged ports of @items on the packager's thread; sets the keys and versions. */
+static gboolean
+submit_ports (MbdInstance *instance,
+              GPtrArray *items,
+              char ***out_keys,
+              char ***out_versions,
+              GError **error)
+{
+  g_autoptr (GStrvBuilder) keys = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) versions = g_strv_builder_new ();
+  for (guint i = 0; i < items->len; i++)
+    {
+      PortItem *item = g_ptr_array_index (items, i);
+      g_autofree char *staged = g_steal_pointer (&item->staged);
+      g_autofree char *key = NULL;
+      if (!submit_staged (instance, staged, &key, error))
+        return mbd_prefix_error (error, "port to %s: ", item->target);
+      g_strv_builder_add (keys, key);
+      g_strv_builder_add (versions, item->version);
+    }
+  if (out_keys != NULL)
+    *out_keys = g_strv_builder_end (keys);
+  if (out_versions != NULL)
+    *out_versions = g_strv_builder_end (versions);
+  return TRUE;
 }
 
 /* The changelog lines of a port: the note, @extra (nullable), the options. */
@@ -670,19 +780,107 @@ find_source_dsc (MbdInstance *instance,
   return g_build_filename (repo_dir, (const char *) sqlite3_column_text (stmt, 1), NULL);
 }
 
-static void
-set_results (GPtrArray *keys, GPtrArray *versions, char ***out_keys, char ***out_versions)
+/* A port of a source of the repository, from port_plan() on the packager's thread to
+ * submit_ports() there, with stage_ports() in between on any thread. */
+typedef struct
 {
-  g_ptr_array_add (keys, NULL);
-  g_ptr_array_add (versions, NULL);
-  if (out_keys != NULL)
-    *out_keys = (char **) g_ptr_array_free (g_steal_pointer (&keys), FALSE);
+  MbdInstance *instance; /* (owned) */
+  char *source;
+  char *what; /* "SOURCE VERSION", for errors */
+  char *dsc;
+  GStrv lines;
+  GPtrArray *items;     /* (element-type PortItem) */
+  GStrv keys, versions; /* the results */
+} PortJob;
+
+static void
+port_job_free (PortJob *job)
+{
+  g_object_unref (job->instance);
+  g_free (job->source);
+  g_free (job->what);
+  g_free (job->dsc);
+  g_strfreev (job->lines);
+  g_ptr_array_unref (job->items);
+  g_strfreev (job->keys);
+  g_strfreev (job->versions);
+  g_free (job);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PortJob, port_job_free)
+
+/* Checks the options and targets, finds the source and decides each port's version. */
+static PortJob *
+port_plan (MbdPackager *self,
+           const char *source,
+           const char *from_distribution,
+           const char *const *to_distributions,
+           const char *version,
+           const char *const *options,
+           GError **error)
+{
+  MbdInstance *instance = mbd_packager_get_instance (self);
+  if (!check_options (options, error))
+    return NULL;
+  g_auto (Target) from = { 0 };
+  if (!resolve_target (instance, from_distribution, FALSE, &from, error))
+    {
+      mbd_prefix_error (error, "port from %s: ", from_distribution);
+      return NULL;
+    }
+  g_autoptr (GArray) targets = resolve_targets (instance, to_distributions, error);
+  if (targets == NULL)
+    return NULL;
+
+  g_autoptr (PortJob) job = g_new0 (PortJob, 1);
+  job->instance = g_object_ref (instance);
+  job->source = g_strdup (source);
+  job->items = g_ptr_array_new_with_free_func ((GDestroyNotify) port_item_free);
+  g_autofree char *have = NULL;
+  job->dsc = find_source_dsc (instance, &from, source, version, &have, error);
+  if (job->dsc == NULL)
+    return NULL;
+  job->what = g_strdup_printf ("%s %s", source, have);
+  job->lines = port_lines (job->dsc, NULL, options, error);
+  if (job->lines == NULL)
+    return NULL;
+  g_autofree char *from_regex = mbd_layout_dup_mandatory_regex (
+      mbd_repository_get_layout (from.repo), from.suite, mbd_repository_get_identity (from.repo),
+      mbd_distribution_get_codeversion (from.dist));
+
+  for (guint i = 0; i < targets->len; i++)
+    {
+      Target *target = &g_array_index (targets, Target, i);
+      char *new_version;
+      if (strcmp (target->name, from.name) == 0)
+        {
+          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+          new_version = mbd_port_version_rebuild (have, now);
+        }
+      else
+        {
+          g_autofree char *to_default = target_default_version (target);
+          new_version = mbd_port_version_internal (have, from_regex, to_default, error);
+          if (new_version == NULL)
+            return NULL;
+        }
+      add_port_item (job->items, target->name, new_version);
+    }
+  return g_steal_pointer (&job);
+}
+
+/* The ports are made: submit them, back on the packager's thread. */
+static void
+port_staged (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  PortJob *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error)
+      || !submit_ports (job->instance, job->items, &job->keys, &job->versions, &error))
+    g_task_return_error (task, error);
   else
-    g_ptr_array_unref (keys);
-  if (out_versions != NULL)
-    *out_versions = (char **) g_ptr_array_free (g_steal_pointer (&versions), FALSE);
-  else
-    g_ptr_array_unref (versions);
+    g_task_return_boolean (task, TRUE);
 }
 
 /**
@@ -716,12 +914,13 @@ set_results (GPtrArray *keys, GPtrArray *versions, char ***out_keys, char ***out
  * rebuild, versioned `+rebuiltYYYYmmddHHMMSS` (UTC) appended (or replaced).
  *
  * Call it on the packager's thread. It runs dpkg-source and dpkg-genchanges and blocks
- * meanwhile (a few seconds per target).
+ * meanwhile (a few seconds per target); [method@Mbd.Packager.port_async] does that work in a
+ * worker thread.
  *
  * Errors: %MBD_ERROR_NOT_FOUND for an unknown distribution or a source (version) that is not
  * there, %MBD_ERROR_REJECTED for a target that is not uploadable or a rollback,
  * %MBD_ERROR_INVALID_ARGUMENT for a malformed option or no target, %MBD_ERROR_FAILED when
- * dpkg-source fails. Every target is checked before anything is uploaded.
+ * dpkg-source fails. Every target is checked, and every port made, before anything is uploaded.
  *
  * Returns: %TRUE if every port was submitted
  */
@@ -740,52 +939,109 @@ mbd_packager_port (MbdPackager *self,
   g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
   g_return_val_if_fail (source != NULL && from_distribution != NULL, FALSE);
 
-  MbdInstance *instance = mbd_packager_get_instance (self);
-  if (!check_options (options, error))
-    return FALSE;
-  g_auto (Target) from = { 0 };
-  if (!resolve_target (instance, from_distribution, FALSE, &from, error))
-    return mbd_prefix_error (error, "port from %s: ", from_distribution);
-  g_autoptr (GArray) targets = resolve_targets (instance, to_distributions, error);
-  if (targets == NULL)
-    return FALSE;
-  g_autofree char *have = NULL;
-  g_autofree char *dsc = find_source_dsc (instance, &from, source, version, &have, error);
-  if (dsc == NULL)
-    return FALSE;
-  g_auto (GStrv) lines = port_lines (dsc, NULL, options, error);
-  if (lines == NULL)
-    return FALSE;
-  g_autofree char *from_regex = mbd_layout_dup_mandatory_regex (
-      mbd_repository_get_layout (from.repo), from.suite, mbd_repository_get_identity (from.repo),
-      mbd_distribution_get_codeversion (from.dist));
+  g_autoptr (PortJob) job = port_plan (self, source, from_distribution, to_distributions, version,
+                                       options, error);
+  return job != NULL
+         && stage_ports (job->instance, job->dsc, job->source, job->what, job->items,
+                         (const char *const *) job->lines, cancellable, error)
+         && submit_ports (job->instance, job->items, out_keys, out_versions, error);
+}
 
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < targets->len; i++)
+static void
+port_stage_thread (GTask *task,
+                   gpointer source_object,
+                   gpointer task_data,
+                   GCancellable *cancellable)
+{
+  PortJob *job = task_data;
+  GError *error = NULL;
+
+  if (stage_ports (job->instance, job->dsc, job->source, job->what, job->items,
+                   (const char *const *) job->lines, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * mbd_packager_port_async:
+ * @self: a packager
+ * @source: a source package name
+ * @from_distribution: the distribution it is in
+ * @to_distributions: (array zero-terminated=1): the uploadable distributions to port it to
+ * @version: (nullable): the version to port; %NULL for the one in @from_distribution
+ * @options: (nullable) (array zero-terminated=1): upload options; %NULL for
+ *   %MBD_PORT_DEFAULT_OPTIONS
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when the ports are submitted or it failed
+ * @user_data: data for @callback
+ *
+ * Starts [method@Mbd.Packager.port]: the targets and the source are looked up on the calling
+ * thread, the ported sources are made (dpkg-source, dpkg-genchanges, signing) in a worker
+ * thread, and they are submitted on the calling thread when all are made. Call it on the
+ * packager's thread.
+ */
+void
+mbd_packager_port_async (MbdPackager *self,
+                         const char *source,
+                         const char *from_distribution,
+                         const char *const *to_distributions,
+                         const char *version,
+                         const char *const *options,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_return_if_fail (MBD_IS_PACKAGER (self));
+  g_return_if_fail (source != NULL && from_distribution != NULL);
+
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mbd_packager_port_async);
+  GError *error = NULL;
+  PortJob *job
+      = port_plan (self, source, from_distribution, to_distributions, version, options, &error);
+  if (job == NULL)
     {
-      Target *target = &g_array_index (targets, Target, i);
-      g_autofree char *new_version = NULL;
-      if (strcmp (target->name, from.name) == 0)
-        {
-          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-          new_version = mbd_port_version_rebuild (have, now);
-        }
-      else
-        {
-          g_autofree char *to_default = target_default_version (target);
-          new_version = mbd_port_version_internal (have, from_regex, to_default, error);
-          if (new_version == NULL)
-            return FALSE;
-        }
-      char *key = NULL;
-      if (!port_one (instance, dsc, source, target->name, new_version, (const char *const *) lines,
-                     &key, cancellable, error))
-        return mbd_prefix_error (error, "port of %s %s to %s: ", source, have, target->name);
-      g_ptr_array_add (keys, key);
-      g_ptr_array_add (versions, g_steal_pointer (&new_version));
+      g_task_return_error (task, error);
+      return;
     }
-  set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), out_keys, out_versions);
+  g_task_set_task_data (task, job, (GDestroyNotify) port_job_free);
+  g_autoptr (GTask) stage = g_task_new (self, cancellable, port_staged, g_object_ref (task));
+  g_task_set_task_data (stage, job, NULL);
+  g_task_run_in_thread (stage, port_stage_thread);
+}
+
+/**
+ * mbd_packager_port_finish:
+ * @self: a packager
+ * @result: the result given to the callback
+ * @out_keys: (out) (optional) (array zero-terminated=1) (transfer full): the package key of
+ *   each upload, in the order of the target distributions
+ * @out_versions: (out) (optional) (array zero-terminated=1) (transfer full): the version of each
+ *   upload
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Mbd.Packager.port_async].
+ *
+ * Returns: %TRUE if every port was submitted; the errors of [method@Mbd.Packager.port]
+ */
+gboolean
+mbd_packager_port_finish (MbdPackager *self,
+                          GAsyncResult *result,
+                          char ***out_keys,
+                          char ***out_versions,
+                          GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mbd_packager_port_async, FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  PortJob *job = g_task_get_task_data (G_TASK (result));
+  if (out_keys != NULL)
+    *out_keys = g_steal_pointer (&job->keys);
+  if (out_versions != NULL)
+    *out_versions = g_steal_pointer (&job->versions);
   return TRUE;
 }
 
@@ -979,6 +1235,7 @@ typedef struct
   char *dsc;
   MbdDsc *parsed;
   GStrv lines;
+  GPtrArray *items; /* (element-type PortItem) (nullable) the ports, once made */
   char *source;
   GStrv keys;
   GStrv versions;
@@ -997,6 +1254,7 @@ port_ext_free (PortExt *job)
   g_free (job->dsc);
   g_clear_object (&job->parsed);
   g_strfreev (job->lines);
+  g_clear_pointer (&job->items, g_ptr_array_unref);
   g_free (job->source);
   g_strfreev (job->keys);
   g_strfreev (job->versions);
@@ -1049,28 +1307,31 @@ port_ext_fetch (PortExt *job, GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
+/* Makes the ports of the fetched source (any thread). */
 static gboolean
-port_ext_upload (PortExt *job, GCancellable *cancellable, GError **error)
+port_ext_stage (PortExt *job, GCancellable *cancellable, GError **error)
 {
-  MbdInstance *instance = mbd_packager_get_instance (job->self);
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) versions = g_ptr_array_new_with_free_func (g_free);
-
+  job->items = g_ptr_array_new_with_free_func ((GDestroyNotify) port_item_free);
   for (guint i = 0; i < job->targets->len; i++)
     {
       Target *target = &g_array_index (job->targets, Target, i);
       g_autofree char *to_default = target_default_version (target);
-      g_autofree char *version
-          = mbd_port_version_external (mbd_dsc_get_version (job->parsed), to_default);
-      char *key = NULL;
-      if (!port_one (instance, job->dsc, mbd_dsc_get_source (job->parsed), target->name, version,
-                     (const char *const *) job->lines, &key, cancellable, error))
-        return mbd_prefix_error (error, "port of %s to %s: ", job->url, target->name);
-      g_ptr_array_add (keys, key);
-      g_ptr_array_add (versions, g_steal_pointer (&version));
+      add_port_item (job->items, target->name,
+                     mbd_port_version_external (mbd_dsc_get_version (job->parsed), to_default));
     }
+  return stage_ports (mbd_packager_get_instance (job->self), job->dsc,
+                      mbd_dsc_get_source (job->parsed), job->url, job->items,
+                      (const char *const *) job->lines, cancellable, error);
+}
+
+/* Submits the ports on the packager's thread. */
+static gboolean
+port_ext_submit (PortExt *job, GError **error)
+{
+  if (!submit_ports (mbd_packager_get_instance (job->self), job->items, &job->keys, &job->versions,
+                     error))
+    return FALSE;
   job->source = g_strdup (mbd_dsc_get_source (job->parsed));
-  set_results (g_steal_pointer (&keys), g_steal_pointer (&versions), &job->keys, &job->versions);
   return TRUE;
 }
 
@@ -1139,7 +1400,7 @@ mbd_packager_port_ext (MbdPackager *self,
   g_autoptr (PortExt) job = port_ext_prepare (self, dsc_url, to_distributions,
                                               allow_unauthenticated, options, error);
   if (job == NULL || !port_ext_fetch (job, cancellable, error)
-      || !port_ext_upload (job, cancellable, error))
+      || !port_ext_stage (job, cancellable, error) || !port_ext_submit (job, error))
     return FALSE;
   port_ext_results (job, out_source, out_keys, out_versions);
   return TRUE;
@@ -1153,7 +1414,8 @@ port_ext_fetch_thread (GTask *task,
 {
   GError *error = NULL;
 
-  if (port_ext_fetch (task_data, cancellable, &error))
+  if (port_ext_fetch (task_data, cancellable, &error)
+      && port_ext_stage (task_data, cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -1166,7 +1428,7 @@ port_ext_fetched (GObject *object, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error)
-      || !port_ext_upload (g_task_get_task_data (task), g_task_get_cancellable (task), &error))
+      || !port_ext_submit (g_task_get_task_data (task), &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -1184,9 +1446,9 @@ port_ext_fetched (GObject *object, GAsyncResult *result, gpointer user_data)
  * @callback: (scope async): called when the ports are submitted or it failed
  * @user_data: data for @callback
  *
- * Starts [method@Mbd.Packager.port_ext]: the download and the checks run in a worker thread,
- * the uploads on the calling thread (the packager's) when they are done. Call it on the
- * packager's thread.
+ * Starts [method@Mbd.Packager.port_ext]: the download, the checks and the making of the ports
+ * run in a worker thread, the submits on the calling thread (the packager's) when they are
+ * done. Call it on the packager's thread.
  */
 void
 mbd_packager_port_ext_async (MbdPackager *self,
@@ -1251,36 +1513,99 @@ mbd_packager_port_ext_finish (MbdPackager *self,
 
 /* ---- auto-ports ---------------------------------------------------------------------------- */
 
-JsonObject *
-mbd_port_run_auto_ports (MbdPackager *self,
-                         const char *source,
-                         const char *distribution,
-                         const char *targets)
+/* The auto-ports of one installed package, one target after the other. */
+typedef struct
 {
-  JsonObject *results = json_object_new ();
-  g_auto (GStrv) names = g_strsplit (targets, ",", -1);
+  char *source;
+  char *distribution;
+  GStrv targets;
+  guint next;
+  JsonObject *results;
+} AutoPorts;
 
+static void
+auto_ports_free (AutoPorts *job)
+{
+  g_free (job->source);
+  g_free (job->distribution);
+  g_strfreev (job->targets);
+  json_object_unref (job->results);
+  g_free (job);
+}
+
+static void auto_ports_next (GTask *task);
+
+static void
+auto_port_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  AutoPorts *job = g_task_get_task_data (task);
+  const char *name = job->targets[job->next++];
+  g_auto (GStrv) keys = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonArray *outcome = json_array_new ();
+
+  if (mbd_packager_port_finish (MBD_PACKAGER (object), result, &keys, NULL, &error))
+    {
+      json_array_add_boolean_element (outcome, TRUE);
+      json_array_add_string_element (outcome, keys[0]);
+    }
+  else
+    {
+      g_info ("auto-port of %s from %s to %s: %s", job->source, job->distribution, name,
+              error->message);
+      json_array_add_boolean_element (outcome, FALSE);
+      json_array_add_string_element (outcome, error->message);
+    }
+  json_object_set_array_member (job->results, name, outcome);
+  auto_ports_next (g_steal_pointer (&task));
+}
+
+static void
+auto_ports_next (GTask *task)
+{
+  AutoPorts *job = g_task_get_task_data (task);
+
+  if (job->targets[job->next] == NULL)
+    {
+      g_task_return_pointer (task, json_object_ref (job->results),
+                             (GDestroyNotify) json_object_unref);
+      g_object_unref (task);
+      return;
+    }
+  const char *to[] = { job->targets[job->next], NULL };
+  mbd_packager_port_async (MBD_PACKAGER (g_task_get_source_object (task)), job->source,
+                           job->distribution, to, NULL, NULL, NULL, auto_port_done, task);
+}
+
+void
+mbd_port_run_auto_ports_async (MbdPackager *self,
+                               const char *source,
+                               const char *distribution,
+                               const char *targets,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  AutoPorts *job = g_new0 (AutoPorts, 1);
+  job->source = g_strdup (source);
+  job->distribution = g_strdup (distribution);
+  job->results = json_object_new ();
+  g_auto (GStrv) names = g_strsplit (targets, ",", -1);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   for (guint i = 0; names[i] != NULL; i++)
     {
       const char *name = g_strstrip (names[i]);
-      if (name[0] == '\0')
-        continue;
-      const char *to[] = { name, NULL };
-      g_auto (GStrv) keys = NULL;
-      g_autoptr (GError) error = NULL;
-      JsonArray *result = json_array_new ();
-      if (mbd_packager_port (self, source, distribution, to, NULL, NULL, &keys, NULL, NULL, &error))
-        {
-          json_array_add_boolean_element (result, TRUE);
-          json_array_add_string_element (result, keys[0]);
-        }
-      else
-        {
-          g_info ("auto-port of %s from %s to %s: %s", source, distribution, name, error->message);
-          json_array_add_boolean_element (result, FALSE);
-          json_array_add_string_element (result, error->message);
-        }
-      json_object_set_array_member (results, name, result);
+      if (name[0] != '\0')
+        g_strv_builder_add (builder, name);
     }
-  return results;
+  job->targets = g_strv_builder_end (builder);
+  g_task_set_task_data (task, job, (GDestroyNotify) auto_ports_free);
+  auto_ports_next (task);
+}
+
+JsonObject *
+mbd_port_run_auto_ports_finish (MbdPackager *self, GAsyncResult *result)
+{
+  return g_task_propagate_pointer (G_TASK (result), NULL);
 }

@@ -39,6 +39,23 @@ gboolean mbd_packager_port (MbdPackager *self,
                             GError **error);
 
 MBD_AVAILABLE_IN_ALL
+void mbd_packager_port_async (MbdPackager *self,
+                              const char *source,
+                              const char *from_distribution,
+                              const char *const *to_distributions,
+                              const char *version,
+                              const char *const *options,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_port_finish (MbdPackager *self,
+                                   GAsyncResult *result,
+                                   char ***out_keys,
+                                   char ***out_versions,
+                                   GError **error);
+
+MBD_AVAILABLE_IN_ALL
 gboolean mbd_packager_port_ext (MbdPackager *self,
                                 const char *dsc_url,
                                 const char *const *to_distributions,

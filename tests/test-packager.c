@@ -664,6 +664,70 @@ copy_upload (Fixture *fx, const char *changes, guint n)
   return g_build_filename (copy, name, NULL);
 }
 
+static gboolean
+count_tick (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context while @key is in @state; returns how many 5 ms ticks came. */
+static guint
+ticks_while_in_state (Fixture *fx, const char *key, MbdPackageState state)
+{
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  guint ticks = 0;
+  guint id = g_timeout_add (5, count_tick, &ticks);
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      MbdPackageState now;
+      g_assert_true (mbd_packager_lookup_state (packager, key, &now, &error));
+      g_assert_no_error (error);
+      if (now != state)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (id);
+  return ticks;
+}
+
+static void
+test_worker_threads (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("The checks of an upload (signature, checksums) and the installation "
+                  "(copying, publishing, signing) run in worker threads: the main loop keeps "
+                  "running meanwhile");
+  /* checking: a temporary GnuPG home, key imports and a verification take far longer than the
+   * few 5 ms ticks asked for; run on the main loop they would let at most one through */
+  g_autofree char *changes = default_upload (fx, uploader, uploader_fp);
+  g_autofree char *key = submit (fx, changes);
+  g_assert_cmpuint (ticks_while_in_state (fx, key, MBD_PACKAGE_STATE_CHECKING), >=, 4);
+  g_assert_cmpint (run_until_final (fx, key), ==, MBD_PACKAGE_STATE_FAILED); /* no chroot */
+
+  /* installing: a source-only upload recorded as built without binaries, as after its builds */
+  g_autofree char *version = layout_version ("1.1", 1);
+  g_autofree char *second
+      = make_upload (fx, version, "bookworm-r-unstable", "all", NULL, uploader, uploader_fp);
+  g_autofree char *key2 = submit (fx, second);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (sqlite3_stmt) update = mbd_db_prepare (
+      mbd_instance_get_db (fx->instance),
+      "UPDATE packages SET state = ?1, source = 'hello', version = ?2,"
+      " distribution = 'bookworm-r-unstable', builds = '{}' WHERE key = ?3",
+      &error);
+  g_assert_no_error (error);
+  sqlite3_bind_int (update, 1, MBD_PACKAGE_STATE_INSTALLING);
+  sqlite3_bind_text (update, 2, version, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (update, 3, key2, -1, SQLITE_TRANSIENT);
+  g_assert_true (mbd_db_step_done (mbd_instance_get_db (fx->instance), update, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ticks_while_in_state (fx, key2, MBD_PACKAGE_STATE_INSTALLING), >=, 4);
+  g_assert_cmpint (run_until_final (fx, key2), ==, MBD_PACKAGE_STATE_INSTALLED);
+  g_assert_cmpint (count_rows (fx, "SELECT count(*) FROM package_entries WHERE source = 'hello'"),
+                   ==, 1);
+}
+
 static void
 test_many_at_once (Fixture *fx, gconstpointer data)
 {
@@ -939,6 +1003,7 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/packager/cancel-retry", Fixture, NULL, setup, test_cancel_and_retry, teardown);
   g_test_add ("/packager/many-at-once", Fixture, NULL, setup, test_many_at_once, teardown);
+  g_test_add ("/packager/worker-threads", Fixture, NULL, setup, test_worker_threads, teardown);
   g_test_add ("/packager/reject/same-version-in-progress", Fixture, NULL, setup,
               test_same_version_in_progress, teardown);
   g_test_add ("/packager/submit-refusals", Fixture, NULL, setup, test_submit_refusals, teardown);

@@ -448,6 +448,80 @@ test_port (Fixture *fx, gconstpointer data)
 }
 
 static void
+store_result (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+count_tick (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_port_async (Fixture *fx, gconstpointer data)
+{
+  g_test_summary ("port_async makes the ports in a worker thread while the calling thread's "
+                  "main loop runs on, then submits them there; its errors come through "
+                  "port_finish with nothing submitted");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *version = g_strdup_printf ("1.0~r%s+3", codeversion);
+  g_free (install_source (fx, "mbd-ported", version));
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  const char *targets[] = { "bullseye-r-unstable", "bookworm-r-unstable", NULL };
+
+  /* a port runs dpkg-source three times and gpg a few times per target: far longer than the
+   * 10 ms ticks that must keep coming meanwhile */
+  guint ticks = 0;
+  guint tick_id = g_timeout_add (10, count_tick, &ticks);
+  g_autoptr (GAsyncResult) result = NULL;
+  mbd_packager_port_async (packager, "mbd-ported", "bookworm-r-unstable", targets, NULL, NULL, NULL,
+                           store_result, &result);
+  g_assert_null (result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  g_assert_cmpuint (ticks, >=, 5);
+
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) versions = NULL;
+  gboolean ok = mbd_packager_port_finish (packager, result, &keys, &versions, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  g_assert_cmpstr (versions[0], ==, "1.0~r11+3");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (MbdChanges) port = taken_changes (fx, keys[i]);
+      g_assert_cmpstr (mbd_changes_get_distribution (port), ==, targets[i]);
+      g_assert_cmpstr (mbd_changes_get_version (port), ==, versions[i]);
+    }
+
+  /* an error of the lookup on the calling thread */
+  g_clear_object (&result);
+  mbd_packager_port_async (packager, "nope", "bookworm-r-unstable", targets, NULL, NULL, NULL,
+                           store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_auto (GStrv) no_keys = NULL;
+  g_assert_false (mbd_packager_port_finish (packager, result, &no_keys, NULL, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_NOT_FOUND);
+  g_assert_null (no_keys);
+  g_clear_error (&error);
+
+  /* only the two ports were submitted */
+  g_autofree char *packages = g_build_filename (fx->home, "packages", NULL);
+  g_autoptr (GDir) d = g_dir_open (packages, 0, &error);
+  g_assert_no_error (error);
+  guint n = 0;
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_assert_cmpuint (n, ==, 2);
+}
+
+static void
 test_port_errors (Fixture *fx, gconstpointer data)
 {
   g_test_summary ("port refuses an unknown source or version, an unknown distribution, a "
@@ -567,12 +641,6 @@ test_port_ext (Fixture *fx, gconstpointer data)
 }
 
 static void
-store_result (GObject *object, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static void
 test_port_ext_errors (Fixture *fx, gconstpointer data)
 {
   g_test_summary ("port_ext refuses a bad URL, an unreachable server, a missing file, a file "
@@ -657,9 +725,13 @@ test_auto_ports (Fixture *fx, gconstpointer data)
                   "as [ok, key or reason], a failing one not stopping the others");
   g_autofree char *version = g_strdup_printf ("1.0~r%s+1", codeversion);
   g_free (install_source (fx, "mbd-ported", version));
-  g_autoptr (JsonObject) results = mbd_port_run_auto_ports (
-      mbd_instance_get_packager (fx->instance), "mbd-ported", "bookworm-r-unstable",
-      "trixie-r-unstable, bullseye-r-unstable,");
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+  g_autoptr (GAsyncResult) result = NULL;
+  mbd_port_run_auto_ports_async (packager, "mbd-ported", "bookworm-r-unstable",
+                                 "trixie-r-unstable, bullseye-r-unstable,", store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_autoptr (JsonObject) results = mbd_port_run_auto_ports_finish (packager, result);
   g_assert_cmpuint (json_object_get_size (results), ==, 2);
   JsonArray *failed = json_object_get_array_member (results, "trixie-r-unstable");
   g_assert_false (json_array_get_boolean_element (failed, 0));
@@ -693,6 +765,7 @@ main (int argc, char **argv)
               teardown);
 
   g_test_add ("/port/port", Fixture, NULL, setup, test_port, teardown);
+  g_test_add ("/port/port-async", Fixture, NULL, setup, test_port_async, teardown);
   g_test_add ("/port/port-errors", Fixture, NULL, setup, test_port_errors, teardown);
   g_test_add ("/port/auto-ports", Fixture, NULL, setup, test_auto_ports, teardown);
   g_test_add ("/port/port-ext", Fixture, NULL, setup, test_port_ext, teardown);

@@ -92,6 +92,44 @@ pool_dsc_url (MbdInstance *instance, const char *source, const char *distributio
   return g_strdup ("");
 }
 
+/* A port or port_ext call while its ports are made. */
+typedef struct
+{
+  SoupServerMessage *msg; /* (owned) */
+  char *dsc_url;
+  char *source; /* (nullable) port's; port_ext learns it from the .dsc */
+  GStrv distributions;
+} PortCall;
+
+static void
+port_call_free (PortCall *call)
+{
+  g_object_unref (call->msg);
+  g_free (call->dsc_url);
+  g_free (call->source);
+  g_strfreev (call->distributions);
+  g_free (call);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PortCall, port_call_free)
+
+static void
+port_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PortCall) call = user_data;
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) versions = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!mbd_packager_port_finish (MBD_PACKAGER (object), result, &keys, &versions, &error))
+    mbd_server_problem (call->msg, mbd_server_status_for_error (error), error->message);
+  else
+    answer (call->msg, call->dsc_url, call->source, (const char *const *) call->distributions, keys,
+            versions);
+  soup_server_message_unpause (call->msg);
+}
+
+/* The ported sources are made in a worker thread (dpkg-source, dpkg-genchanges, gpg), the
+ * uploads submitted on the main thread afterwards. */
 void
 mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *query)
 {
@@ -99,47 +137,25 @@ mbd_server_api_port (SoupServerMessage *msg, MbdInstance *instance, GHashTable *
   if (!mbd_server_api_check (msg, instance, query, "port",
                              MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM, mandatory))
     return;
-  const char *source = arg (query, "source");
+  PortCall *call = g_new0 (PortCall, 1);
+  call->msg = g_object_ref (msg);
+  call->source = g_strdup (arg (query, "source"));
   const char *from = arg (query, "from_distribution");
-  g_auto (GStrv) to = split_list (arg (query, "to_distributions"), ", ");
+  call->dsc_url = pool_dsc_url (instance, call->source, from);
+  call->distributions = split_list (arg (query, "to_distributions"), ", ");
   g_auto (GStrv) options
           = arg (query, "options") != NULL ? split_list (arg (query, "options"), "|") : NULL;
-  g_autofree char *dsc_url = pool_dsc_url (instance, source, from);
-  g_auto (GStrv) keys = NULL;
-  g_auto (GStrv) versions = NULL;
-  g_autoptr (GError) error = NULL;
 
-  if (!mbd_packager_port (mbd_instance_get_packager (instance), source, from,
-                          (const char *const *) to, arg (query, "version"),
-                          (const char *const *) options, &keys, &versions, NULL, &error))
-    {
-      mbd_server_problem (msg, mbd_server_status_for_error (error), error->message);
-      return;
-    }
-  answer (msg, dsc_url, source, (const char *const *) to, keys, versions);
+  soup_server_message_pause (msg);
+  mbd_packager_port_async (mbd_instance_get_packager (instance), call->source, from,
+                           (const char *const *) call->distributions, arg (query, "version"),
+                           (const char *const *) options, NULL, port_done, call);
 }
-
-typedef struct
-{
-  SoupServerMessage *msg; /* (owned) */
-  char *dsc_url;
-  GStrv distributions;
-} PortExtCall;
-
-static void
-port_ext_call_free (PortExtCall *call)
-{
-  g_object_unref (call->msg);
-  g_free (call->dsc_url);
-  g_strfreev (call->distributions);
-  g_free (call);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PortExtCall, port_ext_call_free)
 
 static void
 port_ext_done (GObject *object, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (PortExtCall) call = user_data;
+  g_autoptr (PortCall) call = user_data;
   g_autofree char *source = NULL;
   g_auto (GStrv) keys = NULL;
   g_auto (GStrv) versions = NULL;
@@ -163,7 +179,7 @@ mbd_server_api_port_ext (SoupServerMessage *msg, MbdInstance *instance, GHashTab
   if (!mbd_server_api_check (msg, instance, query, "port_ext",
                              MBD_SERVER_API_RUNNING | MBD_SERVER_API_CONFIRM, mandatory))
     return;
-  PortExtCall *call = g_new0 (PortExtCall, 1);
+  PortCall *call = g_new0 (PortCall, 1);
   call->msg = g_object_ref (msg);
   call->dsc_url = g_strdup (arg (query, "dsc_url"));
   call->distributions = split_list (arg (query, "distributions"), ", ");

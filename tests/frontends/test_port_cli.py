@@ -7,8 +7,11 @@ layout's version (a rebuild into the same distribution), the refusals name what 
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
+import time
 import unittest
 import urllib.parse
 
@@ -97,6 +100,44 @@ class TestPortCli(HomeTestCase):
             status, _, body = server.get_json("/mini_buildd/api/port_ext/?confirm=port_ext")
             self.assertEqual(status, 400)
             self.assertIn("'dsc_url' is missing", body["detail"])
+        finally:
+            code, err = server.stop()
+        self.assertEqual(code, 0, err)
+
+    def test_server_port_does_not_block(self):
+        """The port call makes its sources in a worker thread: with a dpkg-source that takes
+        2 s a call, status answers at once while a port is being made."""
+        fakebin = os.path.join(self.tmp, "slowbin")
+        os.makedirs(fakebin)
+        with open(os.path.join(fakebin, "dpkg-source"), "w") as f:
+            f.write(f"#!/bin/sh\nsleep 2\nexec {shutil.which('dpkg-source')} \"$@\"\n")
+        os.chmod(os.path.join(fakebin, "dpkg-source"), 0o755)
+        env = dict(os.environ, PATH=fakebin + os.pathsep + os.environ["PATH"])
+        server = Server(self.home, env=env)
+        try:
+            server.login()
+            query = urllib.parse.urlencode({"source": "mbd-pc", "from_distribution": DIST,
+                                            "to_distributions": DIST, "confirm": "port",
+                                            "output": "json"})
+            answer = {}
+
+            def port():
+                answer["result"] = server.get_json(f"/mini_buildd/api/port/?{query}")
+                answer["at"] = time.monotonic()
+
+            thread = threading.Thread(target=port)
+            started = time.monotonic()
+            thread.start()
+            time.sleep(0.5)
+            status, _, _ = server.get_json("/mini_buildd/api/status/?output=json")
+            status_at = time.monotonic()
+            self.assertEqual(status, 200)
+            self.assertNotIn("result", answer, "the port was answered before status")
+            self.assertLess(status_at - started, 1.5)
+            thread.join(60)
+            self.assertEqual(answer["result"][0], 200, answer["result"][2])
+            # dpkg-source ran twice (unpack and build): the port took 4 s or more
+            self.assertGreaterEqual(answer["at"] - started, 4)
         finally:
             code, err = server.stop()
         self.assertEqual(code, 0, err)
