@@ -17,6 +17,15 @@ G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_key_t, gpgme_key_unref, NULL)
  * Contexts are not shared between threads; make one per operation. */
 gpgme_ctx_t mbd_gnupg_new_context (MbdGnupg *self, GError **error);
 
+/* The first user id of key @fingerprint and its e-mail address ("" if it has none); FALSE
+ * with %MBD_ERROR_NOT_FOUND for a key not in the home, %MBD_ERROR_GPG for one without a user
+ * id. Any thread. */
+gboolean mbd_gnupg_get_user_id (MbdGnupg *self,
+                                const char *fingerprint,
+                                char **out_uid,
+                                char **out_email,
+                                GError **error);
+
 /* Signs a Release file's @data both ways, as InRelease (@clear) and as Release.gpg (@detached),
  * looking the signing key up once and running the two gpg processes at once. FALSE with the
  * errors of mbd_gnupg_sign_clear(), prefixed by the signature that failed. */

@@ -1067,6 +1067,23 @@ mbd_gnupg_export_public_key (MbdGnupg *self,
 /* ------------------------------------------------------------------------------------------ */
 /* Signing */
 
+gboolean
+mbd_gnupg_get_user_id (MbdGnupg *self,
+                       const char *fingerprint,
+                       char **out_uid,
+                       char **out_email,
+                       GError **error)
+{
+  g_auto (gpgme_key_t) key = lookup_key (self, fingerprint, FALSE, error);
+  if (key == NULL)
+    return FALSE;
+  if (key->uids == NULL || key->uids->uid == NULL)
+    return mbd_throw (error, MBD_ERROR_GPG, "key %s has no user id", fingerprint);
+  *out_uid = g_strdup (key->uids->uid);
+  *out_email = g_strdup (key->uids->email != NULL ? key->uids->email : "");
+  return TRUE;
+}
+
 /* Looks up the signing key; NULL if it is missing or unusable. */
 static gpgme_key_t
 signing_key (MbdGnupg *self, GError **error)

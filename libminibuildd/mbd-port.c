@@ -558,16 +558,11 @@ resolve_targets (MbdInstance *instance, const char *const *names, GError **error
 static gboolean
 own_identity (MbdInstance *instance, char **out_uid, char **out_email, GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = mbd_gnupg_new_context (mbd_instance_get_gnupg (instance), error);
-  if (ctx == NULL)
-    return FALSE;
-  g_auto (gpgme_key_t) key = NULL;
-  gpgme_error_t err = gpgme_get_key (ctx, mbd_instance_get_fingerprint (instance), &key, 0);
-  if (err != 0 || key->uids == NULL || key->uids->uid == NULL)
-    return mbd_throw (error, MBD_ERROR_GPG, "the instance key %s has no user id: %s",
-                      mbd_instance_get_fingerprint (instance), gpgme_strerror (err));
-  *out_uid = g_strdup (key->uids->uid);
-  *out_email = g_strdup_printf ("<%s>", key->uids->email != NULL ? key->uids->email : "");
+  g_autofree char *email = NULL;
+  if (!mbd_gnupg_get_user_id (mbd_instance_get_gnupg (instance),
+                              mbd_instance_get_fingerprint (instance), out_uid, &email, error))
+    return mbd_prefix_error (error, "the instance key: ");
+  *out_email = g_strdup_printf ("<%s>", email);
   return TRUE;
 }
 
