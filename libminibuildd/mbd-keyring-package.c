@@ -592,6 +592,134 @@ make_work_dir (MbdInstance *instance, GError **error)
   return g_steal_pointer (&work);
 }
 
+/* Keyring packages from keyring_plan() on the packager's thread through keyring_stage() in any
+ * thread to keyring_submit() on the packager's thread. */
+typedef struct
+{
+  MbdInstance *instance; /* (owned) */
+  char *url;
+  gboolean migrate;
+  GPtrArray *repos;    /* (element-type MbdRepository): the targets' */
+  GPtrArray *targets;  /* (element-type Target) */
+  GPtrArray *versions; /* (element-type utf8): one per target */
+  GPtrArray *staged;   /* (element-type filename): the staged uploads, NULL once submitted */
+  GStrv keys;          /* the result */
+} KeyringJob;
+
+static void
+keyring_job_free (KeyringJob *job)
+{
+  for (guint i = 0; job->staged != NULL && i < job->staged->len; i++)
+    if (job->staged->pdata[i] != NULL)
+      mbd_internal_upload_discard (job->staged->pdata[i]);
+  g_clear_pointer (&job->staged, g_ptr_array_unref);
+  g_clear_pointer (&job->versions, g_ptr_array_unref);
+  g_clear_pointer (&job->targets, g_ptr_array_unref);
+  g_clear_pointer (&job->repos, g_ptr_array_unref);
+  g_free (job->url);
+  g_strfreev (job->keys);
+  g_object_unref (job->instance);
+  g_free (job);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KeyringJob, keyring_job_free)
+
+/* The targets and the version of each package, checked against its layout. */
+static KeyringJob *
+keyring_plan (MbdPackager *self,
+              const char *repository,
+              const char *const *distributions,
+              const char *url,
+              gboolean migrate,
+              GError **error)
+{
+  MbdInstance *instance = mbd_packager_get_instance (self);
+  if (url == NULL)
+    url = mbd_packager_get_internal_url (self);
+  if (url == NULL)
+    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, NO_URL_MESSAGE), NULL;
+  g_autoptr (KeyringJob) job = g_new0 (KeyringJob, 1);
+  job->instance = g_object_ref (instance);
+  job->url = g_strdup (url);
+  job->migrate = migrate;
+  if (repository != NULL)
+    {
+      MbdRepository *repo = mbd_instance_lookup_repository (instance, repository, error);
+      if (repo == NULL)
+        return NULL;
+      job->repos = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (job->repos, repo);
+    }
+  else if ((job->repos = mbd_instance_list_repositories (instance, error)) == NULL)
+    return NULL;
+  job->targets = find_targets (instance, job->repos, distributions, repository, error);
+  if (job->targets == NULL)
+    return NULL;
+
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  job->versions = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < job->targets->len; i++)
+    {
+      Target *target = job->targets->pdata[i];
+      MbdLayout *layout = mbd_repository_get_layout (target->repo);
+      char *version = mbd_keyring_package_version (target->repo, target->dist, target->suite, now);
+      g_ptr_array_add (job->versions, version);
+      if (!mbd_layout_check_version (
+              layout, target->suite, mbd_repository_get_identity (target->repo),
+              mbd_distribution_get_codeversion (target->dist), version, error))
+        {
+          mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&job);
+}
+
+/* Makes and signs every package's source, staged for the submit (any thread). */
+static gboolean
+keyring_stage (KeyringJob *job, GCancellable *cancellable, GError **error)
+{
+  job->staged = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < job->targets->len; i++)
+    {
+      Target *target = job->targets->pdata[i];
+      g_autofree char *work = make_work_dir (job->instance, error);
+      if (work == NULL)
+        return FALSE;
+      g_autofree char *tree = mbd_keyring_package_write_tree (
+          job->instance, job->url, target->distribution, job->versions->pdata[i], work, error);
+      char *staged = NULL;
+      gboolean ok = tree != NULL
+                    && mbd_internal_upload_stage (job->instance, tree, NULL, NULL, &staged,
+                                                  cancellable, error);
+      mbd_remove_tree (work);
+      if (!ok)
+        return mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
+      g_ptr_array_add (job->staged, staged);
+    }
+  return TRUE;
+}
+
+/* Submits the staged packages (the packager's thread) and marks them for migration. */
+static gboolean
+keyring_submit (KeyringJob *job, GError **error)
+{
+  g_autoptr (GStrvBuilder) keys = g_strv_builder_new ();
+  for (guint i = 0; i < job->targets->len; i++)
+    {
+      Target *target = job->targets->pdata[i];
+      g_autofree char *staged = g_steal_pointer (&job->staged->pdata[i]);
+      g_autofree char *key = NULL;
+      if (!mbd_internal_upload_submit (job->instance, staged, &key, error))
+        return mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
+      if (job->migrate && mbd_suite_get_migrates_to (target->suite) != NULL
+          && !mbd_packager_mark_migrate (job->instance, key, error))
+        return FALSE;
+      g_strv_builder_add (keys, key);
+    }
+  job->keys = g_strv_builder_end (keys);
+  return TRUE;
+}
+
 /**
  * mbd_packager_build_keyring_packages:
  * @self: a packager
@@ -625,7 +753,8 @@ make_work_dir (MbdInstance *instance, GError **error)
  * Errors: %MBD_ERROR_INVALID_ARGUMENT if no URL is known or a named distribution is not
  * uploadable, %MBD_ERROR_NOT_FOUND for an unknown repository or distribution or when no suite is
  * flagged, %MBD_ERROR_INVALID_VERSION if a layout's default version fails its own rule, and the
- * errors of making and submitting the upload (packages submitted before the error stay).
+ * errors of making and submitting the upload. Every package is made before any is submitted;
+ * it blocks meanwhile ([method@Mbd.Packager.build_keyring_packages_async] does not).
  *
  * Returns: %TRUE if a package was submitted for every distribution
  */
@@ -640,55 +769,109 @@ mbd_packager_build_keyring_packages (MbdPackager *self,
 {
   g_return_val_if_fail (MBD_IS_PACKAGER (self), FALSE);
 
-  MbdInstance *instance = mbd_packager_get_instance (self);
-  if (url == NULL)
-    url = mbd_packager_get_internal_url (self);
-  if (url == NULL)
-    return mbd_throw (error, MBD_ERROR_INVALID_ARGUMENT, NO_URL_MESSAGE);
-  g_autoptr (GPtrArray) repos = NULL;
-  if (repository != NULL)
-    {
-      MbdRepository *repo = mbd_instance_lookup_repository (instance, repository, error);
-      if (repo == NULL)
-        return FALSE;
-      repos = g_ptr_array_new_with_free_func (g_object_unref);
-      g_ptr_array_add (repos, repo);
-    }
-  else if ((repos = mbd_instance_list_repositories (instance, error)) == NULL)
+  g_autoptr (KeyringJob) job = keyring_plan (self, repository, distributions, url, migrate, error);
+  if (job == NULL || !keyring_stage (job, NULL, error) || !keyring_submit (job, error))
     return FALSE;
-  g_autoptr (GPtrArray) targets = find_targets (instance, repos, distributions, repository, error);
-  if (targets == NULL)
-    return FALSE;
-
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr (GStrvBuilder) keys = g_strv_builder_new ();
-  for (guint i = 0; i < targets->len; i++)
-    {
-      Target *target = targets->pdata[i];
-      MbdLayout *layout = mbd_repository_get_layout (target->repo);
-      g_autofree char *version
-          = mbd_keyring_package_version (target->repo, target->dist, target->suite, now);
-      if (!mbd_layout_check_version (
-              layout, target->suite, mbd_repository_get_identity (target->repo),
-              mbd_distribution_get_codeversion (target->dist), version, error))
-        return mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
-      g_autofree char *work = make_work_dir (instance, error);
-      if (work == NULL)
-        return FALSE;
-      g_autofree char *tree = mbd_keyring_package_write_tree (instance, url, target->distribution,
-                                                              version, work, error);
-      g_autofree char *key = NULL;
-      gboolean ok = tree != NULL
-                    && mbd_internal_upload (instance, tree, NULL, NULL, &key, NULL, NULL, error);
-      mbd_remove_tree (work);
-      if (!ok)
-        return mbd_prefix_error (error, "keyring package for %s: ", target->distribution);
-      if (migrate && mbd_suite_get_migrates_to (target->suite) != NULL
-          && !mbd_packager_mark_migrate (instance, key, error))
-        return FALSE;
-      g_strv_builder_add (keys, key);
-    }
   if (out_keys != NULL)
-    *out_keys = g_strv_builder_end (keys);
+    *out_keys = g_steal_pointer (&job->keys);
+  return TRUE;
+}
+
+static void
+keyring_stage_thread (GTask *task,
+                      gpointer source_object,
+                      gpointer task_data,
+                      GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (keyring_stage (task_data, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+keyring_staged (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error)
+      || !keyring_submit (g_task_get_task_data (task), &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * mbd_packager_build_keyring_packages_async:
+ * @self: a packager
+ * @repository: (nullable): as in [method@Mbd.Packager.build_keyring_packages]
+ * @distributions: (nullable) (array zero-terminated=1): as there
+ * @url: (nullable): as there
+ * @migrate: as there
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when the packages are submitted or it failed
+ * @user_data: data for @callback
+ *
+ * Starts [method@Mbd.Packager.build_keyring_packages]: the source packages are made and signed
+ * in a worker thread and submitted on the calling thread (the packager's) once all are made.
+ */
+void
+mbd_packager_build_keyring_packages_async (MbdPackager *self,
+                                           const char *repository,
+                                           const char *const *distributions,
+                                           const char *url,
+                                           gboolean migrate,
+                                           GCancellable *cancellable,
+                                           GAsyncReadyCallback callback,
+                                           gpointer user_data)
+{
+  g_return_if_fail (MBD_IS_PACKAGER (self));
+
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mbd_packager_build_keyring_packages_async);
+  GError *error = NULL;
+  KeyringJob *job = keyring_plan (self, repository, distributions, url, migrate, &error);
+  if (job == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, job, (GDestroyNotify) keyring_job_free);
+  g_autoptr (GTask) stage = g_task_new (self, cancellable, keyring_staged, g_object_ref (task));
+  g_task_set_task_data (stage, job, NULL);
+  g_task_run_in_thread (stage, keyring_stage_thread);
+}
+
+/**
+ * mbd_packager_build_keyring_packages_finish:
+ * @self: a packager
+ * @result: the result given to the callback
+ * @out_keys: (out) (optional) (transfer full) (array zero-terminated=1): the keys of the
+ *   submitted packages, one per distribution
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Mbd.Packager.build_keyring_packages_async].
+ *
+ * Returns: %TRUE if a package was submitted for every distribution; the errors of
+ *   [method@Mbd.Packager.build_keyring_packages]
+ */
+gboolean
+mbd_packager_build_keyring_packages_finish (MbdPackager *self,
+                                            GAsyncResult *result,
+                                            char ***out_keys,
+                                            GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == mbd_packager_build_keyring_packages_async, FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  KeyringJob *job = g_task_get_task_data (G_TASK (result));
+  if (out_keys != NULL)
+    *out_keys = g_steal_pointer (&job->keys);
   return TRUE;
 }

@@ -34,5 +34,19 @@ gboolean mbd_packager_build_keyring_packages (MbdPackager *self,
                                               gboolean migrate,
                                               char ***out_keys,
                                               GError **error);
+MBD_AVAILABLE_IN_ALL
+void mbd_packager_build_keyring_packages_async (MbdPackager *self,
+                                                const char *repository,
+                                                const char *const *distributions,
+                                                const char *url,
+                                                gboolean migrate,
+                                                GCancellable *cancellable,
+                                                GAsyncReadyCallback callback,
+                                                gpointer user_data);
+MBD_AVAILABLE_IN_ALL
+gboolean mbd_packager_build_keyring_packages_finish (MbdPackager *self,
+                                                     GAsyncResult *result,
+                                                     char ***out_keys,
+                                                     GError **error);
 
 G_END_DECLS

@@ -34,6 +34,23 @@ gboolean mbd_internal_upload (MbdInstance *instance,
                               GCancellable *cancellable,
                               GError **error);
 
+/* mbd_internal_upload() in two steps: the stage, which may run in any thread, leaves the
+ * .changes (*out_staged) with the files it lists in a fresh directory under the home; the
+ * submit (on the packager's thread) hands it to the packager and removes the directory if the
+ * packager refuses it. A staged upload that is not submitted is removed with the discard. */
+gboolean mbd_internal_upload_stage (MbdInstance *instance,
+                                    const char *tree,
+                                    const char *since_version,
+                                    const char *const *fields,
+                                    char **out_staged,
+                                    GCancellable *cancellable,
+                                    GError **error);
+gboolean mbd_internal_upload_submit (MbdInstance *instance,
+                                     const char *staged,
+                                     char **out_key,
+                                     GError **error);
+void mbd_internal_upload_discard (const char *staged);
+
 /* The same for a built source package: @dsc with its files next to it is unpacked into a
  * temporary directory and uploaded as it is (its changelog's top entry decides the target). */
 gboolean mbd_internal_upload_dsc (MbdInstance *instance,

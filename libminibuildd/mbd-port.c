@@ -181,16 +181,14 @@ mbd_port_unpack_dsc (MbdInstance *instance,
   return TRUE;
 }
 
-/* mbd_internal_upload() up to the submit, which may run in any thread: *out_staged is the
- * .changes in its fresh directory under the home, with the files it lists. */
-static gboolean
-stage_internal_upload (MbdInstance *instance,
-                       const char *tree,
-                       const char *since_version,
-                       const char *const *fields,
-                       char **out_staged,
-                       GCancellable *cancellable,
-                       GError **error)
+gboolean
+mbd_internal_upload_stage (MbdInstance *instance,
+                           const char *tree,
+                           const char *since_version,
+                           const char *const *fields,
+                           char **out_staged,
+                           GCancellable *cancellable,
+                           GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (tree);
   g_autofree char *base = g_path_get_basename (tree);
@@ -257,15 +255,22 @@ stage_internal_upload (MbdInstance *instance,
   return TRUE;
 }
 
-/* Submits what stage_internal_upload() staged, on the packager's thread; the staged directory
- * is removed if the packager refuses it. */
-static gboolean
-submit_staged (MbdInstance *instance, const char *staged, char **out_key, GError **error)
+void
+mbd_internal_upload_discard (const char *staged)
+{
+  g_autofree char *dir = g_path_get_dirname (staged);
+  mbd_remove_tree (dir);
+}
+
+gboolean
+mbd_internal_upload_submit (MbdInstance *instance,
+                            const char *staged,
+                            char **out_key,
+                            GError **error)
 {
   if (mbd_packager_submit_full (mbd_instance_get_packager (instance), staged, out_key, error))
     return TRUE;
-  g_autofree char *dir = g_path_get_dirname (staged);
-  mbd_remove_tree (dir);
+  mbd_internal_upload_discard (staged);
   return FALSE;
 }
 
@@ -283,8 +288,9 @@ mbd_internal_upload (MbdInstance *instance,
   g_return_val_if_fail (tree != NULL, FALSE);
 
   g_autofree char *staged = NULL;
-  if (!stage_internal_upload (instance, tree, since_version, fields, &staged, cancellable, error)
-      || !submit_staged (instance, staged, out_key, error))
+  if (!mbd_internal_upload_stage (instance, tree, since_version, fields, &staged, cancellable,
+                                  error)
+      || !mbd_internal_upload_submit (instance, staged, out_key, error))
     return FALSE;
   if (out_changes != NULL)
     *out_changes = g_path_get_basename (staged);
@@ -581,7 +587,7 @@ check_options (const char *const *options, GError **error)
 }
 
 /* Unpacks @dsc, puts the new changelog entry on top and stages its upload into @target (see
- * stage_internal_upload()); any thread. */
+ * mbd_internal_upload_stage()); any thread. */
 static gboolean
 stage_port (MbdInstance *instance,
             const char *dsc,
@@ -617,7 +623,8 @@ stage_port (MbdInstance *instance,
                                ? g_strconcat ("X-Mini-Buildd-Originally-Changed-By=", author, NULL)
                                : NULL;
   const char *fields[] = { field, NULL };
-  ok = ok && stage_internal_upload (instance, tree, since, fields, out_staged, cancellable, error);
+  ok = ok
+       && mbd_internal_upload_stage (instance, tree, since, fields, out_staged, cancellable, error);
   mbd_remove_tree (work);
   return ok;
 }
@@ -633,12 +640,8 @@ typedef struct
 static void
 port_item_free (PortItem *item)
 {
-  if (item->staged != NULL)
-    {
-      /* staged and never submitted */
-      g_autofree char *dir = g_path_get_dirname (item->staged);
-      mbd_remove_tree (dir);
-    }
+  if (item->staged != NULL) /* staged and never submitted */
+    mbd_internal_upload_discard (item->staged);
   g_free (item->target);
   g_free (item->version);
   g_free (item->staged);
@@ -692,7 +695,7 @@ submit_ports (MbdInstance *instance,
       PortItem *item = g_ptr_array_index (items, i);
       g_autofree char *staged = g_steal_pointer (&item->staged);
       g_autofree char *key = NULL;
-      if (!submit_staged (instance, staged, &key, error))
+      if (!mbd_internal_upload_submit (instance, staged, &key, error))
         return mbd_prefix_error (error, "port to %s: ", item->target);
       g_strv_builder_add (keys, key);
       g_strv_builder_add (versions, item->version);

@@ -604,6 +604,67 @@ test_build_submits (Fixture *fx, gconstpointer data)
   g_assert_null (g_dir_read_name (work));
 }
 
+static void
+store_result (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+count_tick (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The async form makes the packages in a worker thread while the caller's loop runs on. */
+static void
+test_build_async (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MbdPackager *packager = mbd_instance_get_packager (fx->instance);
+
+  g_test_summary ("build_keyring_packages_async makes the sources in a worker thread (the "
+                  "calling thread's loop keeps running) and submits them there; its errors come "
+                  "through the finish");
+  g_autoptr (GAsyncResult) result = NULL;
+  mbd_packager_build_keyring_packages_async (packager, "r", NULL, NULL, TRUE, NULL, store_result,
+                                             &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_auto (GStrv) none = NULL;
+  g_assert_false (mbd_packager_build_keyring_packages_finish (packager, result, &none, &error));
+  g_assert_error (error, MBD_ERROR, MBD_ERROR_INVALID_ARGUMENT);
+  g_assert_null (none);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* two packages: dpkg-source, dpkg-genchanges and gpg each, far longer than five 10 ms ticks */
+  guint ticks = 0;
+  guint tick_id = g_timeout_add (10, count_tick, &ticks);
+  mbd_packager_build_keyring_packages_async (packager, "r", NULL, URL, TRUE, NULL, store_result,
+                                             &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  g_assert_cmpuint (ticks, >=, 5);
+  g_auto (GStrv) keys = NULL;
+  g_assert_true (mbd_packager_build_keyring_packages_finish (packager, result, &keys, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      MbdPackageState state;
+      g_assert_true (mbd_packager_lookup_state (packager, keys[i], &state, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (migrate_mark (fx, keys[i]), ==, 1);
+    }
+  g_autofree char *internal = g_build_filename (fx->home, "internal-uploads", NULL);
+  g_autoptr (GDir) work = g_dir_open (internal, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (work));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -627,6 +688,7 @@ main (int argc, char **argv)
   g_test_add ("/keyring-package/build-refusals", Fixture, NULL, setup, test_build_refusals,
               teardown);
   g_test_add ("/keyring-package/build-submits", Fixture, NULL, setup, test_build_submits, teardown);
+  g_test_add ("/keyring-package/build-async", Fixture, NULL, setup, test_build_async, teardown);
   int status = g_test_run ();
   g_free (arch);
   return status;
