@@ -71,6 +71,8 @@ struct _MbdPackager
    * one at a time each, in the order of the uploads. */
   char *checking;
   char *installing;
+  /* mbd_packager_migrate_installed() runs in a worker thread */
+  gboolean migrating;
 };
 
 G_DEFINE_FINAL_TYPE (MbdPackager, mbd_packager, G_TYPE_OBJECT)
@@ -1760,6 +1762,45 @@ mbd_packager_cancel (MbdPackager *self, const char *key, GError **error)
 
 /* ---- the engine ---------------------------------------------------------------------------- */
 
+static void
+migrate_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  mbd_packager_migrate_installed (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+migrated (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  MBD_PACKAGER (object)->migrating = FALSE;
+}
+
+/* Installed packages marked to migrate (keyring packages) are migrated through their chain in
+ * a worker thread (each migration publishes), one run at a time. */
+static void
+start_migrations (MbdPackager *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->migrating)
+    return;
+  g_autofree char *sql
+      = g_strdup_printf ("SELECT 1 FROM packages WHERE migrate = 1 AND state = %d LIMIT 1",
+                         MBD_PACKAGE_STATE_INSTALLED);
+  g_auto (GStrv) marked = mbd_db_query_strv (packager_db (self), sql, &error);
+  if (marked == NULL)
+    {
+      g_warning ("packager: %s", error->message);
+      return;
+    }
+  if (marked[0] == NULL)
+    return;
+  self->migrating = TRUE;
+  g_autoptr (GTask) task = g_task_new (self, NULL, migrated, NULL);
+  g_task_set_task_data (task, g_object_ref (self->instance), g_object_unref);
+  g_task_run_in_thread (task, migrate_thread);
+}
+
 static gboolean
 tick (gpointer user_data)
 {
@@ -1793,7 +1834,7 @@ tick (gpointer user_data)
         process_installing (self, package);
     }
   if (self->started)
-    mbd_packager_migrate_installed (self->instance);
+    start_migrations (self);
   self->in_tick = FALSE;
   return G_SOURCE_REMOVE;
 }
