@@ -232,3 +232,16 @@ mbd_test_open_copy (const char *template_home, const char *home)
   g_assert_true (opened);
   return g_steal_pointer (&instance);
 }
+
+void
+mbd_test_store_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+gboolean
+mbd_test_count_tick (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}

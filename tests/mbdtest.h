@@ -25,6 +25,15 @@ char *mbd_test_make_key (const char *homedir,
 /* Kills the gpg-agent of @homedir so none outlives a test. */
 void mbd_test_kill_agent (const char *homedir);
 
+/* A GAsyncReadyCallback that stores a reference to @result in the GAsyncResult * that
+ * @user_data points to: start an _async call with it, iterate the main context until the
+ * pointer is set, then call the _finish. */
+void mbd_test_store_result (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* A GSourceFunc counting its calls in the guint that @user_data points to: a timeout with it
+ * shows whether a main loop kept running while something worked. */
+gboolean mbd_test_count_tick (gpointer user_data);
+
 /* Reads a file of the tests' source tree (tests/data/...) */
 char *mbd_test_read_data (const char *name, gsize *length);
 

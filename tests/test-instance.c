@@ -222,12 +222,6 @@ test_status (Fixture *fx, gconstpointer data)
 }
 
 static void
-status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static void
 test_async (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -236,14 +230,15 @@ test_async (Fixture *fx, gconstpointer data)
   g_test_summary ("open_async and get_status_async work from a main loop");
   g_autoptr (MbdInstance) instance = mbd_instance_new (fx->home);
   mbd_instance_set_key_algorithm (instance, "ed25519");
-  mbd_instance_open_async (instance, MBD_INSTANCE_OPEN_CREATE, NULL, status_ready, &result);
+  mbd_instance_open_async (instance, MBD_INSTANCE_OPEN_CREATE, NULL, mbd_test_store_result,
+                           &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (mbd_instance_open_finish (instance, result, &error));
   g_assert_no_error (error);
   g_clear_object (&result);
 
-  mbd_instance_get_status_async (instance, NULL, status_ready, &result);
+  mbd_instance_get_status_async (instance, NULL, mbd_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_autoptr (MbdStatus) status = mbd_instance_get_status_finish (instance, result, &error);
@@ -273,7 +268,8 @@ test_lock_wait (Fixture *fx, gconstpointer data)
   g_autoptr (MbdInstance) waiting = mbd_instance_new (fx->home);
   g_autoptr (GAsyncResult) result = NULL;
   gint64 start = g_get_monotonic_time ();
-  mbd_instance_open_async (waiting, MBD_INSTANCE_OPEN_NONE, cancellable, status_ready, &result);
+  mbd_instance_open_async (waiting, MBD_INSTANCE_OPEN_NONE, cancellable, mbd_test_store_result,
+                           &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (mbd_instance_open_finish (waiting, result, &error));

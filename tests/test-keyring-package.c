@@ -604,19 +604,6 @@ test_build_submits (Fixture *fx, gconstpointer data)
   g_assert_null (g_dir_read_name (work));
 }
 
-static void
-store_result (GObject *object, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-count_tick (gpointer user_data)
-{
-  (*(guint *) user_data)++;
-  return G_SOURCE_CONTINUE;
-}
-
 /* The async form makes the packages in a worker thread while the caller's loop runs on. */
 static void
 test_build_async (Fixture *fx, gconstpointer data)
@@ -628,8 +615,8 @@ test_build_async (Fixture *fx, gconstpointer data)
                   "calling thread's loop keeps running) and submits them there; its errors come "
                   "through the finish");
   g_autoptr (GAsyncResult) result = NULL;
-  mbd_packager_build_keyring_packages_async (packager, "r", NULL, NULL, TRUE, NULL, store_result,
-                                             &result);
+  mbd_packager_build_keyring_packages_async (packager, "r", NULL, NULL, TRUE, NULL,
+                                             mbd_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_auto (GStrv) none = NULL;
@@ -641,9 +628,9 @@ test_build_async (Fixture *fx, gconstpointer data)
 
   /* two packages: dpkg-source, dpkg-genchanges and gpg each, far longer than five 10 ms ticks */
   guint ticks = 0;
-  guint tick_id = g_timeout_add (10, count_tick, &ticks);
-  mbd_packager_build_keyring_packages_async (packager, "r", NULL, URL, TRUE, NULL, store_result,
-                                             &result);
+  guint tick_id = g_timeout_add (10, mbd_test_count_tick, &ticks);
+  mbd_packager_build_keyring_packages_async (packager, "r", NULL, URL, TRUE, NULL,
+                                             mbd_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (tick_id);

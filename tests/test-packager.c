@@ -664,20 +664,13 @@ copy_upload (Fixture *fx, const char *changes, guint n)
   return g_build_filename (copy, name, NULL);
 }
 
-static gboolean
-count_tick (gpointer user_data)
-{
-  (*(guint *) user_data)++;
-  return G_SOURCE_CONTINUE;
-}
-
 /* Iterates the main context while @key is in @state; returns how many 5 ms ticks came. */
 static guint
 ticks_while_in_state (Fixture *fx, const char *key, MbdPackageState state)
 {
   MbdPackager *packager = mbd_instance_get_packager (fx->instance);
   guint ticks = 0;
-  guint id = g_timeout_add (5, count_tick, &ticks);
+  guint id = g_timeout_add (5, mbd_test_count_tick, &ticks);
   for (;;)
     {
       g_autoptr (GError) error = NULL;

@@ -448,19 +448,6 @@ test_port (Fixture *fx, gconstpointer data)
 }
 
 static void
-store_result (GObject *object, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-count_tick (gpointer user_data)
-{
-  (*(guint *) user_data)++;
-  return G_SOURCE_CONTINUE;
-}
-
-static void
 test_port_async (Fixture *fx, gconstpointer data)
 {
   g_test_summary ("port_async makes the ports in a worker thread while the calling thread's "
@@ -475,10 +462,10 @@ test_port_async (Fixture *fx, gconstpointer data)
   /* a port runs dpkg-source three times and gpg a few times per target: far longer than the
    * 10 ms ticks that must keep coming meanwhile */
   guint ticks = 0;
-  guint tick_id = g_timeout_add (10, count_tick, &ticks);
+  guint tick_id = g_timeout_add (10, mbd_test_count_tick, &ticks);
   g_autoptr (GAsyncResult) result = NULL;
   mbd_packager_port_async (packager, "mbd-ported", "bookworm-r-unstable", targets, NULL, NULL, NULL,
-                           store_result, &result);
+                           mbd_test_store_result, &result);
   g_assert_null (result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -502,7 +489,7 @@ test_port_async (Fixture *fx, gconstpointer data)
   /* an error of the lookup on the calling thread */
   g_clear_object (&result);
   mbd_packager_port_async (packager, "nope", "bookworm-r-unstable", targets, NULL, NULL, NULL,
-                           store_result, &result);
+                           mbd_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_auto (GStrv) no_keys = NULL;
@@ -702,8 +689,8 @@ test_port_ext_errors (Fixture *fx, gconstpointer data)
 
   /* allowed unauthenticated, the unsigned one goes (the async variant) */
   g_autoptr (GAsyncResult) result = NULL;
-  mbd_packager_port_ext_async (packager, unsigned_url, targets, TRUE, NULL, NULL, store_result,
-                               &result);
+  mbd_packager_port_ext_async (packager, unsigned_url, targets, TRUE, NULL, NULL,
+                               mbd_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_auto (GStrv) keys = NULL;
@@ -728,7 +715,8 @@ test_auto_ports (Fixture *fx, gconstpointer data)
   MbdPackager *packager = mbd_instance_get_packager (fx->instance);
   g_autoptr (GAsyncResult) result = NULL;
   mbd_port_run_auto_ports_async (packager, "mbd-ported", "bookworm-r-unstable",
-                                 "trixie-r-unstable, bullseye-r-unstable,", store_result, &result);
+                                 "trixie-r-unstable, bullseye-r-unstable,", mbd_test_store_result,
+                                 &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_autoptr (JsonObject) results = mbd_port_run_auto_ports_finish (packager, result);

@@ -741,12 +741,6 @@ test_snapshots (Fixture *fx, gconstpointer data)
 }
 
 static void
-store_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static void
 test_async_concurrent (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -758,9 +752,9 @@ test_async_concurrent (Fixture *fx, gconstpointer data)
                   "and the published repository stays consistent");
   include (fx, "bookworm-r-unstable", "hello_1.0~r12+1_all.changes");
   mbd_repository_migrate_async (fx->repo, "hello", "bookworm-r-unstable", NULL, TRUE, NULL,
-                                store_result, &migrated);
+                                mbd_test_store_result, &migrated);
   mbd_repository_create_snapshot_async (fx->repo, "bookworm-r-unstable", "worker", NULL,
-                                        store_result, &snapped);
+                                        mbd_test_store_result, &snapped);
   /* meanwhile this thread takes and deletes snapshots of another suite; with pauses, as sqlite's
    * busy handler is not fair to a writer that polls while another takes the lock back at once */
   for (guint rounds = 0; rounds < 6; rounds++)
@@ -790,7 +784,7 @@ test_async_concurrent (Fixture *fx, gconstpointer data)
   /* failures come back through _finish */
   g_clear_object (&migrated);
   mbd_repository_migrate_async (fx->repo, "hello", "bookworm-r-unstable", "9", FALSE, NULL,
-                                store_result, &migrated);
+                                mbd_test_store_result, &migrated);
   while (migrated == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (mbd_repository_migrate_finish (fx->repo, migrated, &error));
@@ -800,9 +794,9 @@ test_async_concurrent (Fixture *fx, gconstpointer data)
   g_autoptr (GAsyncResult) removed = NULL;
   g_autoptr (GAsyncResult) deleted = NULL;
   mbd_repository_remove_async (fx->repo, "hello", "bookworm-r-stable", NULL, TRUE, NULL,
-                               store_result, &removed);
+                               mbd_test_store_result, &removed);
   mbd_repository_delete_snapshot_async (fx->repo, "bookworm-r-unstable", "worker", NULL,
-                                        store_result, &deleted);
+                                        mbd_test_store_result, &deleted);
   while (removed == NULL || deleted == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (mbd_repository_remove_finish (fx->repo, removed, &error));
