@@ -676,8 +676,10 @@ keyring_plan (MbdPackager *self,
 
 /* Makes and signs every package's source, staged for the submit (any thread). */
 static gboolean
-keyring_stage (KeyringJob *job, GCancellable *cancellable, GError **error)
+keyring_stage (gpointer data, GCancellable *cancellable, GError **error)
 {
+  KeyringJob *job = data;
+
   job->staged = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < job->targets->len; i++)
     {
@@ -701,8 +703,10 @@ keyring_stage (KeyringJob *job, GCancellable *cancellable, GError **error)
 
 /* Submits the staged packages (the packager's thread) and marks them for migration. */
 static gboolean
-keyring_submit (KeyringJob *job, GError **error)
+keyring_submit (gpointer data, GError **error)
 {
+  KeyringJob *job = data;
+
   g_autoptr (GStrvBuilder) keys = g_strv_builder_new ();
   for (guint i = 0; i < job->targets->len; i++)
     {
@@ -777,33 +781,6 @@ mbd_packager_build_keyring_packages (MbdPackager *self,
   return TRUE;
 }
 
-static void
-keyring_stage_thread (GTask *task,
-                      gpointer source_object,
-                      gpointer task_data,
-                      GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (keyring_stage (task_data, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-keyring_staged (GObject *object, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  GError *error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error)
-      || !keyring_submit (g_task_get_task_data (task), &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
 /**
  * mbd_packager_build_keyring_packages_async:
  * @self: a packager
@@ -840,9 +817,7 @@ mbd_packager_build_keyring_packages_async (MbdPackager *self,
       return;
     }
   g_task_set_task_data (task, job, (GDestroyNotify) keyring_job_free);
-  g_autoptr (GTask) stage = g_task_new (self, cancellable, keyring_staged, g_object_ref (task));
-  g_task_set_task_data (stage, job, NULL);
-  g_task_run_in_thread (stage, keyring_stage_thread);
+  mbd_stage_then_submit (task, job, keyring_stage, keyring_submit);
 }
 
 /**

@@ -34,6 +34,14 @@ gboolean mbd_internal_upload (MbdInstance *instance,
                               GCancellable *cancellable,
                               GError **error);
 
+/* The async form of work that is made in any thread and handed over on the packager's: @stage
+ * (@job) runs in a worker thread, then @submit (@job) on the thread of @task's context, and
+ * @task (the caller's, with @job as its data) returns TRUE when both succeeded or the first
+ * error. */
+typedef gboolean (*MbdStageFunc) (gpointer job, GCancellable *cancellable, GError **error);
+typedef gboolean (*MbdSubmitFunc) (gpointer job, GError **error);
+void mbd_stage_then_submit (GTask *task, gpointer job, MbdStageFunc stage, MbdSubmitFunc submit);
+
 /* mbd_internal_upload() in two steps: the stage, which may run in any thread, leaves the
  * .changes (*out_staged) with the files it lists in a fresh directory under the home; the
  * submit (on the packager's thread) hands it to the packager and removes the directory if the

@@ -629,6 +629,57 @@ stage_port (MbdInstance *instance,
   return ok;
 }
 
+/* mbd_stage_then_submit(): the stage in a worker thread, then the submit back on the thread of
+ * the task's context. */
+typedef struct
+{
+  GTask *task; /* (owned): the caller's */
+  gpointer job;
+  MbdStageFunc stage;
+  MbdSubmitFunc submit;
+} Staging;
+
+static void
+staging_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  Staging *staging = task_data;
+  GError *error = NULL;
+
+  if (staging->stage (staging->job, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+staged (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Staging *staging = user_data;
+  g_autoptr (GTask) task = staging->task;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error)
+      || !staging->submit (staging->job, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_free (staging);
+}
+
+void
+mbd_stage_then_submit (GTask *task, gpointer job, MbdStageFunc stage, MbdSubmitFunc submit)
+{
+  Staging *staging = g_new0 (Staging, 1);
+  staging->task = g_object_ref (task);
+  staging->job = job;
+  staging->stage = stage;
+  staging->submit = submit;
+  g_autoptr (GTask) worker = g_task_new (g_task_get_source_object (task),
+                                         g_task_get_cancellable (task), staged, staging);
+  g_task_set_task_data (worker, staging, NULL);
+  g_task_run_in_thread (worker, staging_thread);
+}
+
 /* One port: its target distribution and version, and its upload once staged. */
 typedef struct
 {
@@ -866,19 +917,21 @@ port_plan (MbdPackager *self,
   return g_steal_pointer (&job);
 }
 
-/* The ports are made: submit them, back on the packager's thread. */
-static void
-port_staged (GObject *object, GAsyncResult *result, gpointer user_data)
+static gboolean
+port_job_stage (gpointer data, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GTask) task = user_data;
-  PortJob *job = g_task_get_task_data (task);
-  GError *error = NULL;
+  PortJob *job = data;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error)
-      || !submit_ports (job->instance, job->items, &job->keys, &job->versions, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  return stage_ports (job->instance, job->dsc, job->source, job->what, job->items,
+                      (const char *const *) job->lines, cancellable, error);
+}
+
+static gboolean
+port_job_submit (gpointer data, GError **error)
+{
+  PortJob *job = data;
+
+  return submit_ports (job->instance, job->items, &job->keys, &job->versions, error);
 }
 
 /**
@@ -939,26 +992,13 @@ mbd_packager_port (MbdPackager *self,
 
   g_autoptr (PortJob) job = port_plan (self, source, from_distribution, to_distributions, version,
                                        options, error);
-  return job != NULL
-         && stage_ports (job->instance, job->dsc, job->source, job->what, job->items,
-                         (const char *const *) job->lines, cancellable, error)
-         && submit_ports (job->instance, job->items, out_keys, out_versions, error);
-}
-
-static void
-port_stage_thread (GTask *task,
-                   gpointer source_object,
-                   gpointer task_data,
-                   GCancellable *cancellable)
-{
-  PortJob *job = task_data;
-  GError *error = NULL;
-
-  if (stage_ports (job->instance, job->dsc, job->source, job->what, job->items,
-                   (const char *const *) job->lines, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  if (job == NULL || !port_job_stage (job, cancellable, error) || !port_job_submit (job, error))
+    return FALSE;
+  if (out_keys != NULL)
+    *out_keys = g_steal_pointer (&job->keys);
+  if (out_versions != NULL)
+    *out_versions = g_steal_pointer (&job->versions);
+  return TRUE;
 }
 
 /**
@@ -1004,9 +1044,7 @@ mbd_packager_port_async (MbdPackager *self,
       return;
     }
   g_task_set_task_data (task, job, (GDestroyNotify) port_job_free);
-  g_autoptr (GTask) stage = g_task_new (self, cancellable, port_staged, g_object_ref (task));
-  g_task_set_task_data (stage, job, NULL);
-  g_task_run_in_thread (stage, port_stage_thread);
+  mbd_stage_then_submit (task, job, port_job_stage, port_job_submit);
 }
 
 /**
@@ -1344,6 +1382,18 @@ port_ext_results (PortExt *job, char **out_source, char ***out_keys, char ***out
     *out_versions = g_steal_pointer (&job->versions);
 }
 
+static gboolean
+port_ext_job_stage (gpointer data, GCancellable *cancellable, GError **error)
+{
+  return port_ext_fetch (data, cancellable, error) && port_ext_stage (data, cancellable, error);
+}
+
+static gboolean
+port_ext_job_submit (gpointer data, GError **error)
+{
+  return port_ext_submit (data, error);
+}
+
 /**
  * mbd_packager_port_ext:
  * @self: a packager
@@ -1397,39 +1447,10 @@ mbd_packager_port_ext (MbdPackager *self,
 
   g_autoptr (PortExt) job = port_ext_prepare (self, dsc_url, to_distributions,
                                               allow_unauthenticated, options, error);
-  if (job == NULL || !port_ext_fetch (job, cancellable, error)
-      || !port_ext_stage (job, cancellable, error) || !port_ext_submit (job, error))
+  if (job == NULL || !port_ext_job_stage (job, cancellable, error) || !port_ext_submit (job, error))
     return FALSE;
   port_ext_results (job, out_source, out_keys, out_versions);
   return TRUE;
-}
-
-static void
-port_ext_fetch_thread (GTask *task,
-                       gpointer source_object,
-                       gpointer task_data,
-                       GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (port_ext_fetch (task_data, cancellable, &error)
-      && port_ext_stage (task_data, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-port_ext_fetched (GObject *object, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  GError *error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error)
-      || !port_ext_submit (g_task_get_task_data (task), &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
 }
 
 /**
@@ -1472,9 +1493,7 @@ mbd_packager_port_ext_async (MbdPackager *self,
       return;
     }
   g_task_set_task_data (task, job, (GDestroyNotify) port_ext_free);
-  g_autoptr (GTask) fetch = g_task_new (self, cancellable, port_ext_fetched, g_object_ref (task));
-  g_task_set_task_data (fetch, job, NULL);
-  g_task_run_in_thread (fetch, port_ext_fetch_thread);
+  mbd_stage_then_submit (task, job, port_ext_job_stage, port_ext_job_submit);
 }
 
 /**
